@@ -1,0 +1,348 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/firebreak-ir/firebreak/internal/hclfmt"
+	"github.com/firebreak-ir/firebreak/internal/render"
+	"github.com/firebreak-ir/firebreak/playbooks"
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+)
+
+// Output formats.
+const (
+	formatText    = "text"
+	formatJSON    = "json"
+	formatMermaid = "mermaid"
+	formatDot     = "dot"
+)
+
+func checkFormat(f string, allowed ...string) error {
+	for _, a := range allowed {
+		if f == a {
+			return nil
+		}
+	}
+	return usageErrorf("--format %q is not one of %s", f, strings.Join(allowed, ", "))
+}
+
+// useColor reports whether to colour output written to w.
+func useColor(cmd *cobra.Command, w io.Writer) bool {
+	if off, _ := cmd.Flags().GetBool("no-color"); off || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// printDiags writes diagnostics as text to stderr.
+func printDiags(cmd *cobra.Command, m *playbooks.Module, diags hcl.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	w := cmd.ErrOrStderr()
+	if err := render.Diagnostics(w, diags, m.Files, render.TextOptions{Color: useColor(cmd, w)}); err != nil {
+		return err
+	}
+	errs, warns := countDiags(diags)
+	if errs+warns > 1 {
+		fmt.Fprintf(w, "%s, %s.\n", plural(errs, "error"), plural(warns, "warning"))
+	}
+	return nil
+}
+
+func countDiags(diags hcl.Diagnostics) (errs, warns int) {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func newValidateCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "validate [DIR|FILE...]",
+		Short: "Check playbooks: syntax, references, types and the safety interlock",
+		Long: `Validate loads the given files and directories as one unit (a directory
+contributes every *.hcl and *.hcl.json file below it), compiles every playbook
+and exercise, and reports every problem with its file, line and column.
+
+Exit status is 0 when there are no errors (warnings are allowed), 1 when there
+are errors, 2 when the command line is wrong.`,
+		Example: `  firebreak validate playbooks/library
+  firebreak validate --format json playbooks/library   # for editors and CI`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			m, diags := playbooks.Load(args...)
+			if !diags.HasErrors() {
+				diags = append(diags, m.Check(actions.Builtin())...)
+			}
+			if format == formatJSON {
+				out, err := render.DiagnosticsJSON(diags, m.Files)
+				if err != nil {
+					return err
+				}
+				cmd.OutOrStdout().Write(append(out, '\n'))
+			} else {
+				if err := printDiags(cmd, m, diags); err != nil {
+					return err
+				}
+				if !diags.HasErrors() {
+					_, warns := countDiags(diags)
+					fmt.Fprintf(cmd.OutOrStdout(), "Valid: %s, %s in %s (%s).\n",
+						plural(len(m.Config.Playbooks), "playbook"), plural(len(m.Config.Exercises), "exercise"),
+						plural(len(m.Files), "file"), plural(warns, "warning"))
+				}
+			}
+			if diags.HasErrors() {
+				return &exitError{code: exitInvalid}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	return cmd
+}
+
+func newFmtCmd() *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "fmt [-check] [DIR|FILE...]",
+		Short: "Rewrite playbook files in the canonical layout",
+		Long: `Fmt rewrites *.hcl files in place in the canonical layout (aligned '=',
+two-space indents), printing the name of each file it changed. Files with
+syntax errors are left untouched and their errors shown. JSON files are not
+formatted.
+
+With -check (or --check) nothing is written: the names of files that would
+change are printed and the exit status is 1 if there are any, which suits CI.`,
+		Example: `  firebreak fmt playbooks/
+  firebreak fmt -check playbooks/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{"."}
+			}
+			changed, diags, err := hclfmt.Run(args, check, cmd.OutOrStdout())
+			if len(diags) > 0 {
+				sources := map[string][]byte{}
+				for _, d := range diags {
+					if d.Subject != nil {
+						if b, rerr := os.ReadFile(d.Subject.Filename); rerr == nil {
+							sources[d.Subject.Filename] = b
+						}
+					}
+				}
+				w := cmd.ErrOrStderr()
+				if rerr := render.Diagnostics(w, diags, sources, render.TextOptions{Color: useColor(cmd, w)}); rerr != nil {
+					return rerr
+				}
+			}
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			if diags.HasErrors() || (check && len(changed) > 0) {
+				return &exitError{code: exitInvalid}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list files that are not formatted and exit 1 if any")
+	return cmd
+}
+
+// compileOne loads a directory and compiles one playbook, printing diagnostics.
+func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, error) {
+	if len(args) > 1 {
+		return nil, usageErrorf("give one directory or file, not %d", len(args))
+	}
+	m, diags := playbooks.Load(args...)
+	if diags.HasErrors() {
+		_ = printDiags(cmd, m, diags)
+		return nil, &exitError{code: exitInvalid}
+	}
+	if name == "" {
+		names := make([]string, 0, len(m.Config.Playbooks))
+		for n := range m.Config.Playbooks {
+			names = append(names, n)
+		}
+		switch len(names) {
+		case 0:
+			return nil, &exitError{code: exitInvalid, err: fmt.Errorf("no playbook blocks found in %s", strings.Join(argsOrDot(args), " "))}
+		case 1:
+			name = names[0]
+		default:
+			return nil, usageErrorf("there are %d playbooks; choose one with --playbook NAME (see 'firebreak validate' for the list)", len(names))
+		}
+	}
+	p, cdiags := m.Compile(name, actions.Builtin())
+	diags = append(diags, cdiags...)
+	if err := printDiags(cmd, m, diags); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, &exitError{code: exitInvalid}
+	}
+	return p, nil
+}
+
+func argsOrDot(args []string) []string {
+	if len(args) == 0 {
+		return []string{"."}
+	}
+	return args
+}
+
+func newPlanCmd() *cobra.Command {
+	var name, format string
+	cmd := &cobra.Command{
+		Use:   "plan [DIR] --playbook NAME",
+		Short: "Compile one playbook and show the plan a run would follow",
+		Long: `Plan compiles one playbook into the plan that a run carries: steps in the
+order they can start, what each waits for, conditions, timeouts and retries,
+who can answer each approval, and which sign-off guards each safety-critical
+step. The JSON form is exactly what a run receives, byte-identical for the
+same files.`,
+		Example: `  firebreak plan playbooks/library --playbook ot_ransomware_containment
+  firebreak plan playbooks/library --playbook ot_ransomware_containment --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			p, err := compileOne(cmd, args, name)
+			if err != nil {
+				return err
+			}
+			if format == formatJSON {
+				b, err := MarshalPlan(p)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(b)
+				return err
+			}
+			render.Summary(cmd.OutOrStdout(), p)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "playbook", "", "the playbook to compile (optional when there is only one)")
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	return cmd
+}
+
+// MarshalPlan renders a plan as indented JSON with a trailing newline.
+func MarshalPlan(p *plan.Plan) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func newGraphCmd() *cobra.Command {
+	var name, format string
+	cmd := &cobra.Command{
+		Use:   "graph [DIR] --playbook NAME [--format mermaid|dot]",
+		Short: "Draw a playbook's step graph (Mermaid or Graphviz dot)",
+		Long: `Graph prints the step graph of one playbook. Safety sign-offs and
+safety-critical steps are drawn in their own shapes and colours and labelled,
+so a reviewer can see at a glance what guards each isolation.`,
+		Example: `  firebreak graph playbooks/library --playbook ot_ransomware_containment > graph.mmd
+  firebreak graph playbooks/library --playbook ot_ransomware_containment --format dot | dot -Tsvg > graph.svg`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatMermaid, formatDot); err != nil {
+				return err
+			}
+			p, err := compileOne(cmd, args, name)
+			if err != nil {
+				return err
+			}
+			out := render.Mermaid(p)
+			if format == formatDot {
+				out = render.Dot(p)
+			}
+			_, err = io.WriteString(cmd.OutOrStdout(), out)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&name, "playbook", "", "the playbook to draw (optional when there is only one)")
+	cmd.Flags().StringVar(&format, "format", formatMermaid, "output format: mermaid or dot")
+	return cmd
+}
+
+func newActionsCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "actions",
+		Short: "List the actions a step can run, with their arguments and outputs",
+		Example: `  firebreak actions
+  firebreak actions --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			specs := actions.Builtin().Specs()
+			w := cmd.OutOrStdout()
+			if format == formatJSON {
+				b, err := json.MarshalIndent(specs, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = w.Write(append(b, '\n'))
+				return err
+			}
+			for i, s := range specs {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				head := s.Name
+				if s.SafetyCritical {
+					head += "  [SAFETY-CRITICAL: needs a kind = \"safety\" approval covering its zone]"
+				}
+				fmt.Fprintf(w, "%s\n  %s\n", head, s.Description)
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				for _, a := range s.Args {
+					req := "optional"
+					if a.Required {
+						req = "required"
+					}
+					fmt.Fprintf(tw, "  with.%s\t%s\t%s\t%s\n", a.Name, a.Type, req, a.Description)
+				}
+				for _, f := range s.Output {
+					fmt.Fprintf(tw, "  output.%s\t%s\t\t%s\n", f.Name, f.Type, f.Description)
+				}
+				tw.Flush()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	return cmd
+}

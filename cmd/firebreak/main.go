@@ -1,0 +1,116 @@
+// Command firebreak compiles and runs joint IT/OT incident-response playbooks.
+//
+// Exit status: 0 success, 1 the playbooks are invalid (or the command failed),
+// 2 the command line was wrong.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitInvalid = 1
+	exitUsage   = 2
+)
+
+// exitError carries an exit code out of a command. A nil err means the
+// command has already printed everything the user needs.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the CLI and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(normalizeArgs(args))
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", ee.err)
+			if ee.code == exitUsage {
+				fmt.Fprintf(stderr, "Run 'firebreak --help' for usage.\n")
+			}
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown command, bad flag) is usage.
+	fmt.Fprintf(stderr, "Error: %v\nRun 'firebreak --help' for usage.\n", err)
+	return exitUsage
+}
+
+// normalizeArgs accepts Terraform-style single-dash long flags for the few
+// flags people type from habit (fmt -check, -diff).
+func normalizeArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch a {
+		case "-check", "-diff", "-recursive":
+			out[i] = "-" + a
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "firebreak",
+		Short: "Incident-response playbooks for IT and OT, with a safety interlock",
+		Long: `firebreak compiles joint IT/OT incident-response playbooks written in HCL into
+checked plans, and runs them. A safety-critical action (isolating a plant
+zone, cutting a conduit) can only run after the plant's safety people have
+signed off; the compiler proves every playbook respects that.
+
+Start with:
+  firebreak validate playbooks/library         check a directory of playbooks
+  firebreak plan playbooks/library --playbook ot_ransomware_containment
+  firebreak graph playbooks/library --playbook ot_ransomware_containment
+  firebreak actions                            list the actions steps can run`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.PersistentFlags().Bool("no-color", false, "never colour the output (also: NO_COLOR=1)")
+	root.AddCommand(
+		newValidateCmd(),
+		newFmtCmd(),
+		newPlanCmd(),
+		newGraphCmd(),
+		newActionsCmd(),
+	)
+	return root
+}

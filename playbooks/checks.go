@@ -1,0 +1,213 @@
+package playbooks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// checkConfig checks the organisation-wide blocks (people, rosters,
+// escalations, zones, conduits, safety) across files. It runs once per module.
+func (m *Module) checkConfig() hcl.Diagnostics {
+	if m.configChecked {
+		return m.configDiags
+	}
+	cfg := m.Config
+	var diags hcl.Diagnostics
+	errorf := func(r hcl.Range, summary, format string, args ...any) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+	}
+	exists := func(r ref) bool {
+		var names []string
+		switch r.Kind {
+		case blockPerson:
+			names = sortedKeys(cfg.People)
+		case blockRoster:
+			names = sortedKeys(cfg.Rosters)
+		case blockZone:
+			names = sortedKeys(cfg.Zones)
+		}
+		if contains(names, r.Name) {
+			return true
+		}
+		errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, didYouMean(r.Name, names), knownList(names))
+		return false
+	}
+	for _, n := range sortedKeys(cfg.Rosters) {
+		r := cfg.Rosters[n]
+		seen := map[string]bool{}
+		for _, mem := range r.Members {
+			if seen[mem.Name] {
+				errorf(mem.Range, "Duplicate roster member", "person.%s is listed twice in roster %q.", mem.Name, n)
+			}
+			seen[mem.Name] = true
+			exists(mem)
+		}
+		if len(r.Members) == 0 && r.SlackUsergroup == "" {
+			errorf(r.MembersRange, "Empty roster", "roster %q has no members, so nobody can be paged, asked or assigned through it. Add members = [person.NAME, ...] or a slack_usergroup.", n)
+		}
+	}
+	for _, n := range sortedKeys(cfg.Escalations) {
+		for _, t := range cfg.Escalations[n].Tiers {
+			for _, r := range t.Notify {
+				exists(r)
+			}
+		}
+	}
+	for _, n := range sortedKeys(cfg.Zones) {
+		z := cfg.Zones[n]
+		if s := z.SafeState; s != nil && s.Integration != "" {
+			checkIntegrationRef(cfg, s.Integration, s.IntegrationRange, []string{"modbus"}, errorf)
+		}
+	}
+	for _, n := range sortedKeys(cfg.Conduits) {
+		k := cfg.Conduits[n]
+		okFrom := k.From != nil && exists(*k.From)
+		okTo := k.To != nil && exists(*k.To)
+		if okFrom && okTo && k.From.Name == k.To.Name {
+			errorf(k.To.Range, "Conduit into its own zone", "conduit %q goes from zone.%s to itself; a conduit joins two different zones.", n, k.From.Name)
+		}
+		if k.Enforcement != "" {
+			checkIntegrationRef(cfg, k.Enforcement, k.EnforcementRange, []string{"nftables", "webhook"}, errorf)
+		}
+	}
+	if s := cfg.Safety; s != nil {
+		if so := s.Signoff; so != nil {
+			ok := true
+			for _, r := range so.Rosters {
+				ok = exists(r) && ok
+			}
+			if ok && len(so.Rosters) > 0 {
+				diags = append(diags, quorumDiags(cfg, cfg.signoffQuorum(), so.DeclRange, "the safety sign-off")...)
+			}
+		}
+		if bg := s.BreakGlass; bg != nil {
+			for _, r := range bg.Rosters {
+				exists(r)
+			}
+		}
+	}
+	m.configChecked, m.configDiags = true, diags
+	return diags
+}
+
+func checkIntegrationRef(cfg *Config, id string, r hcl.Range, kinds []string, errorf func(hcl.Range, string, string, ...any)) {
+	kind, _, _ := strings.Cut(id, ".")
+	var known []string
+	for _, k := range sortedKeys(cfg.Integrations) {
+		for _, want := range kinds {
+			if strings.HasPrefix(k, want+".") {
+				known = append(known, k)
+			}
+		}
+	}
+	if !contains(kinds, kind) {
+		errorf(r, "Wrong kind of integration", "%q must name a %s integration as \"KIND.NAME\".%s Known: %s.", id, strings.Join(kinds, " or "), didYouMean(id, known), knownList(known))
+		return
+	}
+	if cfg.Integrations[id] == nil {
+		errorf(r, "Unknown integration", "No integration %q is declared.%s Known: %s.", id, didYouMean(id, known), knownList(known))
+	}
+}
+
+// groupPeople resolves quorum groups ("roster.x", "person.y") to people.
+func groupPeople(cfg *Config, groups []string) [][]string {
+	out := make([][]string, len(groups))
+	for i, g := range groups {
+		kind, name, _ := strings.Cut(g, ".")
+		switch kind {
+		case blockPerson:
+			out[i] = []string{name}
+		case blockRoster:
+			if r := cfg.Rosters[name]; r != nil {
+				for _, m := range r.Members {
+					out[i] = append(out[i], m.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// quorumMet reports whether distinct people, none of them excluded, can meet
+// the quorum.
+func quorumMet(q plan.Quorum, groups [][]string, excluded string) bool {
+	if q.Rule == plan.QuorumOneFromEach {
+		// Bipartite matching of groups to distinct people (augmenting paths).
+		owner := map[string]int{}
+		var try func(g int, seen map[string]bool) bool
+		try = func(g int, seen map[string]bool) bool {
+			for _, p := range groups[g] {
+				if p == excluded || seen[p] {
+					continue
+				}
+				seen[p] = true
+				if o, taken := owner[p]; !taken || try(o, seen) {
+					owner[p] = g
+					return true
+				}
+			}
+			return false
+		}
+		for g := range groups {
+			if !try(g, map[string]bool{}) {
+				return false
+			}
+		}
+		return true
+	}
+	people := map[string]bool{}
+	for _, g := range groups {
+		for _, p := range g {
+			if p != excluded {
+				people[p] = true
+			}
+		}
+	}
+	return len(people) >= q.Count
+}
+
+// quorumDiags reports a quorum the declared people cannot meet (an error),
+// or one that fails when a particular person starts the incident (a warning).
+func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagnostics {
+	groups := groupPeople(cfg, q.Groups)
+	rule := fmt.Sprintf("%d distinct people from %s", q.Count, strings.Join(q.Groups, ", "))
+	if q.Rule == plan.QuorumOneFromEach {
+		rule = "one distinct person from each of " + strings.Join(q.Groups, ", ")
+	}
+	if !quorumMet(q, groups, "") {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Quorum cannot be met",
+			Detail: fmt.Sprintf("%s needs %s, and the people declared cannot make that up (one person never counts twice). Add members to the rosters.", what, rule),
+			Subject: &r}}
+	}
+	if !q.ExcludeInitiator {
+		return nil
+	}
+	var everyone []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, p := range g {
+			if !seen[p] {
+				seen[p] = true
+				everyone = append(everyone, p)
+			}
+		}
+	}
+	sort.Strings(everyone)
+	for _, p := range everyone {
+		if !quorumMet(q, groups, p) {
+			return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Quorum fails if one person starts the incident",
+				Detail: fmt.Sprintf("%s needs %s, excluding whoever started the incident. If person.%s starts it, nobody else can complete the quorum. Add members to the rosters.", what, rule, p),
+				Subject: &r}}
+		}
+	}
+	return nil
+}
+
+// checkQuorum reports an approval quorum that cannot be met.
+func (c *compiler) checkQuorum(q plan.Quorum, r hcl.Range, id string) {
+	c.diags = append(c.diags, quorumDiags(c.cfg, q, r, id)...)
+}

@@ -1,0 +1,1038 @@
+package playbooks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Check compiles every playbook and exercise in the module and returns all
+// diagnostics: the configuration's own, then each playbook's in name order.
+func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
+	diags := m.checkConfig()
+	for _, name := range sortedKeys(m.Config.Playbooks) {
+		_, d := m.compilePlaybook(name, reg)
+		diags = append(diags, d...)
+	}
+	for _, name := range sortedKeys(m.Config.Exercises) {
+		diags = append(diags, m.checkExercise(name, reg)...)
+	}
+	return diags
+}
+
+// Compile checks the module and compiles one playbook into a plan. The plan is
+// nil when there are errors.
+func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl.Diagnostics) {
+	diags := m.checkConfig()
+	if _, ok := m.Config.Playbooks[playbook]; !ok {
+		names := sortedKeys(m.Config.Playbooks)
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown playbook",
+			Detail:   fmt.Sprintf("There is no playbook %q.%s Known: %s.", playbook, didYouMean(playbook, names), knownList(names)),
+		})
+	}
+	p, d := m.compilePlaybook(playbook, reg)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return p, diags
+}
+
+// compiler compiles one playbook.
+type compiler struct {
+	m     *Module
+	cfg   *Config
+	reg   actions.Registry
+	pb    *Playbook
+	diags hcl.Diagnostics
+
+	steps      map[string]*cstep
+	order      []*cstep
+	ctx        *hcl.EvalContext
+	inputs     map[string]*Input
+	usedInputs map[string]bool
+	uses       map[string]bool
+}
+
+// cstep is a step being compiled.
+type cstep struct {
+	blk  *StepBlock
+	out  plan.Step
+	spec *actions.Spec
+	// deps are the steps this one waits for, with where each was named.
+	deps map[string]hcl.Range
+	// whenKey identifies the step's condition for the safety check.
+	whenKey string
+}
+
+func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
+	c.diags = append(c.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
+	})
+}
+
+func (c *compiler) warnf(r hcl.Range, summary, format string, args ...any) {
+	c.diags = append(c.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
+	})
+}
+
+func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan, hcl.Diagnostics) {
+	pb := m.Config.Playbooks[name]
+	c := &compiler{
+		m: m, cfg: m.Config, reg: reg, pb: pb,
+		steps: map[string]*cstep{}, inputs: map[string]*Input{},
+		usedInputs: map[string]bool{}, uses: map[string]bool{},
+	}
+	for _, in := range pb.Inputs {
+		c.inputs[in.Name] = in
+	}
+	for _, sb := range pb.Steps {
+		cs := &cstep{blk: sb, deps: map[string]hcl.Range{}}
+		cs.out = plan.Step{ID: sb.addr(), Kind: sb.Kind, Name: sb.Name, Range: toRange(sb.DeclRange)}
+		c.steps[cs.out.ID] = cs
+		c.order = append(c.order, cs)
+	}
+	if len(c.order) == 0 {
+		c.errorf(pb.DeclRange, "Empty playbook", "playbook %q has no steps. Add a step, page, approval, decision, task, notify or wait block.", pb.Name)
+	}
+	c.ctx = c.evalContext()
+	for _, cs := range c.order {
+		c.compileStep(cs)
+	}
+	for _, in := range pb.Inputs {
+		if !c.usedInputs[in.Name] {
+			c.warnf(in.DeclRange, "Unused input", "input %q is declared but nothing in playbook %q refers to input.%s. Use it or remove it.", in.Name, pb.Name, in.Name)
+		}
+	}
+	sorted := c.sortSteps()
+	if sorted != nil {
+		c.safetyCheck()
+	}
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	return c.assemble(sorted), c.diags
+}
+
+// evalContext builds the playbook's evaluation scope: static objects are known,
+// everything only known at run time is an unknown value of the right type.
+func (c *compiler) evalContext() *hcl.EvalContext {
+	vars := c.m.entities()
+	inputs := map[string]cty.Value{}
+	for n, in := range c.inputs {
+		inputs[n] = cty.UnknownVal(in.Type)
+	}
+	vars[rootInput] = cty.ObjectVal(inputs)
+	vars[rootIncident] = unknownObject(incidentAttrs)
+	byKind := map[string]map[string]cty.Value{}
+	for _, k := range plan.StepKinds {
+		byKind[k] = map[string]cty.Value{}
+	}
+	for _, cs := range c.order {
+		attrs := map[string]cty.Type{}
+		for k, t := range commonStepResults {
+			attrs[k] = t
+		}
+		for k, t := range stepResults[cs.blk.Kind] {
+			attrs[k] = t
+		}
+		if cs.blk.Kind == plan.KindStep {
+			attrs["output"] = c.outputType(cs)
+		}
+		byKind[cs.blk.Kind][cs.blk.Name] = unknownObject(attrs)
+	}
+	for k, v := range byKind {
+		vars[k] = cty.ObjectVal(v)
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: Functions()}
+}
+
+func (c *compiler) outputType(cs *cstep) cty.Type {
+	spec := c.actionSpec(cs, false)
+	if spec == nil {
+		return cty.DynamicPseudoType
+	}
+	attrs := map[string]cty.Type{}
+	for _, f := range spec.Output {
+		attrs[f.Name] = ctyTypeOf(f.Type)
+	}
+	return cty.Object(attrs)
+}
+
+// entities returns the static reference values, computed once per module.
+func (m *Module) entities() map[string]cty.Value {
+	vars := map[string]cty.Value{}
+	for k, v := range m.Config.entityValues() {
+		vars[k] = v
+	}
+	return vars
+}
+
+// actionSpec resolves a step's action, reporting an unknown one when report is set.
+func (c *compiler) actionSpec(cs *cstep, report bool) *actions.Spec {
+	if cs.spec != nil {
+		return cs.spec
+	}
+	a := cs.blk.Attrs["action"]
+	if a == nil {
+		return nil
+	}
+	var ds hcl.Diagnostics
+	v, ok := evalStatic(&ds, a.Expr, cty.String, "action")
+	if !ok {
+		if report {
+			c.diags = append(c.diags, ds...)
+		}
+		return nil
+	}
+	name := v.AsString()
+	spec, found := c.reg.Lookup(name)
+	if !found {
+		if report {
+			c.errorf(a.Expr.Range(), "Unknown action",
+				"There is no action %q.%s Run `firebreak actions` to list them. Known: %s.", name, didYouMean(name, c.reg.Names()), knownList(c.reg.Names()))
+		}
+		return nil
+	}
+	cs.spec = &spec
+	return cs.spec
+}
+
+func toRange(r hcl.Range) plan.Range {
+	return plan.Range{Filename: r.Filename, Line: r.Start.Line, Column: r.Start.Column}
+}
+
+// compileStep compiles one step block into cs.out.
+func (c *compiler) compileStep(cs *cstep) {
+	attrs := cs.blk.Attrs
+	cs.out.Description = c.staticString(attrs["description"])
+	if a := attrs["needs"]; a != nil {
+		c.needs(cs, a)
+	}
+	if a := attrs["when"]; a != nil {
+		cs.out.When = c.runtime(cs, a.Expr, cty.Bool, "when")
+		if cs.out.When != nil {
+			cs.whenKey = exprKey(cs.out.When)
+		}
+	}
+	switch cs.blk.Kind {
+	case plan.KindStep:
+		c.compileAction(cs)
+	case plan.KindPage:
+		c.compilePage(cs)
+	case plan.KindApproval:
+		c.compileApproval(cs)
+	case plan.KindDecision:
+		c.compileDecision(cs)
+	case plan.KindTask:
+		c.compileTask(cs)
+	case plan.KindNotify:
+		c.compileNotify(cs)
+	case plan.KindWait:
+		cs.out.Wait = &plan.WaitStep{Duration: c.durationAttr(attrs["duration"])}
+	}
+}
+
+// needs decodes an explicit needs list.
+func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
+	elems, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		c.errorf(a.Expr.Range(), "Invalid needs", "needs is a list of step references, such as [step.open_room, approval.isolate_ok].")
+		return
+	}
+	for _, e := range elems {
+		trav, ds := hcl.AbsTraversalForExpr(e)
+		if ds.HasErrors() || len(trav) != 2 {
+			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step reference such as step.open_room or approval.isolate_ok, without quotes.")
+			continue
+		}
+		c.stepRef(cs, trav, true)
+	}
+}
+
+// stepRef resolves a reference to another step of the playbook and records the
+// dependency. It returns the referenced step or nil.
+func (c *compiler) stepRef(cs *cstep, trav hcl.Traversal, explicit bool) *cstep {
+	kind := trav.RootName()
+	if len(trav) < 2 {
+		c.errorf(trav.SourceRange(), "Incomplete reference", "%s must be followed by a name, as in %s.NAME.", kind, kind)
+		return nil
+	}
+	attr, ok := trav[1].(hcl.TraverseAttr)
+	if !ok {
+		c.errorf(trav.SourceRange(), "Invalid reference", "Refer to steps by name: %s.NAME.", kind)
+		return nil
+	}
+	addr := kind + "." + attr.Name
+	target := c.steps[addr]
+	r := hcl.RangeBetween(trav[0].SourceRange(), trav[1].SourceRange())
+	if target == nil {
+		var same, other []string
+		for _, s := range c.order {
+			if s.blk.Kind == kind {
+				same = append(same, s.blk.Name)
+			} else if s.blk.Name == attr.Name {
+				other = append(other, s.out.ID)
+			}
+		}
+		hint := didYouMean(attr.Name, same)
+		if len(other) > 0 {
+			hint = fmt.Sprintf(" There is %s; did you mean that?", strings.Join(other, " and "))
+		} else if hint != "" {
+			hint = strings.Replace(hint, "\""+suggest(attr.Name, same)+"\"", "\""+kind+"."+suggest(attr.Name, same)+"\"", 1)
+		}
+		c.errorf(r, "Reference to undeclared "+kind,
+			"Playbook %q has no %s block named %q.%s Known %s blocks: %s.", c.pb.Name, kind, attr.Name, hint, kind, knownList(prefixAll(kind, same)))
+		return nil
+	}
+	if target == cs {
+		c.errorf(r, "Step refers to itself", "%s cannot depend on itself. Remove the reference.", addr)
+		return nil
+	}
+	if _, seen := cs.deps[addr]; !seen || explicit {
+		cs.deps[addr] = r
+	}
+	return target
+}
+
+func prefixAll(p string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = p + "." + n
+	}
+	return out
+}
+
+// checkRefs validates every reference in an expression, records step
+// dependencies and input use, and reports whether all references are valid.
+func (c *compiler) checkRefs(cs *cstep, expr hcl.Expression, allowEach bool) bool {
+	ok := true
+	for _, trav := range expr.Variables() {
+		if !c.checkRef(cs, trav, allowEach) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool {
+	root := trav.RootName()
+	attrAt := func(i int) (string, hcl.Range, bool) {
+		if len(trav) <= i {
+			return "", hcl.Range{}, false
+		}
+		a, ok := trav[i].(hcl.TraverseAttr)
+		if !ok {
+			return "", hcl.Range{}, false
+		}
+		return a.Name, trav[i].SourceRange(), true
+	}
+	switch {
+	case isStepKind(root):
+		target := c.stepRef(cs, trav, false)
+		if target == nil {
+			return false
+		}
+		name, r, ok := attrAt(2)
+		if !ok {
+			return true
+		}
+		known := map[string]bool{}
+		for k := range commonStepResults {
+			known[k] = true
+		}
+		for k := range stepResults[root] {
+			known[k] = true
+		}
+		if !known[name] {
+			names := sortedKeys(known)
+			c.errorf(r, "Unknown attribute", "%s has no attribute %q.%s Known: %s.", target.out.ID, name, didYouMean(name, names), strings.Join(names, ", "))
+			return false
+		}
+		if name == "output" {
+			field, fr, ok := attrAt(3)
+			if !ok {
+				return true
+			}
+			if target.blk.Attrs["for_each"] != nil {
+				c.errorf(fr, "Output of a for_each step", "%s runs once per item, so it has no single output.%s. Refer to its status or finished_at instead.", target.out.ID, field)
+				return false
+			}
+			spec := c.actionSpec(target, false)
+			if spec == nil {
+				return true
+			}
+			if _, ok := spec.OutputField(field); !ok {
+				var names []string
+				for _, f := range spec.Output {
+					names = append(names, f.Name)
+				}
+				c.errorf(fr, "Unknown output field", "Action %s has no output %q.%s Known: %s.", spec.Name, field, didYouMean(field, names), knownList(names))
+				return false
+			}
+		}
+		return true
+	case root == rootInput:
+		name, r, ok := attrAt(1)
+		if !ok {
+			c.errorf(trav.SourceRange(), "Incomplete reference", "Refer to an input by name: input.NAME.")
+			return false
+		}
+		if c.inputs[name] == nil {
+			names := sortedKeys(c.inputs)
+			c.errorf(r, "Unknown input", "Playbook %q declares no input %q.%s Declare it with an input %q block. Known: %s.",
+				c.pb.Name, name, didYouMean(name, names), name, knownList(names))
+			return false
+		}
+		c.usedInputs[name] = true
+		return true
+	case root == rootIncident:
+		name, r, ok := attrAt(1)
+		if !ok {
+			c.errorf(trav.SourceRange(), "Incomplete reference", "Refer to an incident attribute: incident.id, incident.commander, ...")
+			return false
+		}
+		if _, known := incidentAttrs[name]; !known {
+			names := sortedKeys(incidentAttrs)
+			c.errorf(r, "Unknown incident attribute", "incident has no attribute %q.%s Known: %s.", name, didYouMean(name, names), strings.Join(names, ", "))
+			return false
+		}
+		return true
+	case root == rootEach:
+		if !allowEach {
+			c.errorf(trav.SourceRange(), "each outside for_each", "each.key and each.value exist only inside a step with for_each.")
+			return false
+		}
+		name, r, ok := attrAt(1)
+		if !ok || (name != "key" && name != "value") {
+			if !ok {
+				r = trav.SourceRange()
+			}
+			c.errorf(r, "Unknown each attribute", "Use each.key or each.value.")
+			return false
+		}
+		return true
+	case entityAttrs[root] != nil:
+		name, r, ok := attrAt(1)
+		if !ok {
+			c.errorf(trav.SourceRange(), "Incomplete reference", "Refer to a %s by name: %s.NAME.", root, root)
+			return false
+		}
+		names := c.entityNames(root)
+		if !contains(names, name) {
+			c.errorf(r, "Reference to undeclared "+root, "No %s named %q is declared.%s Known: %s.", root, name, didYouMean(name, names), knownList(names))
+			return false
+		}
+		c.uses[root+"."+name] = true
+		if field, fr, ok := attrAt(2); ok && !contains(entityAttrs[root], field) {
+			c.errorf(fr, "Unknown attribute", "A %s has no attribute %q.%s Known: %s.", root, field, didYouMean(field, entityAttrs[root]), strings.Join(entityAttrs[root], ", "))
+			return false
+		}
+		return true
+	}
+	roots := append([]string{rootInput, rootIncident, rootEach}, plan.StepKinds...)
+	roots = append(roots, sortedKeys(entityAttrs)...)
+	sort.Strings(roots)
+	hint := didYouMean(root, roots)
+	if root == "var" || root == "local" || root == "inputs" {
+		hint = " Playbook inputs are referenced as input.NAME."
+	}
+	c.errorf(trav.SourceRange(), "Unknown name", "%q is not something a playbook can refer to.%s Known: %s.", root, hint, strings.Join(roots, ", "))
+	return false
+}
+
+func (c *compiler) entityNames(kind string) []string {
+	switch kind {
+	case blockPerson:
+		return sortedKeys(c.cfg.People)
+	case blockRoster:
+		return sortedKeys(c.cfg.Rosters)
+	case blockZone:
+		return sortedKeys(c.cfg.Zones)
+	case blockConduit:
+		return sortedKeys(c.cfg.Conduits)
+	case blockEscalation:
+		return sortedKeys(c.cfg.Escalations)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluate checks references and evaluates an expression in the playbook's
+// scope (run-time values unknown). ok is false when it cannot be used.
+func (c *compiler) evaluate(cs *cstep, expr hcl.Expression, allowEach bool) (cty.Value, bool) {
+	if !c.checkRefs(cs, expr, allowEach) {
+		return cty.NilVal, false
+	}
+	ctx := c.ctx
+	if allowEach {
+		ctx = ctx.NewChild()
+		ctx.Variables = map[string]cty.Value{rootEach: cty.ObjectVal(map[string]cty.Value{
+			"key": cty.UnknownVal(cty.DynamicPseudoType), "value": cty.UnknownVal(cty.DynamicPseudoType),
+		})}
+	}
+	v, diags := expr.Value(ctx)
+	c.diags = append(c.diags, diags...)
+	return v, !diags.HasErrors()
+}
+
+// runtime compiles an expression that may depend on run-time values, checking
+// that it can produce the wanted type.
+func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what string) *plan.Expr {
+	allowEach := cs.blk.Attrs["for_each"] != nil && what != "for_each"
+	v, ok := c.evaluate(cs, expr, allowEach)
+	if !ok {
+		return nil
+	}
+	if want != cty.DynamicPseudoType {
+		if v.Type() != cty.DynamicPseudoType {
+			cv, err := convert.Convert(v, want)
+			if err != nil {
+				c.errorf(expr.Range(), "Wrong type", "%s must be %s: %s.", what, typeName(want), err)
+				return nil
+			}
+			v = cv
+		}
+		if v.IsKnown() && v.IsNull() {
+			c.errorf(expr.Range(), "Null value", "%s must not be null.", what)
+			return nil
+		}
+	}
+	return c.toExpr(expr, v)
+}
+
+// toExpr turns an evaluated expression into its plan form: a literal when the
+// value is already known, otherwise the run-time expression tree.
+func (c *compiler) toExpr(expr hcl.Expression, v cty.Value) *plan.Expr {
+	if v.IsWhollyKnown() {
+		gv, err := ctyToGo(v)
+		if err != nil {
+			c.errorf(expr.Range(), "Unsupported value", "%s", err)
+			return nil
+		}
+		return plan.Lit(gv)
+	}
+	e, diags := c.m.runtimeExpr(expr, c.ctx)
+	c.diags = append(c.diags, diags...)
+	if diags.HasErrors() {
+		return nil
+	}
+	return e
+}
+
+func (c *compiler) staticString(a *hcl.Attribute) string {
+	if a == nil {
+		return ""
+	}
+	v, ok := evalStatic(&c.diags, a.Expr, cty.String, a.Name)
+	if !ok {
+		return ""
+	}
+	return v.AsString()
+}
+
+func (c *compiler) durationAttr(a *hcl.Attribute) plan.Duration {
+	if a == nil {
+		return 0
+	}
+	return plan.Duration(parseDurationAttr(&c.diags, a).D)
+}
+
+// principals decodes a list of person and roster references into addresses.
+func (c *compiler) principals(a *hcl.Attribute) []string {
+	if a == nil {
+		return nil
+	}
+	refs, diags := decodeRefs(a.Expr, blockPerson, blockRoster)
+	c.diags = append(c.diags, diags...)
+	var out []string
+	for _, r := range refs {
+		if c.entityExists(r) {
+			out = append(out, r.addr())
+		}
+	}
+	if len(refs) == 0 && !diags.HasErrors() {
+		c.errorf(a.Expr.Range(), "Nobody named", "%s must name at least one person or roster.", a.Name)
+	}
+	return out
+}
+
+// entityExists reports (and records the use of) a static reference.
+func (c *compiler) entityExists(r ref) bool {
+	names := c.entityNames(r.Kind)
+	if !contains(names, r.Name) {
+		c.errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, didYouMean(r.Name, names), knownList(names))
+		return false
+	}
+	c.uses[r.addr()] = true
+	return true
+}
+
+func (c *compiler) escalationRef(a *hcl.Attribute) string {
+	if a == nil {
+		return ""
+	}
+	r, diags := decodeRef(a.Expr, blockEscalation)
+	c.diags = append(c.diags, diags...)
+	if r == nil || !c.entityExists(*r) {
+		return ""
+	}
+	return r.Name
+}
+
+// compileAction compiles a step block that runs an action.
+func (c *compiler) compileAction(cs *cstep) {
+	attrs := cs.blk.Attrs
+	out := &plan.ActionStep{OnFailure: plan.OnFailureAbort, With: map[string]*plan.Expr{}}
+	cs.out.Action = out
+	spec := c.actionSpec(cs, true)
+	if spec != nil {
+		out.Action = spec.Name
+		out.SafetyCritical = spec.SafetyCritical
+		if spec.Integration != "" {
+			c.uses["integration-kind."+spec.Integration] = true
+		}
+	}
+	if a := attrs["for_each"]; a != nil {
+		cs.out.ForEach = c.runtime(cs, a.Expr, cty.DynamicPseudoType, "for_each")
+		if v, ok := cs.out.ForEach.IsLiteral(); ok {
+			switch v.(type) {
+			case []any, map[string]any:
+			default:
+				c.errorf(a.Expr.Range(), "Invalid for_each", "for_each must be a list or a map; got %T.", v)
+			}
+		}
+	}
+	out.Timeout = c.durationAttr(attrs["timeout"])
+	if a := attrs["on_failure"]; a != nil {
+		v := c.staticString(a)
+		switch v {
+		case plan.OnFailureAbort, plan.OnFailureContinue:
+			out.OnFailure = v
+		case "":
+		default:
+			c.errorf(a.Expr.Range(), "Invalid on_failure", "on_failure is \"abort\" (the default: dependent steps are skipped) or \"continue\"; got %q.%s",
+				v, didYouMean(v, []string{plan.OnFailureAbort, plan.OnFailureContinue}))
+		}
+	}
+	if cs.blk.Retry != nil {
+		rc, diags := cs.blk.Retry.Body.Content(retrySchema)
+		c.diags = append(c.diags, diags...)
+		if rc != nil {
+			r := &plan.Retry{Attempts: 1}
+			if a := rc.Attributes["attempts"]; a != nil {
+				if n, ok := intValue(&c.diags, a, 1, 100); ok {
+					r.Attempts = n
+				}
+			}
+			r.Backoff = c.durationAttr(rc.Attributes["backoff"])
+			out.Retry = r
+		}
+	}
+	if spec == nil {
+		if a := attrs["with"]; a != nil {
+			c.checkRefs(cs, a.Expr, attrs["for_each"] != nil)
+		}
+		return
+	}
+	c.compileWith(cs, spec, attrs["with"])
+}
+
+// compileWith checks and compiles an action's arguments against the registry.
+func (c *compiler) compileWith(cs *cstep, spec *actions.Spec, a *hcl.Attribute) {
+	out := cs.out.Action
+	given := map[string]bool{}
+	if a != nil {
+		pairs, diags := hcl.ExprMap(a.Expr)
+		if diags.HasErrors() {
+			c.errorf(a.Expr.Range(), "Invalid with", "with is an object of the action's arguments, such as with = { zone = zone.plant3_control }.")
+			return
+		}
+		for _, kv := range pairs {
+			key := hcl.ExprAsKeyword(kv.Key)
+			if key == "" {
+				kval, kd := kv.Key.Value(nil)
+				if kd.HasErrors() || kval.Type() != cty.String || !kval.IsKnown() || kval.IsNull() {
+					c.errorf(kv.Key.Range(), "Invalid argument name", "Argument names in with must be literal names.")
+					continue
+				}
+				key = kval.AsString()
+			}
+			arg, ok := spec.Arg(key)
+			if !ok {
+				var names []string
+				for _, a := range spec.Args {
+					names = append(names, a.Name)
+				}
+				c.errorf(kv.Key.Range(), "Unknown argument", "Action %s has no argument %q.%s Known: %s.", spec.Name, key, didYouMean(key, names), knownList(names))
+				continue
+			}
+			if given[key] {
+				c.errorf(kv.Key.Range(), "Duplicate argument", "Argument %q is given twice.", key)
+				continue
+			}
+			given[key] = true
+			if e := c.argument(cs, spec, arg, kv.Value); e != nil {
+				out.With[key] = e
+			}
+		}
+	}
+	for _, arg := range spec.Args {
+		if arg.Required && !given[arg.Name] {
+			r := cs.blk.DeclRange
+			if a != nil {
+				r = a.Expr.Range()
+			}
+			c.errorf(r, "Missing argument", "Action %s needs argument %q (%s): %s", spec.Name, arg.Name, arg.Type, arg.Description)
+		}
+	}
+}
+
+// argument compiles one argument value according to its registry type.
+func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr hcl.Expression) *plan.Expr {
+	allowEach := cs.blk.Attrs["for_each"] != nil
+	v, ok := c.evaluate(cs, expr, allowEach)
+	if !ok {
+		return nil
+	}
+	r := expr.Range()
+	fail := func(format string, args ...any) *plan.Expr {
+		c.errorf(r, "Invalid argument", "Argument %q of %s: %s", arg.Name, spec.Name, fmt.Sprintf(format, args...))
+		return nil
+	}
+	if v.IsKnown() && v.IsNull() {
+		return fail("must not be null.")
+	}
+	switch {
+	case arg.Type == actions.ZoneRef || arg.Type == actions.ConduitRef:
+		kind := blockZone
+		if arg.Type == actions.ConduitRef {
+			kind = blockConduit
+		}
+		if !v.IsWhollyKnown() {
+			if spec.SafetyCritical {
+				return fail("the %s of a safety-critical action must be known when the playbook is compiled, so the safety check can prove it is signed off. Write %s.NAME.", kind, kind)
+			}
+			if v.Type() != cty.DynamicPseudoType && v.Type() != cty.String {
+				return fail("expected %s.NAME or a string naming a %s.", kind, kind)
+			}
+			return c.toExpr(expr, v)
+		}
+		name, ok := entityName(v, kind)
+		if !ok {
+			return fail("expected %s.NAME or a string naming a %s; got %s.", kind, kind, v.Type().FriendlyName())
+		}
+		if !c.entityExists(ref{Kind: kind, Name: name, Range: r}) {
+			return nil
+		}
+		return plan.Lit(name)
+	case arg.Type == actions.Principals:
+		if !v.IsWhollyKnown() {
+			return fail("people and rosters must be known when the playbook is compiled; write [roster.NAME, person.NAME].")
+		}
+		addrs, ok := principalAddrs(v)
+		if !ok {
+			return fail("expected a list of person and roster references, such as [roster.ot_oncall, person.carol].")
+		}
+		for _, a := range addrs {
+			c.uses[a] = true
+		}
+		list := make([]any, len(addrs))
+		for i, a := range addrs {
+			list[i] = a
+		}
+		return plan.Lit(list)
+	case strings.HasPrefix(arg.Type, actions.IntegrationPrefix):
+		kind := strings.TrimPrefix(arg.Type, actions.IntegrationPrefix)
+		if !v.IsWhollyKnown() || v.Type() != cty.String {
+			return fail("expected the name of a %s integration as a string, such as \"%s.NAME\".", kind, kind)
+		}
+		id, ok := c.integrationID(kind, v.AsString(), r)
+		if !ok {
+			return nil
+		}
+		return plan.Lit(id)
+	default:
+		want := ctyTypeOf(arg.Type)
+		if want != cty.DynamicPseudoType && v.Type() != cty.DynamicPseudoType {
+			cv, err := convert.Convert(v, want)
+			if err != nil {
+				return fail("must be %s: %s.", typeName(want), err)
+			}
+			v = cv
+		}
+		return c.toExpr(expr, v)
+	}
+}
+
+// integrationID resolves "kind.name" or "name" to a declared integration.
+func (c *compiler) integrationID(kind, s string, r hcl.Range) (string, bool) {
+	name := strings.TrimPrefix(s, kind+".")
+	id := kind + "." + name
+	if _, ok := c.cfg.Integrations[id]; ok {
+		c.uses["integration."+id] = true
+		return id, true
+	}
+	var known []string
+	for _, k := range sortedKeys(c.cfg.Integrations) {
+		if strings.HasPrefix(k, kind+".") {
+			known = append(known, k)
+		}
+	}
+	c.errorf(r, "Unknown integration", "No %s integration named %q is declared.%s Declare it with integration %q %q { ... }. Known: %s.",
+		kind, name, didYouMean(id, known), kind, name, knownList(known))
+	return "", false
+}
+
+func entityName(v cty.Value, kind string) (string, bool) {
+	if v.Type() == cty.String {
+		return v.AsString(), true
+	}
+	if !v.Type().IsObjectType() || !v.Type().HasAttribute("kind") || !v.Type().HasAttribute("id") {
+		return "", false
+	}
+	if v.GetAttr("kind").AsString() != kind {
+		return "", false
+	}
+	return v.GetAttr("id").AsString(), true
+}
+
+func principalAddrs(v cty.Value) ([]string, bool) {
+	one := func(x cty.Value) (string, bool) {
+		if !x.Type().IsObjectType() || !x.Type().HasAttribute("kind") || !x.Type().HasAttribute("id") {
+			return "", false
+		}
+		k := x.GetAttr("kind").AsString()
+		if k != blockPerson && k != blockRoster {
+			return "", false
+		}
+		return k + "." + x.GetAttr("id").AsString(), true
+	}
+	if a, ok := one(v); ok {
+		return []string{a}, true
+	}
+	if !v.CanIterateElements() || v.Type().IsObjectType() || v.Type().IsMapType() {
+		return nil, false
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		a, ok := one(e)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	return out, true
+}
+
+func (c *compiler) compilePage(cs *cstep) {
+	attrs := cs.blk.Attrs
+	p := &plan.PageStep{Escalation: c.escalationRef(attrs["escalation"])}
+	if a := attrs["message"]; a != nil {
+		p.Message = c.runtime(cs, a.Expr, cty.String, "message")
+	}
+	cs.out.Page = p
+}
+
+func (c *compiler) compileApproval(cs *cstep) {
+	attrs := cs.blk.Attrs
+	ap := &plan.ApprovalStep{Kind: plan.ApprovalStandard}
+	cs.out.Approval = ap
+	if a := attrs["kind"]; a != nil {
+		k := c.staticString(a)
+		switch k {
+		case plan.ApprovalSafety, plan.ApprovalStandard:
+			ap.Kind = k
+		case "break_glass", "break-glass", "emergency":
+			c.errorf(a.Expr.Range(), "Break-glass is not an approval kind",
+				"Break-glass is a run-time override used by the safety.break_glass roster with a reason; it never satisfies the safety check. Gate the step with kind = \"safety\".")
+		default:
+			c.errorf(a.Expr.Range(), "Invalid approval kind", "kind is \"safety\" (a sign-off under the safety policy) or \"standard\" (the default); got %q.%s",
+				k, didYouMean(k, []string{plan.ApprovalSafety, plan.ApprovalStandard}))
+		}
+	}
+	if a := attrs["prompt"]; a != nil {
+		ap.Prompt = c.runtime(cs, a.Expr, cty.String, "prompt")
+	}
+	ap.Timeout = c.durationAttr(attrs["timeout"])
+	ap.OnTimeout = c.escalationRef(attrs["on_timeout"])
+	if a := attrs["covers"]; a != nil {
+		refs, diags := decodeRefs(a.Expr, blockZone)
+		c.diags = append(c.diags, diags...)
+		for _, r := range refs {
+			if c.entityExists(r) {
+				ap.Covers = append(ap.Covers, r.Name)
+			}
+		}
+	}
+	if ap.Kind == plan.ApprovalSafety {
+		c.safetyQuorum(cs, ap)
+		return
+	}
+	if a := attrs["covers"]; a != nil {
+		c.errorf(a.Range, "covers on a standard approval",
+			"Only kind = \"safety\" approvals cover zones; a standard approval never satisfies the safety check. Add kind = \"safety\" or remove covers.")
+	}
+	groups := c.principals(attrs["approvers"])
+	if attrs["approvers"] == nil {
+		c.errorf(cs.blk.DeclRange, "Missing approvers",
+			"A standard approval needs approvers = [roster.NAME, person.NAME]. For a sign-off under the safety policy, write kind = \"safety\".")
+	}
+	q := plan.Quorum{Rule: plan.QuorumCount, Count: 1, Groups: groups}
+	if a := attrs["one_from_each"]; a != nil {
+		if v, ok := evalStatic(&c.diags, a.Expr, cty.Bool, a.Name); ok && v.True() {
+			q.Rule = plan.QuorumOneFromEach
+			q.Count = len(groups)
+		}
+	}
+	if a := attrs["min_approvals"]; a != nil {
+		if n, ok := intValue(&c.diags, a, 1, 50); ok {
+			if q.Rule == plan.QuorumOneFromEach {
+				c.errorf(a.Expr.Range(), "Conflicting quorum", "With one_from_each = true the quorum is one person from each approver group; remove min_approvals.")
+			} else {
+				q.Count = n
+			}
+		}
+	}
+	if a := attrs["exclude_initiator"]; a != nil {
+		if v, ok := evalStatic(&c.diags, a.Expr, cty.Bool, a.Name); ok {
+			q.ExcludeInitiator = v.True()
+		}
+	}
+	ap.Quorum = q
+	if !c.diags.HasErrors() {
+		c.checkQuorum(q, attrs["approvers"].Expr.Range(), cs.out.ID)
+	}
+}
+
+// safetyQuorum fills a safety approval's quorum from the safety policy.
+func (c *compiler) safetyQuorum(cs *cstep, ap *plan.ApprovalStep) {
+	attrs := cs.blk.Attrs
+	if a := attrs["approvers"]; a != nil {
+		c.errorf(a.Range, "approvers on a safety approval",
+			"A safety sign-off is answered by the rosters in the safety policy's signoff block; remove approvers here.")
+	}
+	for _, n := range []string{"min_approvals", "one_from_each", "exclude_initiator"} {
+		if a := attrs[n]; a != nil {
+			c.errorf(a.Range, n+" on a safety approval", "The quorum of a safety sign-off is set once, in the safety block's signoff; remove %s here.", n)
+		}
+	}
+	if len(ap.Covers) == 0 && attrs["covers"] == nil {
+		c.errorf(cs.blk.DeclRange, "Safety approval without covers",
+			"A kind = \"safety\" approval must say which zones it signs off: covers = [zone.NAME].")
+	}
+	if c.cfg.Safety == nil || c.cfg.Safety.Signoff == nil {
+		r := cs.blk.DeclRange
+		if a := attrs["kind"]; a != nil {
+			r = a.Expr.Range()
+		}
+		c.errorf(r, "No safety policy", "kind = \"safety\" needs a safety block with a signoff naming who signs off:\n  safety {\n    signoff {\n      rosters = [roster.process_safety, roster.ot_operations]\n    }\n  }")
+		return
+	}
+	ap.Quorum = c.cfg.signoffQuorum()
+	c.uses["safety"] = true
+}
+
+func (cfg *Config) signoffQuorum() plan.Quorum {
+	so := cfg.Safety.Signoff
+	q := plan.Quorum{Rule: plan.QuorumOneFromEach, ExcludeInitiator: so.ExcludeInitiator, ValidFor: plan.Duration(so.ValidFor.D)}
+	for _, r := range so.Rosters {
+		q.Groups = append(q.Groups, r.addr())
+	}
+	q.Count = len(q.Groups)
+	return q
+}
+
+func (c *compiler) compileDecision(cs *cstep) {
+	attrs := cs.blk.Attrs
+	d := &plan.DecisionStep{Ask: c.principals(attrs["ask"])}
+	cs.out.Decision = d
+	if a := attrs["question"]; a != nil {
+		d.Question = c.runtime(cs, a.Expr, cty.String, "question")
+	}
+	if a := attrs["options"]; a != nil {
+		opts, ok := (&decoder{}).strListAttr(&c.diags, a)
+		if ok {
+			seen := map[string]bool{}
+			for _, o := range opts {
+				if o == "" || seen[o] {
+					c.errorf(a.Expr.Range(), "Invalid options", "Options must be distinct, non-empty strings; %q is not.", o)
+					continue
+				}
+				seen[o] = true
+			}
+			if len(opts) < 2 {
+				c.errorf(a.Expr.Range(), "Too few options", "A decision needs at least two options.")
+			}
+			d.Options = opts
+		}
+	}
+	d.Timeout = c.durationAttr(attrs["timeout"])
+	if a := attrs["default"]; a != nil {
+		d.Default = c.staticString(a)
+		if d.Options != nil && !contains(d.Options, d.Default) {
+			c.errorf(a.Expr.Range(), "Invalid default", "default must be one of the options (%s); got %q.%s",
+				strings.Join(d.Options, ", "), d.Default, didYouMean(d.Default, d.Options))
+		}
+	}
+	if d.Timeout > 0 && d.Default == "" {
+		c.warnf(attrs["timeout"].Expr.Range(), "Timeout without default",
+			"When decision %q times out nobody has chosen; it is recorded as timed out and dependants are skipped. Set default = \"...\" to carry on with a safe choice.", cs.blk.Name)
+	}
+}
+
+func (d *decoder) strListAttr(diags *hcl.Diagnostics, a *hcl.Attribute) ([]string, bool) {
+	d.diags = nil
+	out, ok := d.strList(hcl.Attributes{a.Name: a}, a.Name)
+	*diags = append(*diags, d.diags...)
+	return out, ok
+}
+
+func (c *compiler) compileTask(cs *cstep) {
+	attrs := cs.blk.Attrs
+	t := &plan.TaskStep{Assign: c.principals(attrs["assign"])}
+	if a := attrs["instructions"]; a != nil {
+		t.Instructions = c.runtime(cs, a.Expr, cty.String, "instructions")
+	}
+	t.Timeout = c.durationAttr(attrs["timeout"])
+	t.OnTimeout = c.escalationRef(attrs["on_timeout"])
+	cs.out.Task = t
+}
+
+func (c *compiler) compileNotify(cs *cstep) {
+	attrs := cs.blk.Attrs
+	n := &plan.NotifyStep{To: []string{plan.NotifyIncidentChannel}}
+	if a := attrs["to"]; a != nil {
+		v, diags := a.Expr.Value(nil)
+		if !diags.HasErrors() && v.Type() == cty.String {
+			if v.AsString() != plan.NotifyIncidentChannel {
+				c.errorf(a.Expr.Range(), "Invalid notify destination",
+					"to is \"incident_channel\" (the default) or a list of people and rosters, such as [roster.compliance]; got %q.", v.AsString())
+			}
+		} else {
+			n.To = c.principals(a)
+		}
+	}
+	if a := attrs["message"]; a != nil {
+		n.Message = c.runtime(cs, a.Expr, cty.String, "message")
+	}
+	cs.out.Notify = n
+}

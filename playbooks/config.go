@@ -1,0 +1,204 @@
+package playbooks
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Block type names of the playbook language.
+const (
+	blockPerson      = "person"
+	blockRoster      = "roster"
+	blockEscalation  = "escalation"
+	blockZone        = "zone"
+	blockConduit     = "conduit"
+	blockIntegration = "integration"
+	blockSafety      = "safety"
+	blockPlaybook    = "playbook"
+	blockExercise    = "exercise"
+)
+
+// Config is everything a module declares, decoded but not yet checked
+// across blocks.
+type Config struct {
+	People       map[string]*Person
+	Rosters      map[string]*Roster
+	Escalations  map[string]*Escalation
+	Zones        map[string]*Zone
+	Conduits     map[string]*Conduit
+	Integrations map[string]*Integration // keyed "kind.name"
+	Safety       *Safety
+	Playbooks    map[string]*Playbook
+	Exercises    map[string]*Exercise
+}
+
+func newConfig() *Config {
+	return &Config{
+		People:       map[string]*Person{},
+		Rosters:      map[string]*Roster{},
+		Escalations:  map[string]*Escalation{},
+		Zones:        map[string]*Zone{},
+		Conduits:     map[string]*Conduit{},
+		Integrations: map[string]*Integration{},
+		Playbooks:    map[string]*Playbook{},
+		Exercises:    map[string]*Exercise{},
+	}
+}
+
+// ref is a reference to a named object, with where it was written.
+type ref struct {
+	Kind  string
+	Name  string
+	Range hcl.Range
+}
+
+func (r ref) addr() string { return r.Kind + "." + r.Name }
+
+// Person is a decoded person block.
+type Person struct {
+	Name                          string
+	DisplayName, Slack, Email, PD string
+	DeclRange                     hcl.Range
+}
+
+// Roster is a decoded roster block.
+type Roster struct {
+	Name           string
+	Description    string
+	Members        []ref
+	SlackUsergroup string
+	DeclRange      hcl.Range
+	MembersRange   hcl.Range
+}
+
+// Escalation is a decoded escalation block.
+type Escalation struct {
+	Name      string
+	Tiers     []*Tier
+	Repeat    int
+	DeclRange hcl.Range
+}
+
+// Tier is one tier of an escalation.
+type Tier struct {
+	Notify    []ref
+	AckWithin durationValue
+	DeclRange hcl.Range
+}
+
+// Zone is a decoded zone block.
+type Zone struct {
+	Name          string
+	Title         string
+	PurdueLevel   float64
+	SecurityLevel int
+	Networks      []string
+	SafeState     *SafeState
+	DeclRange     hcl.Range
+}
+
+// SafeState is a decoded safe_state block.
+type SafeState struct {
+	Integration      string
+	IntegrationRange hcl.Range
+	Register         int
+	Expect           int
+}
+
+// Conduit is a decoded conduit block.
+type Conduit struct {
+	Name                string
+	From, To            *ref
+	Protocols           []string
+	Enforcement         string
+	EnforcementRange    hcl.Range
+	KeepOpenOnIsolation bool
+	DeclRange           hcl.Range
+}
+
+// Integration is a decoded integration block.
+type Integration struct {
+	Kind, Name string
+	Settings   map[string]setting
+	DeclRange  hcl.Range
+}
+
+type setting struct {
+	Value cty.Value
+	Env   string
+}
+
+// Safety is the decoded safety block.
+type Safety struct {
+	Signoff    *Signoff
+	BreakGlass *BreakGlass
+	DeclRange  hcl.Range
+}
+
+// Signoff is the decoded safety signoff block.
+type Signoff struct {
+	Rosters          []ref
+	ExcludeInitiator bool
+	ValidFor         durationValue
+	DeclRange        hcl.Range
+}
+
+// BreakGlass is the decoded safety break_glass block.
+type BreakGlass struct {
+	Rosters       []ref
+	RequireReason bool
+	DeclRange     hcl.Range
+}
+
+// Playbook is a decoded playbook block.
+type Playbook struct {
+	Name        string
+	Title       string
+	Severity    string
+	Tags        []string
+	Description string
+	Inputs      []*Input
+	Steps       []*StepBlock
+	DeclRange   hcl.Range
+}
+
+// Input is a decoded playbook input block.
+type Input struct {
+	Name        string
+	Type        cty.Type
+	TypeString  string
+	Default     *cty.Value
+	Description string
+	DeclRange   hcl.Range
+}
+
+// StepBlock is a decoded step-like block of a playbook, before compilation.
+// Attribute expressions are kept raw; the compiler evaluates them once every
+// name in the module is known.
+type StepBlock struct {
+	Kind, Name string
+	Attrs      hcl.Attributes
+	Retry      *hcl.Block
+	DeclRange  hcl.Range
+	// order is the block's position in load order, for stable sorting.
+	order int
+}
+
+func (s *StepBlock) addr() string { return s.Kind + "." + s.Name }
+
+// Exercise is a decoded exercise block.
+type Exercise struct {
+	Name       string
+	Attrs      hcl.Attributes
+	Objectives []*hcl.Block
+	Injects    []*hcl.Block
+	Responders []*hcl.Block
+	DeclRange  hcl.Range
+}
+
+// durationValue is a parsed duration string with where it was written.
+type durationValue struct {
+	D     int64 // nanoseconds
+	Set   bool
+	Range hcl.Range
+}

@@ -1,0 +1,816 @@
+package playbooks
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// Schemas, one per block type. They are package variables so that the
+// language's names live in one place.
+var (
+	rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: blockPerson, LabelNames: []string{"name"}},
+		{Type: blockRoster, LabelNames: []string{"name"}},
+		{Type: blockEscalation, LabelNames: []string{"name"}},
+		{Type: blockZone, LabelNames: []string{"name"}},
+		{Type: blockConduit, LabelNames: []string{"name"}},
+		{Type: blockIntegration, LabelNames: []string{"kind", "name"}},
+		{Type: blockSafety},
+		{Type: blockPlaybook, LabelNames: []string{"name"}},
+		{Type: blockExercise, LabelNames: []string{"name"}},
+	}}
+	personSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "name"}, {Name: "slack"}, {Name: "email"}, {Name: "pagerduty"},
+	}}
+	rosterSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "description"}, {Name: "members"}, {Name: "slack_usergroup"},
+	}}
+	escalationSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "repeat"}, {Name: "description"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "tier"}},
+	}
+	tierSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "notify", Required: true}, {Name: "ack_within", Required: true},
+	}}
+	zoneSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "title"}, {Name: "purdue_level"}, {Name: "security_level"}, {Name: "networks"}, {Name: "description"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "safe_state"}},
+	}
+	safeStateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "integration", Required: true}, {Name: "register", Required: true}, {Name: "expect", Required: true},
+	}}
+	conduitSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "protocols"},
+		{Name: "enforcement"}, {Name: "keep_open_on_isolation"}, {Name: "description"},
+	}}
+	safetySchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "signoff"}, {Type: "break_glass"}}}
+	signoffSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "rosters", Required: true}, {Name: "exclude_initiator"}, {Name: "valid_for"},
+	}}
+	breakGlassSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "rosters", Required: true}, {Name: "require_reason"},
+	}}
+	playbookSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "title"}, {Name: "severity"}, {Name: "tags"}, {Name: "description"}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "input", LabelNames: []string{"name"}},
+			{Type: "step", LabelNames: []string{"name"}},
+			{Type: "page", LabelNames: []string{"name"}},
+			{Type: "approval", LabelNames: []string{"name"}},
+			{Type: "decision", LabelNames: []string{"name"}},
+			{Type: "task", LabelNames: []string{"name"}},
+			{Type: "notify", LabelNames: []string{"name"}},
+			{Type: "wait", LabelNames: []string{"name"}},
+		},
+	}
+	inputSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "type"}, {Name: "default"}, {Name: "description"},
+	}}
+	commonStepAttrs = []hcl.AttributeSchema{{Name: "needs"}, {Name: "when"}, {Name: "description"}}
+	stepSchemas     = map[string]*hcl.BodySchema{
+		"step": {
+			Attributes: withCommon(
+				hcl.AttributeSchema{Name: "action", Required: true}, hcl.AttributeSchema{Name: "with"},
+				hcl.AttributeSchema{Name: "for_each"}, hcl.AttributeSchema{Name: "timeout"},
+				hcl.AttributeSchema{Name: "on_failure"}),
+			Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+		},
+		"page": {Attributes: withCommon(
+			hcl.AttributeSchema{Name: "escalation", Required: true}, hcl.AttributeSchema{Name: "message", Required: true})},
+		"approval": {Attributes: withCommon(
+			hcl.AttributeSchema{Name: "kind"}, hcl.AttributeSchema{Name: "covers"},
+			hcl.AttributeSchema{Name: "prompt", Required: true}, hcl.AttributeSchema{Name: "timeout"},
+			hcl.AttributeSchema{Name: "on_timeout"}, hcl.AttributeSchema{Name: "approvers"},
+			hcl.AttributeSchema{Name: "min_approvals"}, hcl.AttributeSchema{Name: "one_from_each"},
+			hcl.AttributeSchema{Name: "exclude_initiator"})},
+		"decision": {Attributes: withCommon(
+			hcl.AttributeSchema{Name: "ask", Required: true}, hcl.AttributeSchema{Name: "question", Required: true},
+			hcl.AttributeSchema{Name: "options", Required: true}, hcl.AttributeSchema{Name: "timeout"},
+			hcl.AttributeSchema{Name: "default"})},
+		"task": {Attributes: withCommon(
+			hcl.AttributeSchema{Name: "assign", Required: true}, hcl.AttributeSchema{Name: "instructions", Required: true},
+			hcl.AttributeSchema{Name: "timeout"}, hcl.AttributeSchema{Name: "on_timeout"})},
+		"notify": {Attributes: withCommon(
+			hcl.AttributeSchema{Name: "to"}, hcl.AttributeSchema{Name: "message", Required: true})},
+		"wait": {Attributes: withCommon(hcl.AttributeSchema{Name: "duration", Required: true})},
+	}
+	retrySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "attempts", Required: true}, {Name: "backoff"},
+	}}
+	exerciseSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "playbook", Required: true}, {Name: "inputs"}, {Name: "description"}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "objective", LabelNames: []string{"name"}},
+			{Type: "inject", LabelNames: []string{"name"}},
+			{Type: "responder", LabelNames: []string{"name"}},
+		},
+	}
+	// integrationSettings lists the settings each integration kind takes.
+	integrationSettings = map[string][]hcl.AttributeSchema{
+		"slack":     {{Name: "bot_token"}, {Name: "app_token"}, {Name: "signing_secret"}},
+		"nftables":  {{Name: "netns"}, {Name: "table"}},
+		"pagerduty": {{Name: "routing_key", Required: true}, {Name: "api_url"}},
+		"webhook":   {{Name: "url", Required: true}, {Name: "secret"}, {Name: "timeout"}},
+		"modbus":    {{Name: "address", Required: true}, {Name: "unit_id"}, {Name: "timeout"}},
+	}
+)
+
+func withCommon(attrs ...hcl.AttributeSchema) []hcl.AttributeSchema {
+	return append(append([]hcl.AttributeSchema(nil), commonStepAttrs...), attrs...)
+}
+
+// staticCtx evaluates literal attributes: functions, no variables.
+var staticCtx = &hcl.EvalContext{Functions: Functions()}
+
+type decoder struct {
+	diags hcl.Diagnostics
+	cfg   *Config
+	// declared remembers where each name was declared, for duplicate errors.
+	declared map[string]hcl.Range
+	order    int
+}
+
+func (m *Module) decode() hcl.Diagnostics {
+	d := &decoder{cfg: m.Config, declared: map[string]hcl.Range{}}
+	for _, f := range m.bodies {
+		content := d.content(f.body, rootSchema)
+		if content == nil {
+			continue
+		}
+		for _, b := range content.Blocks {
+			d.block(b)
+		}
+	}
+	return d.diags
+}
+
+func (d *decoder) errorf(subject hcl.Range, summary, format string, args ...any) {
+	r := subject
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
+	})
+}
+
+func (d *decoder) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyContent {
+	c, diags := body.Content(schema)
+	d.diags = append(d.diags, diags...)
+	return c
+}
+
+// declare records a name, reporting a duplicate.
+func (d *decoder) declare(key, what string, r hcl.Range) bool {
+	if prev, ok := d.declared[key]; ok {
+		d.errorf(r, "Duplicate "+what, "%s is already declared at %s. Names must be unique; rename one of them.", key, fmtRange(prev))
+		return false
+	}
+	d.declared[key] = r
+	return true
+}
+
+func fmtRange(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+func (d *decoder) block(b *hcl.Block) {
+	switch b.Type {
+	case blockPerson:
+		d.person(b)
+	case blockRoster:
+		d.roster(b)
+	case blockEscalation:
+		d.escalation(b)
+	case blockZone:
+		d.zone(b)
+	case blockConduit:
+		d.conduit(b)
+	case blockIntegration:
+		d.integration(b)
+	case blockSafety:
+		d.safety(b)
+	case blockPlaybook:
+		d.playbook(b)
+	case blockExercise:
+		d.exercise(b)
+	}
+}
+
+func (d *decoder) label(b *hcl.Block, i int) bool {
+	name := b.Labels[i]
+	if !validName(name) {
+		d.errorf(b.LabelRanges[i], "Invalid name",
+			"%q is not a valid name. Names start with a letter and contain only letters, digits, underscores and dashes.", name)
+		return false
+	}
+	return true
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) person(b *hcl.Block) {
+	c := d.content(b.Body, personSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("person."+b.Labels[0], "person", b.DefRange) {
+		return
+	}
+	p := &Person{Name: b.Labels[0], DeclRange: b.DefRange}
+	p.DisplayName, _ = d.str(c.Attributes, "name")
+	p.Slack, _ = d.str(c.Attributes, "slack")
+	p.Email, _ = d.str(c.Attributes, "email")
+	p.PD, _ = d.str(c.Attributes, "pagerduty")
+	if a := c.Attributes["slack"]; a != nil && p.Slack != "" && !looksLikeSlackID(p.Slack) {
+		d.errorf(a.Expr.Range(), "Invalid Slack member ID",
+			"%q is not a Slack member ID. Use the ID from the person's Slack profile (\"Copy member ID\"), such as \"U01ALICE\".", p.Slack)
+	}
+	if a := c.Attributes["email"]; a != nil && p.Email != "" && !strings.Contains(p.Email, "@") {
+		d.errorf(a.Expr.Range(), "Invalid email address", "%q is not an email address.", p.Email)
+	}
+	d.cfg.People[p.Name] = p
+}
+
+func looksLikeSlackID(s string) bool {
+	if len(s) < 3 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) roster(b *hcl.Block) {
+	c := d.content(b.Body, rosterSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("roster."+b.Labels[0], "roster", b.DefRange) {
+		return
+	}
+	r := &Roster{Name: b.Labels[0], DeclRange: b.DefRange, MembersRange: b.DefRange}
+	r.Description, _ = d.str(c.Attributes, "description")
+	r.SlackUsergroup, _ = d.str(c.Attributes, "slack_usergroup")
+	if a := c.Attributes["members"]; a != nil {
+		r.Members = d.refs(a, blockPerson)
+		r.MembersRange = a.Expr.Range()
+	}
+	d.cfg.Rosters[r.Name] = r
+}
+
+func (d *decoder) escalation(b *hcl.Block) {
+	c := d.content(b.Body, escalationSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("escalation."+b.Labels[0], "escalation", b.DefRange) {
+		return
+	}
+	e := &Escalation{Name: b.Labels[0], DeclRange: b.DefRange}
+	if n, ok := d.integer(c.Attributes, "repeat", 0, 100); ok {
+		e.Repeat = n
+	}
+	for _, tb := range c.Blocks {
+		tc := d.content(tb.Body, tierSchema)
+		if tc == nil {
+			continue
+		}
+		t := &Tier{DeclRange: tb.DefRange}
+		if a := tc.Attributes["notify"]; a != nil {
+			t.Notify = d.refs(a, blockPerson, blockRoster)
+			if len(t.Notify) == 0 {
+				d.errorf(a.Expr.Range(), "Empty tier", "A tier must notify at least one person or roster.")
+			}
+		}
+		t.AckWithin = d.duration(tc.Attributes, "ack_within")
+		e.Tiers = append(e.Tiers, t)
+	}
+	if len(e.Tiers) == 0 {
+		d.errorf(b.DefRange, "Escalation without tiers",
+			"escalation %q has no tier blocks. Add at least one:\n  tier {\n    notify     = [roster.ot_oncall]\n    ack_within = \"5m\"\n  }", e.Name)
+	}
+	d.cfg.Escalations[e.Name] = e
+}
+
+func (d *decoder) zone(b *hcl.Block) {
+	c := d.content(b.Body, zoneSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("zone."+b.Labels[0], "zone", b.DefRange) {
+		return
+	}
+	z := &Zone{Name: b.Labels[0], DeclRange: b.DefRange}
+	z.Title, _ = d.str(c.Attributes, "title")
+	if a := c.Attributes["purdue_level"]; a != nil {
+		if v, ok := d.value(a, cty.Number); ok {
+			f, _ := v.AsBigFloat().Float64()
+			if f < 0 || f > 5 {
+				d.errorf(a.Expr.Range(), "Invalid Purdue level", "purdue_level must be between 0 and 5 (3.5 for an industrial DMZ); got %g.", f)
+			}
+			z.PurdueLevel = f
+		}
+	}
+	if n, ok := d.integer(c.Attributes, "security_level", 0, 4); ok {
+		z.SecurityLevel = n
+	}
+	if a := c.Attributes["networks"]; a != nil {
+		nets, _ := d.strList(c.Attributes, "networks")
+		for _, n := range nets {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				d.errorf(a.Expr.Range(), "Invalid network", "%q is not a CIDR prefix such as \"10.30.2.0/24\": %v.", n, err)
+			}
+		}
+		z.Networks = nets
+	}
+	for _, sb := range c.Blocks {
+		if z.SafeState != nil {
+			d.errorf(sb.DefRange, "Duplicate safe_state block", "A zone has at most one safe_state block.")
+			continue
+		}
+		sc := d.content(sb.Body, safeStateSchema)
+		if sc == nil {
+			continue
+		}
+		s := &SafeState{}
+		s.Integration, _ = d.str(sc.Attributes, "integration")
+		if a := sc.Attributes["integration"]; a != nil {
+			s.IntegrationRange = a.Expr.Range()
+		}
+		s.Register, _ = d.integer(sc.Attributes, "register", 0, 65535+400000)
+		s.Expect, _ = d.integer(sc.Attributes, "expect", 0, 65535)
+		z.SafeState = s
+	}
+	d.cfg.Zones[z.Name] = z
+}
+
+func (d *decoder) conduit(b *hcl.Block) {
+	c := d.content(b.Body, conduitSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("conduit."+b.Labels[0], "conduit", b.DefRange) {
+		return
+	}
+	k := &Conduit{Name: b.Labels[0], DeclRange: b.DefRange}
+	k.From = d.oneRef(c.Attributes["from"], blockZone)
+	k.To = d.oneRef(c.Attributes["to"], blockZone)
+	k.Protocols, _ = d.strList(c.Attributes, "protocols")
+	k.Enforcement, _ = d.str(c.Attributes, "enforcement")
+	if a := c.Attributes["enforcement"]; a != nil {
+		k.EnforcementRange = a.Expr.Range()
+	}
+	k.KeepOpenOnIsolation, _ = d.boolean(c.Attributes, "keep_open_on_isolation")
+	d.cfg.Conduits[k.Name] = k
+}
+
+func (d *decoder) integration(b *hcl.Block) {
+	kind := b.Labels[0]
+	known, ok := integrationSettings[kind]
+	if !ok {
+		d.errorf(b.LabelRanges[0], "Unknown integration kind",
+			"There is no integration kind %q.%s Known: %s.", kind, didYouMean(kind, sortedKeys(integrationSettings)), strings.Join(sortedKeys(integrationSettings), ", "))
+		return
+	}
+	c := d.content(b.Body, &hcl.BodySchema{Attributes: known})
+	if c == nil || !d.label(b, 1) || !d.declare("integration."+kind+"."+b.Labels[1], "integration", b.DefRange) {
+		return
+	}
+	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]setting{}, DeclRange: b.DefRange}
+	for name, a := range c.Attributes {
+		v, diags := a.Expr.Value(envCtx)
+		d.diags = append(d.diags, diags...)
+		if diags.HasErrors() {
+			continue
+		}
+		if env, ok := envName(v); ok {
+			in.Settings[name] = setting{Env: env}
+			continue
+		}
+		if containsEnvMarker(v) {
+			d.errorf(a.Expr.Range(), "env() must be the whole value",
+				"Write %s = env(\"NAME\") on its own; the value is read from the environment when the worker starts and is never combined with other text in a playbook.", name)
+			continue
+		}
+		if isSecretSetting(name) {
+			d.errorf(a.Expr.Range(), "Secret written into a playbook file",
+				"%s is a secret. Read it from the environment when the worker starts: %s = env(\"%s\").",
+				name, name, strings.ToUpper(kind+"_"+name))
+			continue
+		}
+		in.Settings[name] = setting{Value: v}
+	}
+	d.cfg.Integrations[kind+"."+in.Name] = in
+}
+
+func isSecretSetting(name string) bool {
+	switch name {
+	case "bot_token", "app_token", "signing_secret", "routing_key", "secret":
+		return true
+	}
+	return false
+}
+
+func (d *decoder) safety(b *hcl.Block) {
+	c := d.content(b.Body, safetySchema)
+	if c == nil || !d.declare("safety", "safety block", b.DefRange) {
+		return
+	}
+	s := &Safety{DeclRange: b.DefRange}
+	for _, sb := range c.Blocks {
+		switch sb.Type {
+		case "signoff":
+			if s.Signoff != nil {
+				d.errorf(sb.DefRange, "Duplicate signoff block", "The safety block has one signoff block.")
+				continue
+			}
+			sc := d.content(sb.Body, signoffSchema)
+			if sc == nil {
+				continue
+			}
+			so := &Signoff{DeclRange: sb.DefRange, ExcludeInitiator: true}
+			if a := sc.Attributes["rosters"]; a != nil {
+				so.Rosters = d.refs(a, blockRoster)
+				if len(so.Rosters) == 0 {
+					d.errorf(a.Expr.Range(), "No sign-off rosters", "List the rosters a sign-off needs one person from, e.g. [roster.process_safety, roster.ot_operations].")
+				}
+			}
+			if v, ok := d.boolean(sc.Attributes, "exclude_initiator"); ok {
+				so.ExcludeInitiator = v
+			}
+			so.ValidFor = d.duration(sc.Attributes, "valid_for")
+			s.Signoff = so
+		case "break_glass":
+			if s.BreakGlass != nil {
+				d.errorf(sb.DefRange, "Duplicate break_glass block", "The safety block has one break_glass block.")
+				continue
+			}
+			bc := d.content(sb.Body, breakGlassSchema)
+			if bc == nil {
+				continue
+			}
+			bg := &BreakGlass{DeclRange: sb.DefRange, RequireReason: true}
+			if a := bc.Attributes["rosters"]; a != nil {
+				bg.Rosters = d.refs(a, blockRoster)
+			}
+			if v, ok := d.boolean(bc.Attributes, "require_reason"); ok {
+				bg.RequireReason = v
+			}
+			s.BreakGlass = bg
+		}
+	}
+	if s.Signoff == nil {
+		d.errorf(b.DefRange, "Safety policy without signoff",
+			"The safety block needs a signoff block naming who must approve safety-critical actions:\n  signoff {\n    rosters = [roster.process_safety, roster.ot_operations]\n  }")
+	}
+	d.cfg.Safety = s
+}
+
+func (d *decoder) playbook(b *hcl.Block) {
+	c := d.content(b.Body, playbookSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("playbook."+b.Labels[0], "playbook", b.DefRange) {
+		return
+	}
+	p := &Playbook{Name: b.Labels[0], DeclRange: b.DefRange}
+	p.Title, _ = d.str(c.Attributes, "title")
+	p.Description, _ = d.str(c.Attributes, "description")
+	p.Tags, _ = d.strList(c.Attributes, "tags")
+	if sev, ok := d.str(c.Attributes, "severity"); ok {
+		switch sev {
+		case "sev1", "sev2", "sev3", "sev4":
+			p.Severity = sev
+		default:
+			d.errorf(c.Attributes["severity"].Expr.Range(), "Invalid severity",
+				"severity must be one of sev1, sev2, sev3, sev4 (sev1 is the most severe); got %q.%s", sev,
+				didYouMean(sev, []string{"sev1", "sev2", "sev3", "sev4"}))
+		}
+	}
+	names := map[string]hcl.Range{}
+	for _, sb := range c.Blocks {
+		if !d.label(sb, 0) {
+			continue
+		}
+		key := sb.Type + "." + sb.Labels[0]
+		if prev, dup := names[key]; dup {
+			d.errorf(sb.DefRange, "Duplicate "+sb.Type,
+				"%s is already declared in playbook %q at %s. Names must be unique within a playbook.", key, p.Name, fmtRange(prev))
+			continue
+		}
+		names[key] = sb.DefRange
+		if sb.Type == "input" {
+			if in := d.input(sb); in != nil {
+				p.Inputs = append(p.Inputs, in)
+			}
+			continue
+		}
+		sc := d.content(sb.Body, stepSchemas[sb.Type])
+		if sc == nil {
+			continue
+		}
+		st := &StepBlock{Kind: sb.Type, Name: sb.Labels[0], Attrs: sc.Attributes, DeclRange: sb.DefRange, order: d.order}
+		d.order++
+		for _, rb := range sc.Blocks {
+			if st.Retry != nil {
+				d.errorf(rb.DefRange, "Duplicate retry block", "A step has at most one retry block.")
+				continue
+			}
+			st.Retry = rb
+		}
+		p.Steps = append(p.Steps, st)
+	}
+	d.cfg.Playbooks[p.Name] = p
+}
+
+func (d *decoder) input(b *hcl.Block) *Input {
+	c := d.content(b.Body, inputSchema)
+	if c == nil {
+		return nil
+	}
+	in := &Input{Name: b.Labels[0], Type: cty.String, TypeString: "string", DeclRange: b.DefRange}
+	in.Description, _ = d.str(c.Attributes, "description")
+	if a := c.Attributes["type"]; a != nil {
+		t, diags := typeexpr.TypeConstraint(a.Expr)
+		if diags.HasErrors() {
+			for _, dg := range diags {
+				dg.Detail += " Input types are string, number, bool, list(string), map(string) and the like."
+			}
+			d.diags = append(d.diags, diags...)
+			return nil
+		}
+		in.Type = t
+		in.TypeString = typeexpr.TypeString(t)
+	}
+	if a := c.Attributes["default"]; a != nil {
+		v, diags := a.Expr.Value(staticCtx)
+		d.diags = append(d.diags, diags...)
+		if diags.HasErrors() {
+			return nil
+		}
+		cv, err := convert.Convert(v, in.Type)
+		if err != nil {
+			d.errorf(a.Expr.Range(), "Invalid default", "The default does not match the input's type %s: %v.", in.TypeString, err)
+			return nil
+		}
+		in.Default = &cv
+	}
+	return in
+}
+
+func (d *decoder) exercise(b *hcl.Block) {
+	c := d.content(b.Body, exerciseSchema)
+	if c == nil || !d.label(b, 0) || !d.declare("exercise."+b.Labels[0], "exercise", b.DefRange) {
+		return
+	}
+	e := &Exercise{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange}
+	for _, sb := range c.Blocks {
+		switch sb.Type {
+		case "objective":
+			e.Objectives = append(e.Objectives, sb)
+		case "inject":
+			e.Injects = append(e.Injects, sb)
+		case "responder":
+			e.Responders = append(e.Responders, sb)
+		}
+	}
+	d.cfg.Exercises[e.Name] = e
+}
+
+// --- attribute helpers --------------------------------------------------------
+
+// value evaluates a literal attribute and converts it to want.
+func (d *decoder) value(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
+	return evalStatic(&d.diags, a.Expr, want, a.Name)
+}
+
+func evalStatic(diags *hcl.Diagnostics, expr hcl.Expression, want cty.Type, name string) (cty.Value, bool) {
+	v, ds := expr.Value(staticCtx)
+	*diags = append(*diags, ds...)
+	if ds.HasErrors() {
+		return cty.NilVal, false
+	}
+	if v.IsNull() {
+		r := expr.Range()
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Null value",
+			Detail: fmt.Sprintf("%s must not be null; remove the attribute to use the default.", name), Subject: &r})
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(v, want)
+	if err != nil {
+		r := expr.Range()
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Wrong type",
+			Detail: fmt.Sprintf("%s must be %s: %s.", name, typeName(want), err), Subject: &r})
+		return cty.NilVal, false
+	}
+	return cv, true
+}
+
+func typeName(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a string"
+	case t == cty.Number:
+		return "a number"
+	case t == cty.Bool:
+		return "true or false"
+	case t.IsListType() && t.ElementType() == cty.String:
+		return "a list of strings"
+	}
+	return t.FriendlyName()
+}
+
+func (d *decoder) str(attrs hcl.Attributes, name string) (string, bool) {
+	a := attrs[name]
+	if a == nil {
+		return "", false
+	}
+	v, ok := d.value(a, cty.String)
+	if !ok {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func (d *decoder) boolean(attrs hcl.Attributes, name string) (bool, bool) {
+	a := attrs[name]
+	if a == nil {
+		return false, false
+	}
+	v, ok := d.value(a, cty.Bool)
+	if !ok {
+		return false, false
+	}
+	return v.True(), true
+}
+
+func (d *decoder) integer(attrs hcl.Attributes, name string, lo, hi int) (int, bool) {
+	a := attrs[name]
+	if a == nil {
+		return 0, false
+	}
+	return intValue(&d.diags, a, lo, hi)
+}
+
+func intValue(diags *hcl.Diagnostics, a *hcl.Attribute, lo, hi int) (int, bool) {
+	v, ok := evalStatic(diags, a.Expr, cty.Number, a.Name)
+	if !ok {
+		return 0, false
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		r := a.Expr.Range()
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid number",
+			Detail: fmt.Sprintf("%s must be a whole number from %d to %d; got %s.", a.Name, lo, hi, v.AsBigFloat().Text('f', -1)), Subject: &r})
+		return 0, false
+	}
+	var n int
+	_ = gocty.FromCtyValue(v, &n)
+	return n, true
+}
+
+func (d *decoder) strList(attrs hcl.Attributes, name string) ([]string, bool) {
+	a := attrs[name]
+	if a == nil {
+		return nil, false
+	}
+	v, ok := d.value(a, cty.List(cty.String))
+	if !ok {
+		return nil, false
+	}
+	out := []string{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			d.errorf(a.Expr.Range(), "Null in list", "%s must not contain null.", name)
+			return nil, false
+		}
+		out = append(out, e.AsString())
+	}
+	return out, true
+}
+
+func (d *decoder) duration(attrs hcl.Attributes, name string) durationValue {
+	a := attrs[name]
+	if a == nil {
+		return durationValue{}
+	}
+	return parseDurationAttr(&d.diags, a)
+}
+
+func parseDurationAttr(diags *hcl.Diagnostics, a *hcl.Attribute) durationValue {
+	v, ok := evalStatic(diags, a.Expr, cty.String, a.Name)
+	if !ok {
+		return durationValue{}
+	}
+	dur, err := parseDuration(v.AsString())
+	r := a.Expr.Range()
+	if err != nil {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration",
+			Detail: fmt.Sprintf("%s: %s", a.Name, err), Subject: &r})
+		return durationValue{}
+	}
+	return durationValue{D: int64(dur), Set: true, Range: r}
+}
+
+// parseDuration reads a duration string such as "90s", "5m", "4h" or "1h30m".
+func parseDuration(s string) (time.Duration, error) {
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		hint := ""
+		if strings.HasSuffix(s, "d") {
+			hint = " Days are written in hours: \"24h\"."
+		}
+		return 0, fmt.Errorf("%q is not a duration. Write a number and a unit: \"90s\", \"5m\", \"4h\", \"1h30m\".%s", s, hint)
+	}
+	if dur <= 0 {
+		return 0, fmt.Errorf("%q must be longer than zero", s)
+	}
+	return dur, nil
+}
+
+// refs decodes a list of references (or a single one) to objects of the
+// given kinds, such as [roster.ot_oncall, person.carol].
+func (d *decoder) refs(a *hcl.Attribute, kinds ...string) []ref {
+	out, diags := decodeRefs(a.Expr, kinds...)
+	d.diags = append(d.diags, diags...)
+	return out
+}
+
+func (d *decoder) oneRef(a *hcl.Attribute, kinds ...string) *ref {
+	if a == nil {
+		return nil
+	}
+	r, diags := decodeRef(a.Expr, kinds...)
+	d.diags = append(d.diags, diags...)
+	return r
+}
+
+func decodeRefs(expr hcl.Expression, kinds ...string) ([]ref, hcl.Diagnostics) {
+	if _, diags := hcl.AbsTraversalForExpr(expr); !diags.HasErrors() {
+		r, diags := decodeRef(expr, kinds...)
+		if r == nil {
+			return nil, diags
+		}
+		return []ref{*r}, diags
+	}
+	elems, diags := hcl.ExprList(expr)
+	if diags.HasErrors() {
+		return nil, refListError(expr, kinds)
+	}
+	var out []ref
+	for _, e := range elems {
+		r, ds := decodeRef(e, kinds...)
+		diags = append(diags, ds...)
+		if r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out, diags
+}
+
+func refListError(expr hcl.Expression, kinds []string) hcl.Diagnostics {
+	r := expr.Range()
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference list",
+		Detail: fmt.Sprintf("Expected a list of references to %s, such as [%s.NAME].", orList(kinds), kinds[0]), Subject: &r}}
+}
+
+func decodeRef(expr hcl.Expression, kinds ...string) (*ref, hcl.Diagnostics) {
+	r := expr.Range()
+	trav, diags := hcl.AbsTraversalForExpr(expr)
+	if diags.HasErrors() || len(trav) != 2 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
+			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.NAME, without quotes.", orList(kinds), kinds[0]), Subject: &r}}
+	}
+	root := trav.RootName()
+	attr, ok := trav[1].(hcl.TraverseAttr)
+	if !ok {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
+			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.NAME.", orList(kinds), kinds[0]), Subject: &r}}
+	}
+	for _, k := range kinds {
+		if k == root {
+			return &ref{Kind: root, Name: attr.Name, Range: trav.SourceRange()}, nil
+		}
+	}
+	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Wrong kind of reference",
+		Detail: fmt.Sprintf("%s.%s is a %s; only %s fits here.", root, attr.Name, root, orList(kinds)), Subject: &r}}
+}
+
+func orList(kinds []string) string {
+	switch len(kinds) {
+	case 0:
+		return "nothing"
+	case 1:
+		return "a " + kinds[0]
+	}
+	return "a " + strings.Join(kinds[:len(kinds)-1], ", a ") + " or a " + kinds[len(kinds)-1]
+}

@@ -1,0 +1,325 @@
+package playbooks
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+var (
+	objectiveSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "description"}, {Name: "within", Required: true}, {Name: "of", Required: true},
+	}}
+	injectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "at", Required: true}, {Name: "message", Required: true},
+	}}
+	responderSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "acknowledges_after"}, {Name: "unavailable"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "answers"}},
+	}
+	answersSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "approval"}, {Name: "decision"}, {Name: "task"}, {Name: "with", Required: true}, {Name: "after"},
+	}}
+)
+
+// Answers an exercise responder may give.
+const (
+	answerApprove = "approve"
+	answerDeny    = "deny"
+	answerDone    = "done"
+)
+
+// checkExercise checks one exercise block against its playbook.
+func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostics {
+	ex := m.Config.Exercises[name]
+	var diags hcl.Diagnostics
+	errorf := func(r hcl.Range, summary, format string, args ...any) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+	}
+	pa := ex.Attrs["playbook"]
+	if pa == nil {
+		return diags
+	}
+	pref, ds := decodeRef(pa.Expr, blockPlaybook)
+	diags = append(diags, ds...)
+	if pref == nil {
+		return diags
+	}
+	pb := m.Config.Playbooks[pref.Name]
+	if pb == nil {
+		names := sortedKeys(m.Config.Playbooks)
+		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, didYouMean(pref.Name, names), knownList(names))
+		return diags
+	}
+	steps := map[string]*StepBlock{}
+	for _, s := range pb.Steps {
+		steps[s.addr()] = s
+	}
+	stepRef := func(a *hcl.Attribute, kinds ...string) *StepBlock {
+		r, ds := decodeRef(a.Expr, kinds...)
+		diags = append(diags, ds...)
+		if r == nil {
+			return nil
+		}
+		s := steps[r.addr()]
+		if s == nil {
+			var known []string
+			for _, st := range pb.Steps {
+				if contains(kinds, st.Kind) {
+					known = append(known, st.addr())
+				}
+			}
+			errorf(r.Range, "Reference to undeclared step", "Playbook %q has no %s.%s Known: %s.", pb.Name, r.addr(), didYouMean(r.addr(), known), knownList(known))
+		}
+		return s
+	}
+
+	// Inputs: every key declared, every required input given, types match.
+	given := map[string]bool{}
+	if a := ex.Attrs["inputs"]; a != nil {
+		pairs, ds := hcl.ExprMap(a.Expr)
+		if ds.HasErrors() {
+			errorf(a.Expr.Range(), "Invalid inputs", "inputs is an object of the playbook's inputs, such as { zone = \"plant3_control\" }.")
+		}
+		declared := map[string]*Input{}
+		for _, in := range pb.Inputs {
+			declared[in.Name] = in
+		}
+		for _, kv := range pairs {
+			key := hcl.ExprAsKeyword(kv.Key)
+			if key == "" {
+				if kval, kd := kv.Key.Value(nil); !kd.HasErrors() && kval.Type() == cty.String && !kval.IsNull() {
+					key = kval.AsString()
+				}
+			}
+			in := declared[key]
+			if in == nil {
+				names := sortedKeys(declared)
+				errorf(kv.Key.Range(), "Unknown input", "Playbook %q has no input %q.%s Known: %s.", pb.Name, key, didYouMean(key, names), knownList(names))
+				continue
+			}
+			given[key] = true
+			v, ds := kv.Value.Value(staticCtx)
+			diags = append(diags, ds...)
+			if ds.HasErrors() {
+				continue
+			}
+			if _, err := convert.Convert(v, in.Type); err != nil {
+				errorf(kv.Value.Range(), "Wrong input type", "Input %q is %s: %s.", key, in.TypeString, err)
+			}
+		}
+	}
+	for _, in := range pb.Inputs {
+		if in.Default == nil && !given[in.Name] {
+			r := ex.DeclRange
+			if a := ex.Attrs["inputs"]; a != nil {
+				r = a.Expr.Range()
+			}
+			errorf(r, "Missing input", "Playbook %q needs input %q (%s); add it to inputs.", pb.Name, in.Name, in.TypeString)
+		}
+	}
+
+	for _, b := range ex.Objectives {
+		c, ds := b.Body.Content(objectiveSchema)
+		diags = append(diags, ds...)
+		if c == nil {
+			continue
+		}
+		if a := c.Attributes["within"]; a != nil {
+			parseDurationAttr(&diags, a)
+		}
+		if a := c.Attributes["of"]; a != nil {
+			stepRef(a, plan.StepKinds...)
+		}
+	}
+	for _, b := range ex.Injects {
+		c, ds := b.Body.Content(injectSchema)
+		diags = append(diags, ds...)
+		if c == nil {
+			continue
+		}
+		if a := c.Attributes["at"]; a != nil {
+			if v, ok := evalStatic(&diags, a.Expr, cty.String, "at"); ok {
+				if d, err := time.ParseDuration(v.AsString()); err != nil || d < 0 {
+					errorf(a.Expr.Range(), "Invalid duration", "at is the time since the exercise started, such as \"0m\" or \"12m\"; got %q.", v.AsString())
+				}
+			}
+		}
+		if a := c.Attributes["message"]; a != nil {
+			evalStatic(&diags, a.Expr, cty.String, "message")
+		}
+	}
+	for _, b := range ex.Responders {
+		who := b.Labels[0]
+		if m.Config.People[who] == nil {
+			names := sortedKeys(m.Config.People)
+			errorf(b.LabelRanges[0], "Unknown responder", "A responder is a declared person; there is no person %q.%s Known: %s.", who, didYouMean(who, names), knownList(names))
+		}
+		c, ds := b.Body.Content(responderSchema)
+		diags = append(diags, ds...)
+		if c == nil {
+			continue
+		}
+		unavailable := false
+		if a := c.Attributes["unavailable"]; a != nil {
+			if v, ok := evalStatic(&diags, a.Expr, cty.Bool, "unavailable"); ok {
+				unavailable = v.True()
+			}
+		}
+		if a := c.Attributes["acknowledges_after"]; a != nil {
+			delayAttr(&diags, a)
+		}
+		if unavailable && (len(c.Blocks) > 0 || c.Attributes["acknowledges_after"] != nil) {
+			errorf(b.DefRange, "Unavailable responder answers", "responder %q is unavailable = true, so it cannot also acknowledge or answer. Remove one or the other.", who)
+		}
+		for _, ab := range c.Blocks {
+			ac, ds := ab.Body.Content(answersSchema)
+			diags = append(diags, ds...)
+			if ac == nil {
+				continue
+			}
+			var set []*hcl.Attribute
+			for _, k := range []string{"approval", "decision", "task"} {
+				if a := ac.Attributes[k]; a != nil {
+					set = append(set, a)
+				}
+			}
+			if len(set) != 1 {
+				errorf(ab.DefRange, "Answer needs exactly one target", "An answers block names exactly one of approval, decision or task; this one names %d.", len(set))
+				continue
+			}
+			target := stepRef(set[0], set[0].Name)
+			if a := ac.Attributes["after"]; a != nil {
+				delayAttr(&diags, a)
+			}
+			wa := ac.Attributes["with"]
+			if target == nil || wa == nil {
+				continue
+			}
+			v, ok := evalStatic(&diags, wa.Expr, cty.String, "with")
+			if !ok {
+				continue
+			}
+			answer := v.AsString()
+			var allowed []string
+			switch target.Kind {
+			case plan.KindApproval:
+				allowed = []string{answerApprove, answerDeny}
+			case plan.KindTask:
+				allowed = []string{answerDone}
+			case plan.KindDecision:
+				if oa := target.Attrs["options"]; oa != nil {
+					var ignore hcl.Diagnostics
+					opts, _ := (&decoder{}).strListAttr(&ignore, oa)
+					allowed = opts
+				}
+			}
+			if allowed != nil && !contains(allowed, answer) {
+				errorf(wa.Expr.Range(), "Invalid answer", "%s can be answered with %s; got %q.%s", target.addr(), strings.Join(quoteAll(allowed), ", "), answer, didYouMean(answer, allowed))
+			}
+		}
+	}
+	return diags
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+var distRe = regexp.MustCompile(`^\s*(uniform|lognormal|exponential)\s*\(([^)]*)\)\s*$`)
+
+// Delay is a responder delay: fixed, or drawn from a distribution.
+type Delay struct {
+	// Dist is "fixed", "uniform", "lognormal" or "exponential".
+	Dist string
+	// A and B are the parameters: fixed A; uniform A..B; lognormal median A
+	// and sigma B (B in units, not a duration); exponential mean A.
+	A, B float64
+}
+
+// ParseDelay reads "3m", "uniform(1m,8m)", "lognormal(4m,0.5)" or "exponential(5m)".
+// Durations come back in seconds.
+func ParseDelay(s string) (Delay, error) {
+	m := distRe.FindStringSubmatch(s)
+	if m == nil {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 {
+			return Delay{}, fmt.Errorf("%q is neither a duration (\"3m\") nor a distribution (\"uniform(1m,8m)\", \"lognormal(4m,0.5)\", \"exponential(5m)\")", s)
+		}
+		return Delay{Dist: "fixed", A: d.Seconds()}, nil
+	}
+	args := strings.Split(m[2], ",")
+	for i := range args {
+		args[i] = strings.TrimSpace(args[i])
+	}
+	dur := func(x string) (float64, error) {
+		d, err := time.ParseDuration(x)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("%q in %s is not a duration such as \"4m\"", x, s)
+		}
+		return d.Seconds(), nil
+	}
+	switch m[1] {
+	case "uniform":
+		if len(args) != 2 {
+			return Delay{}, fmt.Errorf("uniform takes two durations, the least and the most: uniform(1m,8m)")
+		}
+		a, err := dur(args[0])
+		if err != nil {
+			return Delay{}, err
+		}
+		b, err := dur(args[1])
+		if err != nil {
+			return Delay{}, err
+		}
+		if b < a {
+			return Delay{}, fmt.Errorf("uniform(%s,%s): the first bound must not exceed the second", args[0], args[1])
+		}
+		return Delay{Dist: "uniform", A: a, B: b}, nil
+	case "lognormal":
+		if len(args) != 2 {
+			return Delay{}, fmt.Errorf("lognormal takes a median duration and a spread: lognormal(4m,0.5)")
+		}
+		a, err := dur(args[0])
+		if err != nil {
+			return Delay{}, err
+		}
+		sigma, err := strconv.ParseFloat(args[1], 64)
+		if err != nil || sigma <= 0 || sigma > 5 {
+			return Delay{}, fmt.Errorf("the spread of lognormal must be a number above 0 and at most 5, such as 0.5; got %q", args[1])
+		}
+		return Delay{Dist: "lognormal", A: a, B: sigma}, nil
+	default:
+		if len(args) != 1 {
+			return Delay{}, fmt.Errorf("exponential takes one duration, the mean: exponential(5m)")
+		}
+		a, err := dur(args[0])
+		if err != nil {
+			return Delay{}, err
+		}
+		return Delay{Dist: "exponential", A: a}, nil
+	}
+}
+
+func delayAttr(diags *hcl.Diagnostics, a *hcl.Attribute) {
+	v, ok := evalStatic(diags, a.Expr, cty.String, a.Name)
+	if !ok {
+		return
+	}
+	if _, err := ParseDelay(v.AsString()); err != nil {
+		r := a.Expr.Range()
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid delay", Detail: err.Error() + ".", Subject: &r})
+	}
+}

@@ -1,0 +1,230 @@
+package playbooks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+)
+
+// sortSteps reports dependency cycles and returns the steps in topological
+// order, ties broken by source order. It returns nil when there is a cycle.
+func (c *compiler) sortSteps() []*cstep {
+	cycles := c.cycles()
+	for _, cycle := range cycles {
+		first := c.steps[cycle[0]]
+		r := first.blk.DeclRange
+		if dr, ok := first.deps[cycle[1%len(cycle)]]; ok {
+			r = dr
+		}
+		path := append(append([]string(nil), cycle...), cycle[0])
+		c.errorf(r, "Dependency cycle",
+			"These steps wait for each other, so none of them can start: %s. Remove one of the needs or references.", strings.Join(path, " → "))
+	}
+	if len(cycles) > 0 {
+		return nil
+	}
+	// Kahn's algorithm, always taking the earliest-declared ready step.
+	indeg := map[string]int{}
+	dependants := map[string][]*cstep{}
+	for _, cs := range c.order {
+		indeg[cs.out.ID] = len(cs.deps)
+		for d := range cs.deps {
+			dependants[d] = append(dependants[d], cs)
+		}
+	}
+	var ready []*cstep
+	for _, cs := range c.order {
+		if indeg[cs.out.ID] == 0 {
+			ready = append(ready, cs)
+		}
+	}
+	var out []*cstep
+	for len(ready) > 0 {
+		sort.Slice(ready, func(i, j int) bool { return ready[i].blk.order < ready[j].blk.order })
+		next := ready[0]
+		ready = ready[1:]
+		out = append(out, next)
+		for _, d := range dependants[next.out.ID] {
+			indeg[d.out.ID]--
+			if indeg[d.out.ID] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	return out
+}
+
+// cycles finds the dependency cycles, each as a list of step IDs starting at
+// its earliest-declared member, without repeats.
+func (c *compiler) cycles() [][]string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	seen := map[string]bool{}
+	var out [][]string
+	var visit func(id string)
+	visit = func(id string) {
+		color[id] = grey
+		stack = append(stack, id)
+		for _, d := range sortedKeys(c.steps[id].deps) {
+			switch color[d] {
+			case white:
+				visit(d)
+			case grey:
+				i := len(stack) - 1
+				for stack[i] != d {
+					i--
+				}
+				cycle := c.rotateCycle(append([]string(nil), stack[i:]...))
+				key := strings.Join(cycle, ",")
+				if !seen[key] {
+					seen[key] = true
+					out = append(out, cycle)
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+	}
+	for _, cs := range c.order {
+		if color[cs.out.ID] == white {
+			visit(cs.out.ID)
+		}
+	}
+	return out
+}
+
+// rotateCycle turns a cycle found along dependency edges (a waits for b)
+// into execution order starting at its earliest-declared step.
+func (c *compiler) rotateCycle(cycle []string) []string {
+	// Reverse: the stack lists waiters before what they wait for.
+	for i, j := 0, len(cycle)-1; i < j; i, j = i+1, j-1 {
+		cycle[i], cycle[j] = cycle[j], cycle[i]
+	}
+	best := 0
+	for i, id := range cycle {
+		if c.steps[id].blk.order < c.steps[cycle[best]].blk.order {
+			best = i
+		}
+	}
+	return append(cycle[best:], cycle[:best]...)
+}
+
+// ancestors returns every step a step transitively waits for.
+func (c *compiler) ancestors(cs *cstep) map[string]bool {
+	out := map[string]bool{}
+	var walk func(*cstep)
+	walk = func(s *cstep) {
+		for d := range s.deps {
+			if !out[d] {
+				out[d] = true
+				walk(c.steps[d])
+			}
+		}
+	}
+	walk(cs)
+	return out
+}
+
+// safetyCheck is guard one of the safety interlock: every safety-critical
+// step must have, among the steps it waits for, a safety approval covering its
+// target zone that is unconditional or carries the step's own condition.
+func (c *compiler) safetyCheck() {
+	for _, cs := range c.order {
+		a := cs.out.Action
+		if a == nil || cs.spec == nil || !cs.spec.SafetyCritical {
+			continue
+		}
+		zone, ok := c.target(cs)
+		if !ok {
+			continue
+		}
+		a.Target = zone
+		c.uses["zone."+zone] = true
+		anc := c.ancestors(cs)
+		var guards, conditional, otherZones, unreachable []string
+		for _, other := range c.order {
+			ap := other.out.Approval
+			if ap == nil || ap.Kind != plan.ApprovalSafety {
+				continue
+			}
+			covers := contains(ap.Covers, zone)
+			switch {
+			case !anc[other.out.ID] && covers:
+				unreachable = append(unreachable, other.out.ID)
+			case !anc[other.out.ID]:
+			case !covers:
+				otherZones = append(otherZones, fmt.Sprintf("%s covers %s", other.out.ID, joinPrefixed("zone.", ap.Covers)))
+			case other.whenKey != "" && other.whenKey != cs.whenKey:
+				conditional = append(conditional, other.out.ID)
+			default:
+				guards = append(guards, other.out.ID)
+			}
+		}
+		if len(guards) > 0 {
+			a.GuardedBy = guards
+			continue
+		}
+		var why []string
+		for _, id := range conditional {
+			why = append(why, fmt.Sprintf("%s only runs when %s, but %s does not carry that same when, so it could run without the sign-off",
+				id, c.steps[id].out.When.Source, cs.out.ID))
+		}
+		if len(otherZones) > 0 {
+			why = append(why, strings.Join(otherZones, "; ")+fmt.Sprintf(", not zone.%s", zone))
+		}
+		for _, id := range unreachable {
+			why = append(why, fmt.Sprintf("%s covers zone.%s but %s does not wait for it (it runs on a parallel branch); add it to needs", id, zone, cs.out.ID))
+		}
+		detail := fmt.Sprintf("%s runs %s on zone.%s, a safety-critical action. Every path to it must pass an approval with kind = \"safety\" that covers zone.%s, and none does.",
+			cs.out.ID, a.Action, zone, zone)
+		if len(why) > 0 {
+			detail += " " + strings.Join(why, ". ") + "."
+		}
+		if len(why) == 0 || len(unreachable) == 0 {
+			detail += fmt.Sprintf("\n\nAdd a sign-off and wait for it:\n  approval \"%s_ok\" {\n    kind   = \"safety\"\n    covers = [zone.%s]\n    prompt = \"...\"\n  }\nand in %s: needs = [approval.%s_ok]", cs.blk.Name, zone, cs.out.ID, cs.blk.Name)
+		}
+		c.errorf(cs.blk.DeclRange, "Safety-critical step without a safety sign-off", "%s", detail)
+	}
+}
+
+func joinPrefixed(p string, ss []string) string {
+	if len(ss) == 0 {
+		return "no zone"
+	}
+	return strings.Join(prefixAll(strings.TrimSuffix(p, "."), ss), ", ")
+}
+
+// target returns the zone a safety-critical step acts on.
+func (c *compiler) target(cs *cstep) (string, bool) {
+	spec := cs.spec
+	argName := "zone"
+	if spec.Target == actions.TargetConduitTo {
+		argName = "conduit"
+	}
+	e := cs.out.Action.With[argName]
+	if e == nil {
+		return "", false // missing or invalid argument, already reported
+	}
+	v, ok := e.IsLiteral()
+	name, isStr := v.(string)
+	if !ok || !isStr {
+		return "", false
+	}
+	if spec.Target == actions.TargetConduitTo {
+		k := c.cfg.Conduits[name]
+		if k == nil || k.To == nil {
+			return "", false
+		}
+		c.uses["conduit."+name] = true
+		return k.To.Name, true
+	}
+	return name, true
+}

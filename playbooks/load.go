@@ -1,0 +1,324 @@
+// Package playbooks loads firebreak playbook files (HCL, or HCL's JSON
+// syntax), checks them and compiles a playbook into a plan.Plan.
+//
+// Loading happens in two phases, as in Terraform and Packer: decoding (syntax,
+// block and attribute names, literal values) and checking (references, the
+// dependency graph, argument types, the safety interlock). Every problem is an
+// hcl.Diagnostic with a source range.
+package playbooks
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/json"
+)
+
+// Limits on what a single file may be. They keep a stray or hostile file from
+// exhausting memory or the stack; real playbooks are far below them.
+const (
+	// MaxFileSize is the largest playbook file accepted, in bytes.
+	MaxFileSize = 4 << 20
+	// MaxNesting is the deepest bracket nesting accepted in a file.
+	MaxNesting = 64
+)
+
+// Module is a loaded set of playbook files: the sources, for showing
+// diagnostics, and the decoded configuration.
+type Module struct {
+	// Files maps each file name (as shown in diagnostics) to its contents.
+	Files map[string][]byte
+	// Config is what the files declare. It is never nil after Load, even when
+	// loading produced errors; parts that failed to decode are missing.
+	Config *Config
+
+	bodies        []*parsedFile
+	configChecked bool
+	configDiags   hcl.Diagnostics
+}
+
+type parsedFile struct {
+	name string
+	body hcl.Body
+	json bool
+}
+
+// IsPlaybookFile reports whether a file name is one Load reads from a
+// directory: *.hcl or *.hcl.json.
+func IsPlaybookFile(name string) bool {
+	return strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")
+}
+
+// Load reads the given files and directories as one unit. A directory
+// contributes every *.hcl and *.hcl.json file below it. The returned module is
+// usable for showing diagnostics even when they contain errors.
+func Load(paths ...string) (*Module, hcl.Diagnostics) {
+	m := &Module{Files: map[string][]byte{}, Config: newConfig()}
+	var diags hcl.Diagnostics
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	var files []string
+	for _, p := range paths {
+		found, d := expandPath(p)
+		diags = append(diags, d...)
+		files = append(files, found...)
+	}
+	if diags.HasErrors() {
+		return m, diags
+	}
+	if len(files) == 0 {
+		return m, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No playbook files",
+			Detail:   fmt.Sprintf("No *.hcl or *.hcl.json files were found in %s. Point the command at a directory of playbooks, e.g. playbooks/library.", strings.Join(paths, ", ")),
+		})
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		src, err := os.ReadFile(f)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read file",
+				Detail:   fmt.Sprintf("%s: %v", f, unwrapPathError(err)),
+			})
+			continue
+		}
+		diags = append(diags, m.AddFile(f, src)...)
+	}
+	diags = append(diags, m.decode()...)
+	return m, diags
+}
+
+// LoadSource loads in-memory files, keyed by file name, as one unit. It is
+// what Load does after reading the disk; tests and editors use it directly.
+func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
+	m := &Module{Files: map[string][]byte{}, Config: newConfig()}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var diags hcl.Diagnostics
+	for _, n := range names {
+		diags = append(diags, m.AddFile(n, files[n])...)
+	}
+	diags = append(diags, m.decode()...)
+	return m, diags
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func expandPath(p string) ([]string, hcl.Diagnostics) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No such file or directory",
+			Detail:   fmt.Sprintf("%s: %v. Give a playbook file or a directory of them.", p, unwrapPathError(err)),
+		}}
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if IsPlaybookFile(d.Name()) {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read directory",
+			Detail:   fmt.Sprintf("%s: %v", p, err),
+		}}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// AddFile parses one file into the module. Call decode (through Load or
+// LoadSource) afterwards.
+func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
+	m.Files[name] = src
+	if d := screen(name, src); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	isJSON := strings.HasSuffix(name, ".json")
+	if isJSON {
+		f, diags = json.Parse(src, name)
+	} else {
+		f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	}
+	if f != nil && f.Body != nil && !diags.HasErrors() {
+		m.bodies = append(m.bodies, &parsedFile{name: name, body: f.Body, json: isJSON})
+	}
+	return diags
+}
+
+// screen rejects input the parser should never see: too large, binary,
+// invalid UTF-8, empty, or nested deeper than anyone writes by hand.
+func screen(name string, src []byte) *hcl.Diagnostic {
+	start := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
+	if len(src) > MaxFileSize {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "File too large",
+			Detail: fmt.Sprintf("%s is %.1f MiB; playbook files may be at most %d MiB. Split it into several files in the same directory: they load as one unit.",
+				name, float64(len(src))/(1<<20), MaxFileSize>>20),
+			Subject: &start,
+		}
+	}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		r := rangeAtOffset(name, src, i)
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Not a text file",
+			Detail:   fmt.Sprintf("%s contains a NUL byte; it looks binary, not like a playbook. Remove it from the playbook directory.", name),
+			Subject:  &r,
+		}
+	}
+	if !utf8.Valid(src) {
+		i := firstInvalidUTF8(src)
+		r := rangeAtOffset(name, src, i)
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid UTF-8",
+			Detail:   fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d). Save the file as UTF-8.", name, src[i], i),
+			Subject:  &r,
+		}
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Empty file",
+			Detail:   fmt.Sprintf("%s has no content. Add blocks to it or delete it.", name),
+			Subject:  &start,
+		}
+	}
+	if strings.HasSuffix(name, ".json") {
+		if d := jsonDepth(name, src); d != nil {
+			return d
+		}
+		return nil
+	}
+	depth := 0
+	tokens, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	for _, t := range tokens {
+		switch t.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl, hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
+			depth++
+			if depth > MaxNesting {
+				r := t.Range
+				return tooDeep(name, &r)
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+			hclsyntax.TokenTemplateSeqEnd, hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
+			depth--
+		}
+	}
+	return nil
+}
+
+func jsonDepth(name string, src []byte) *hcl.Diagnostic {
+	depth := 0
+	inString, escaped := false, false
+	for i, c := range src {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > MaxNesting {
+				r := rangeAtOffset(name, src, i)
+				return tooDeep(name, &r)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func tooDeep(name string, r *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Nesting too deep",
+		Detail:   fmt.Sprintf("%s nests brackets, braces or templates more than %d levels deep. Flatten the expression.", name, MaxNesting),
+		Subject:  r,
+	}
+}
+
+func firstInvalidUTF8(src []byte) int {
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}
+
+// rangeAtOffset returns a one-byte range at a byte offset of src.
+func rangeAtOffset(name string, src []byte, off int) hcl.Range {
+	line, col := 1, 1
+	for _, c := range src[:off] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	p := hcl.Pos{Line: line, Column: col, Byte: off}
+	e := p
+	e.Column++
+	e.Byte++
+	return hcl.Range{Filename: name, Start: p, End: e}
+}
