@@ -180,7 +180,7 @@ func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagn
 	}
 	if !quorumMet(q, groups, "") {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Quorum cannot be met",
-			Detail: fmt.Sprintf("%s needs %s, and the people declared cannot make that up (one person never counts twice). Add members to the rosters.", what, rule),
+			Detail:  fmt.Sprintf("%s needs %s, and the people declared cannot make that up (one person never counts twice). Add members to the rosters.", what, rule),
 			Subject: &r}}
 	}
 	if !q.ExcludeInitiator {
@@ -200,7 +200,7 @@ func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagn
 	for _, p := range everyone {
 		if !quorumMet(q, groups, p) {
 			return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Quorum fails if one person starts the incident",
-				Detail: fmt.Sprintf("%s needs %s, excluding whoever started the incident. If person.%s starts it, nobody else can complete the quorum. Add members to the rosters.", what, rule, p),
+				Detail:  fmt.Sprintf("%s needs %s, excluding whoever started the incident. If person.%s starts it, nobody else can complete the quorum. Add members to the rosters.", what, rule, p),
 				Subject: &r}}
 		}
 	}

@@ -54,7 +54,7 @@ var (
 		{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "protocols"},
 		{Name: "enforcement"}, {Name: "keep_open_on_isolation"}, {Name: "description"},
 	}}
-	safetySchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "signoff"}, {Type: "break_glass"}}}
+	safetySchema  = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "signoff"}, {Type: "break_glass"}}}
 	signoffSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "rosters", Required: true}, {Name: "exclude_initiator"}, {Name: "valid_for"},
 	}}

@@ -56,10 +56,10 @@ const NotifyIncidentChannel = "incident_channel"
 
 // Plan is one compiled playbook together with everything it refers to.
 type Plan struct {
-	FormatVersion int    `json:"format_version"`
-	Playbook      string `json:"playbook"`
-	Title         string `json:"title,omitempty"`
-	Severity      string `json:"severity,omitempty"`
+	FormatVersion int      `json:"format_version"`
+	Playbook      string   `json:"playbook"`
+	Title         string   `json:"title,omitempty"`
+	Severity      string   `json:"severity,omitempty"`
 	Tags          []string `json:"tags,omitempty"`
 	// Source is where the playbook block was declared.
 	Source Range `json:"source"`
@@ -150,7 +150,7 @@ type PageStep struct {
 
 // ApprovalStep waits for a quorum of people to approve or for one to deny.
 type ApprovalStep struct {
-	Kind   string `json:"kind"`
+	Kind   string   `json:"kind"`
 	Covers []string `json:"covers,omitempty"`
 	Prompt *Expr    `json:"prompt"`
 	Quorum Quorum   `json:"quorum"`
