@@ -23,7 +23,23 @@ func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
 	for _, name := range sortedKeys(m.Config.Exercises) {
 		diags = append(diags, m.checkExercise(name, reg)...)
 	}
+	sortDiagnostics(diags)
 	return diags
+}
+
+// sortDiagnostics orders diagnostics by file and position, so they read top
+// to bottom; those without a location come first.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
 }
 
 // Compile checks the module and compiles one playbook into a plan. The plan is
@@ -40,6 +56,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	}
 	p, d := m.compilePlaybook(playbook, reg)
 	diags = append(diags, d...)
+	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -388,6 +405,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 			return false
 		}
 		if c.inputs[name] == nil {
+			r = hcl.RangeBetween(trav[0].SourceRange(), r)
 			names := sortedKeys(c.inputs)
 			c.errorf(r, "Unknown input", "Playbook %q declares no input %q.%s Declare it with an input %q block. Known: %s.",
 				c.pb.Name, name, didYouMean(name, names), name, knownList(names))
@@ -429,6 +447,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 		}
 		names := c.entityNames(root)
 		if !contains(names, name) {
+			r = hcl.RangeBetween(trav[0].SourceRange(), r)
 			c.errorf(r, "Reference to undeclared "+root, "No %s named %q is declared.%s Known: %s.", root, name, didYouMean(name, names), knownList(names))
 			return false
 		}
@@ -503,7 +522,7 @@ func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what s
 	}
 	if want != cty.DynamicPseudoType {
 		if v.Type() != cty.DynamicPseudoType {
-			cv, err := convert.Convert(v, want)
+			cv, err := strictConvert(v, want)
 			if err != nil {
 				c.errorf(expr.Range(), "Wrong type", "%s must be %s: %s.", what, typeName(want), err)
 				return nil
@@ -772,7 +791,7 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 	default:
 		want := ctyTypeOf(arg.Type)
 		if want != cty.DynamicPseudoType && v.Type() != cty.DynamicPseudoType {
-			cv, err := convert.Convert(v, want)
+			cv, err := strictConvert(v, want)
 			if err != nil {
 				return fail("must be %s: %s.", typeName(want), err)
 			}
@@ -801,29 +820,38 @@ func (c *compiler) integrationID(kind, s string, r hcl.Range) (string, bool) {
 	return "", false
 }
 
+// entityRef reads the kind and id of a static object value such as
+// zone.control; ok is false for anything else.
+func entityRef(v cty.Value) (kind, id string, ok bool) {
+	t := v.Type()
+	if !v.IsWhollyKnown() || v.IsNull() || !t.IsObjectType() || !t.HasAttribute("kind") || !t.HasAttribute("id") {
+		return "", "", false
+	}
+	k, i := v.GetAttr("kind"), v.GetAttr("id")
+	if k.Type() != cty.String || i.Type() != cty.String || k.IsNull() || i.IsNull() {
+		return "", "", false
+	}
+	return k.AsString(), i.AsString(), true
+}
+
 func entityName(v cty.Value, kind string) (string, bool) {
 	if v.Type() == cty.String {
 		return v.AsString(), true
 	}
-	if !v.Type().IsObjectType() || !v.Type().HasAttribute("kind") || !v.Type().HasAttribute("id") {
+	k, id, ok := entityRef(v)
+	if !ok || k != kind {
 		return "", false
 	}
-	if v.GetAttr("kind").AsString() != kind {
-		return "", false
-	}
-	return v.GetAttr("id").AsString(), true
+	return id, true
 }
 
 func principalAddrs(v cty.Value) ([]string, bool) {
 	one := func(x cty.Value) (string, bool) {
-		if !x.Type().IsObjectType() || !x.Type().HasAttribute("kind") || !x.Type().HasAttribute("id") {
+		k, id, ok := entityRef(x)
+		if !ok || (k != blockPerson && k != blockRoster) {
 			return "", false
 		}
-		k := x.GetAttr("kind").AsString()
-		if k != blockPerson && k != blockRoster {
-			return "", false
-		}
-		return k + "." + x.GetAttr("id").AsString(), true
+		return k + "." + id, true
 	}
 	if a, ok := one(v); ok {
 		return []string{a}, true
@@ -1035,4 +1063,15 @@ func (c *compiler) compileNotify(cs *cstep) {
 		n.Message = c.runtime(cs, a.Expr, cty.String, "message")
 	}
 	cs.out.Notify = n
+}
+
+// strictConvert converts like HCL, except that a string only known at run
+// time is not accepted where a number or bool is wanted: HCL would allow it
+// and fail during the incident, when the string turns out not to be "12" or
+// "true".
+func strictConvert(v cty.Value, want cty.Type) (cty.Value, error) {
+	if !v.IsKnown() && v.Type() == cty.String && (want == cty.Number || want == cty.Bool) {
+		return cty.NilVal, fmt.Errorf("this is a string, known only when the incident runs")
+	}
+	return convert.Convert(v, want)
 }

@@ -495,18 +495,27 @@ func (d *decoder) playbook(b *hcl.Block) {
 				didYouMean(sev, []string{"sev1", "sev2", "sev3", "sev4"}))
 		}
 	}
-	names := map[string]hcl.Range{}
+	type declared struct {
+		kind string
+		r    hcl.Range
+	}
+	names := map[string]declared{}
 	for _, sb := range c.Blocks {
 		if !d.label(sb, 0) {
 			continue
 		}
-		key := sb.Type + "." + sb.Labels[0]
+		// Step names are unique across kinds; inputs have their own namespace.
+		key := sb.Labels[0]
+		if sb.Type == "input" {
+			key = "input." + key
+		}
 		if prev, dup := names[key]; dup {
-			d.errorf(sb.DefRange, "Duplicate "+sb.Type,
-				"%s is already declared in playbook %q at %s. Names must be unique within a playbook.", key, p.Name, fmtRange(prev))
+			d.errorf(sb.DefRange, "Duplicate name",
+				"%q is already used in playbook %q by %s at %s. Every step, page, approval, decision, task, notify and wait in a playbook needs its own name.",
+				sb.Labels[0], p.Name, prev.kind, fmtRange(prev.r))
 			continue
 		}
-		names[key] = sb.DefRange
+		names[key] = declared{sb.Type, sb.DefRange}
 		if sb.Type == "input" {
 			if in := d.input(sb); in != nil {
 				p.Inputs = append(p.Inputs, in)
@@ -554,12 +563,13 @@ func (d *decoder) input(b *hcl.Block) *Input {
 		v, diags := a.Expr.Value(staticCtx)
 		d.diags = append(d.diags, diags...)
 		if diags.HasErrors() {
-			return nil
+			return in
 		}
 		cv, err := convert.Convert(v, in.Type)
 		if err != nil {
+			// Keep the input so its uses do not also report it as undeclared.
 			d.errorf(a.Expr.Range(), "Invalid default", "The default does not match the input's type %s: %v.", in.TypeString, err)
-			return nil
+			return in
 		}
 		in.Default = &cv
 	}
@@ -572,7 +582,14 @@ func (d *decoder) exercise(b *hcl.Block) {
 		return
 	}
 	e := &Exercise{Name: b.Labels[0], Attrs: c.Attributes, DeclRange: b.DefRange}
+	seen := map[string]hcl.Range{}
 	for _, sb := range c.Blocks {
+		key := sb.Type + "." + sb.Labels[0]
+		if prev, dup := seen[key]; dup {
+			d.errorf(sb.DefRange, "Duplicate "+sb.Type, "%s %q is already declared in exercise %q at %s; merge the two blocks.", sb.Type, sb.Labels[0], e.Name, fmtRange(prev))
+			continue
+		}
+		seen[key] = sb.DefRange
 		switch sb.Type {
 		case "objective":
 			e.Objectives = append(e.Objectives, sb)
@@ -806,11 +823,22 @@ func decodeRef(expr hcl.Expression, kinds ...string) (*ref, hcl.Diagnostics) {
 }
 
 func orList(kinds []string) string {
-	switch len(kinds) {
+	with := make([]string, len(kinds))
+	for i, k := range kinds {
+		with[i] = article(k) + " " + k
+	}
+	switch len(with) {
 	case 0:
 		return "nothing"
 	case 1:
-		return "a " + kinds[0]
+		return with[0]
 	}
-	return "a " + strings.Join(kinds[:len(kinds)-1], ", a ") + " or a " + kinds[len(kinds)-1]
+	return strings.Join(with[:len(with)-1], ", ") + " or " + with[len(with)-1]
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

@@ -59,6 +59,9 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, didYouMean(pref.Name, names), knownList(names))
 		return diags
 	}
+	// The compiled plan says who is asked what; nil when the playbook has errors
+	// (they are reported with the playbook).
+	compiled, _ := m.compilePlaybook(pb.Name, reg)
 	steps := map[string]*StepBlock{}
 	for _, s := range pb.Steps {
 		steps[s.addr()] = s
@@ -200,6 +203,15 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 			if a := ac.Attributes["after"]; a != nil {
 				delayAttr(&diags, a)
 			}
+			if target != nil && compiled != nil && m.Config.People[who] != nil {
+				if asked := askedOf(compiled.StepByID(target.addr())); !personIn(m.Config, asked, who) {
+					r := set[0].Expr.Range()
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Responder is not asked",
+						Detail: fmt.Sprintf("person.%s answers %s, but only %s are asked, so the answer will be refused as unauthorised. If that is the point of the exercise, ignore this.",
+							who, target.addr(), strings.Join(asked, ", ")),
+						Subject: &r})
+				}
+			}
 			wa := ac.Attributes["with"]
 			if target == nil || wa == nil {
 				continue
@@ -322,4 +334,29 @@ func delayAttr(diags *hcl.Diagnostics, a *hcl.Attribute) {
 		r := a.Expr.Range()
 		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid delay", Detail: err.Error() + ".", Subject: &r})
 	}
+}
+
+// askedOf returns the principals a step asks to answer it.
+func askedOf(st *plan.Step) []string {
+	switch {
+	case st == nil:
+		return nil
+	case st.Approval != nil:
+		return st.Approval.Quorum.Groups
+	case st.Decision != nil:
+		return st.Decision.Ask
+	case st.Task != nil:
+		return st.Task.Assign
+	}
+	return nil
+}
+
+// personIn reports whether a person is among principals ("person.x", "roster.y").
+func personIn(cfg *Config, principals []string, person string) bool {
+	for _, g := range groupPeople(cfg, principals) {
+		if contains(g, person) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,7 +16,8 @@ func (c *compiler) sortSteps() []*cstep {
 	for _, cycle := range cycles {
 		first := c.steps[cycle[0]]
 		r := first.blk.DeclRange
-		if dr, ok := first.deps[cycle[1%len(cycle)]]; ok {
+		// The reference that closes the cycle: the first step waits for the last.
+		if dr, ok := first.deps[cycle[len(cycle)-1]]; ok {
 			r = dr
 		}
 		path := append(append([]string(nil), cycle...), cycle[0])

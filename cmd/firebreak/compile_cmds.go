@@ -239,7 +239,7 @@ same files.`,
 				return err
 			}
 			if format == formatJSON {
-				b, err := MarshalPlan(p)
+				b, err := plan.Encode(p)
 				if err != nil {
 					return err
 				}
@@ -253,15 +253,6 @@ same files.`,
 	cmd.Flags().StringVar(&name, "playbook", "", "the playbook to compile (optional when there is only one)")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
 	return cmd
-}
-
-// MarshalPlan renders a plan as indented JSON with a trailing newline.
-func MarshalPlan(p *plan.Plan) ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }
 
 func newGraphCmd() *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -392,8 +393,12 @@ func FuzzDiagnostics(f *testing.F) {
 		r := &hcl.Range{Filename: "f.hcl", Start: hcl.Pos{Line: sl, Column: sc, Byte: sb}, End: hcl.Pos{Line: el, Column: ec, Byte: eb}}
 		d := hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "s", Detail: "d", Subject: r, Context: r}}
 		var buf bytes.Buffer
+		t0 := time.Now()
 		if err := Diagnostics(&buf, d, map[string][]byte{"f.hcl": src}, TextOptions{Color: color}); err != nil {
 			t.Fatal(err)
+		}
+		if el := time.Since(t0); el > time.Second {
+			t.Fatalf("slow: %v", el)
 		}
 		if _, err := DiagnosticsJSON(d, map[string][]byte{"f.hcl": src}); err != nil {
 			t.Fatal(err)

@@ -236,7 +236,7 @@ func evalRef(path []string, scope map[string]any) (any, error) {
 	return v, nil
 }
 
-// child looks one step down a reference path. A missing key or a null
+// refChild looks one step down a reference path. A missing key or a null
 // container is "not found"; a container of the wrong kind is an error that
 // describes it.
 func refChild(cur any, step string) (any, bool, error) {
@@ -481,7 +481,7 @@ func evalConditional(cx, tx, fx *Expr, scope map[string]any) (any, error) {
 	}
 	b, err := asBool(c)
 	if err != nil {
-		return nil, fmt.Errorf("the condition must be a bool: %w", err)
+		return nil, fmt.Errorf("invalid condition: %w", err)
 	}
 	chosen, other := tx, fx
 	if !b {
@@ -494,7 +494,7 @@ func evalConditional(cx, tx, fx *Expr, scope map[string]any) (any, error) {
 	// HCL gives both results a common type. Only the chosen result is
 	// needed; the other one is consulted when it can be evaluated.
 	if o, oerr := eval(other, scope); oerr == nil {
-		k, err := unifyKinds([]any{v, o})
+		k, err := unifyKinds([]any{v, o}, false)
 		if err != nil {
 			return nil, fmt.Errorf("the true and false results must have consistent types: %w", err)
 		}
@@ -663,9 +663,9 @@ func valuesEqual(a, b any) bool {
 		if !ok || len(x) != len(y) {
 			return false
 		}
-		for k, xv := range x { // order does not matter: the result is a conjunction
+		for _, k := range sortedMapKeys(x) {
 			yv, ok := y[k]
-			if !ok || !valuesEqual(xv, yv) {
+			if !ok || !valuesEqual(x[k], yv) {
 				return false
 			}
 		}
@@ -707,8 +707,8 @@ func normaliseValue(v any) (any, error) {
 		return out, nil
 	case map[string]string:
 		out := make(map[string]any, len(x))
-		for k, s := range x {
-			out[k] = s
+		for _, k := range sortedMapKeys(x) {
+			out[k] = x[k]
 		}
 		return out, nil
 	case []any:
@@ -723,8 +723,8 @@ func normaliseValue(v any) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, e := range x { // building a map: order does not matter
-			n, err := normaliseValue(e)
+		for _, k := range sortedMapKeys(x) {
+			n, err := normaliseValue(x[k])
 			if err != nil {
 				return nil, err
 			}
@@ -761,14 +761,15 @@ func normaliseValue(v any) (any, error) {
 		if rv.Type().Key().Kind() != reflect.String {
 			break
 		}
-		out := make(map[string]any, rv.Len())
-		it := rv.MapRange()
-		for it.Next() { // building a map: order does not matter
-			n, err := normaliseValue(it.Value().Interface())
+		keys := rv.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		out := make(map[string]any, len(keys))
+		for _, k := range keys {
+			n, err := normaliseValue(rv.MapIndex(k).Interface())
 			if err != nil {
 				return nil, err
 			}
-			out[it.Key().String()] = n
+			out[k.String()] = n
 		}
 		return out, nil
 	case reflect.Pointer, reflect.Interface:
@@ -808,34 +809,46 @@ func kindOf(v any) int {
 
 var kindNames = [...]string{"null", "string", "number", "bool", "list", "map"}
 
-// unifyKinds finds the kind all the non-null values can be converted to:
-// their common kind, or string for a mixture of strings, numbers and bools.
-// Lists and maps only unify with their own kind. (cty also unifies the
+// unifyKinds finds the kind that all the non-null values convert to, as
+// cty's type unification does: their common kind, or string for a mixture
+// of strings with numbers and bools. Numbers and bools alone, or lists or
+// maps with anything else, have no common kind; when dynamicNulls is set and
+// a null is present, such values pass through unchanged instead (kindNull),
+// because cty types a literal null as "any type". (cty also unifies the
 // elements of lists and maps; that is not modelled here.)
-func unifyKinds(vs []any) (int, error) {
-	kind := kindNull
-	mixed := false
+func unifyKinds(vs []any, dynamicNulls bool) (int, error) {
+	var seen [len(kindNames)]bool
+	hasNull := false
 	for _, v := range vs {
-		k := kindOf(v)
-		switch {
-		case k == kindNull || k == kind:
-		case kind == kindNull:
-			kind = k
-		default:
-			mixed = true
-			if kind == kindList || kind == kindMap || k == kindList || k == kindMap {
-				return 0, fmt.Errorf("%s and %s", kindNames[kind], kindNames[k])
-			}
+		if k := kindOf(v); k == kindNull {
+			hasNull = true
+		} else {
+			seen[k] = true
 		}
 	}
-	if mixed {
-		return kindString, nil
+	var kinds []int
+	for k := range seen {
+		if seen[k] {
+			kinds = append(kinds, k)
+		}
 	}
-	return kind, nil
+	switch {
+	case len(kinds) == 0:
+		return kindNull, nil
+	case len(kinds) == 1:
+		return kinds[0], nil
+	case seen[kindList] && seen[kindMap]:
+	case seen[kindString] && !seen[kindList] && !seen[kindMap]:
+		return kindString, nil
+	case hasNull && dynamicNulls:
+		return kindNull, nil
+	}
+	return 0, fmt.Errorf("%s and %s", kindNames[kinds[0]], kindNames[kinds[1]])
 }
 
-// sortedKeys returns the keys of m in lexicographic order.
-func sortedMapKeys(m map[string]any) []string {
+// sortedMapKeys returns the keys of m in lexicographic order. Maps are only
+// ever visited in this order, so that results and errors are deterministic.
+func sortedMapKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -844,7 +857,7 @@ func sortedMapKeys(m map[string]any) []string {
 	return keys
 }
 
-// ---- runtimeFuncs ----
+// ---- functions ----
 
 // funcParam describes one parameter of a run-time function.
 type funcParam struct {
@@ -972,7 +985,7 @@ func fnCoalesce(args []any) (any, error) {
 	if len(args) == 0 {
 		return nil, errors.New("at least one argument is required")
 	}
-	kind, err := unifyKinds(args)
+	kind, err := unifyKinds(args, true)
 	if err != nil {
 		return nil, fmt.Errorf("all arguments must have the same type (got %w)", err)
 	}
@@ -1021,7 +1034,7 @@ func fnDistinct(args []any) (any, error) {
 	if !ok {
 		return nil, argError("list", fmt.Errorf("a list is required, got %s", describeValue(args[0])))
 	}
-	kind, err := unifyKinds(l)
+	kind, err := unifyKinds(l, false)
 	if err != nil {
 		return nil, argError("list", fmt.Errorf("all list elements must have the same type (got %w)", err))
 	}

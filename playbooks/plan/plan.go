@@ -335,3 +335,13 @@ func (p *Plan) StepByID(id string) *Step {
 	}
 	return nil
 }
+
+// Encode renders a plan as indented JSON with a trailing newline. The same
+// plan always encodes to the same bytes.
+func Encode(p *Plan) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,143 @@
+package playbooks
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// TestBadInput: hostile or broken files get one clear error each, never a panic.
+func TestBadInput(t *testing.T) {
+	big := bytes.Repeat([]byte("# padding line for a file that is far too large\n"), 10<<20/48+1)
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	deepJSON := `{"playbook": {"p": ` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}}`
+	cases := []struct {
+		name, file string
+		src        []byte
+		summary    string
+		line       int
+	}{
+		{"empty file", "a.hcl", []byte(""), "Empty file", 1},
+		{"only white space", "a.hcl", []byte("\n\n   \n"), "Empty file", 1},
+		{"binary junk", "a.hcl", []byte("person \"a\" {}\n\x00\x01\x02\xff\xfe"), "Not a text file", 2},
+		{"ten megabytes", "a.hcl", big, "File too large", 1},
+		{"10,000-deep nesting", "a.hcl", []byte("x = " + deep + "\n"), "Nesting too deep", 1},
+		{"10,000-deep nesting in JSON", "a.hcl.json", []byte(deepJSON), "Nesting too deep", 1},
+		{"deep templates", "a.hcl", []byte("x = " + strings.Repeat(`"${`, 5000) + strings.Repeat(`}"`, 5000) + "\n"), "Nesting too deep", 1},
+		{"invalid UTF-8", "a.hcl", []byte("person \"a\" {\n  name = \"Al\xe9\"\n}\n"), "Invalid UTF-8", 2},
+		{"unterminated block", "a.hcl", []byte("person \"a\" {\n  name = \"x\"\n"), "Unclosed configuration block", 1},
+		{"JSON syntax error", "a.hcl.json", []byte(`{"person": {"a": {"name": }}}`), "Missing JSON value", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, diags := LoadSource(map[string][]byte{tc.file: tc.src})
+			if !diags.HasErrors() {
+				diags = append(diags, m.Check(actions.Builtin())...)
+			}
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			d := diags[0]
+			if !strings.Contains(d.Summary, tc.summary) {
+				t.Fatalf("first diagnostic is %q (%s), want %q", d.Summary, d.Detail, tc.summary)
+			}
+			if d.Subject == nil || d.Subject.Start.Line != tc.line || d.Subject.Filename != tc.file {
+				t.Fatalf("subject %v, want %s line %d", d.Subject, tc.file, tc.line)
+			}
+			if len(d.Detail) > 400 {
+				t.Fatalf("detail is %d bytes; a clear error is short", len(d.Detail))
+			}
+		})
+	}
+}
+
+// TestLoadPaths covers what Load reports for paths on disk.
+func TestLoadPaths(t *testing.T) {
+	dir := t.TempDir()
+	if _, diags := Load(filepath.Join(dir, "missing")); !hasSummary(diags, "No such file or directory") {
+		t.Fatalf("missing path: %v", diags)
+	}
+	if _, diags := Load(dir); !hasSummary(diags, "No playbook files") {
+		t.Fatalf("empty directory: %v", diags)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		filepath.Join(dir, "people.hcl"):       `person "alice" { slack = "U01ALICE" }`,
+		filepath.Join(sub, "rosters.hcl.json"): `{"roster": {"ops": {"members": ["person.alice"]}}}`,
+		filepath.Join(dir, "notes.txt"):        "not a playbook",
+		filepath.Join(dir, ".hidden", "x.hcl"): "this is not even HCL {",
+		filepath.Join(dir, "zz_playbook.hcl"):  "playbook \"p\" {\n  task \"t\" {\n    assign       = roster.ops\n    instructions = \"Do it.\"\n  }\n}\n",
+	}
+	for name, src := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, diags := Load(dir)
+	diags = append(diags, m.Check(actions.Builtin())...)
+	if len(diags) > 0 {
+		t.Fatalf("unexpected diagnostics: %s", diags.Error())
+	}
+	if len(m.Files) != 3 {
+		t.Fatalf("loaded %d files, want 3 (hidden directories and non-playbook files skipped)", len(m.Files))
+	}
+	if _, ok := m.Config.Rosters["ops"]; !ok {
+		t.Fatal("JSON roster not loaded")
+	}
+}
+
+func hasSummary(diags hcl.Diagnostics, s string) bool {
+	for _, d := range diags {
+		if d.Summary == s {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzLoad feeds arbitrary bytes to the loader and checker: they must never
+// panic, and errors must carry a summary. Seeded with the shipped library.
+// Run: go test ./playbooks -run '^$' -fuzz FuzzLoad -fuzztime 5m
+func FuzzLoad(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join(libraryDir, "*.hcl"))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b, false)
+		}
+	}
+	f.Add([]byte(`{"playbook": {"p": {"step": {"s": {"action": "slack.post", "with": {"text": "${input.x}"}}}}}}`), true)
+	f.Add([]byte(safetyBase), false)
+	f.Fuzz(func(t *testing.T, src []byte, asJSON bool) {
+		name := "fuzz.hcl"
+		if asJSON {
+			name = "fuzz.hcl.json"
+		}
+		files := map[string][]byte{name: src}
+		if !asJSON {
+			files["base.hcl"] = []byte(safetyBase)
+		}
+		m, diags := LoadSource(files)
+		if !diags.HasErrors() {
+			diags = append(diags, m.Check(actions.Builtin())...)
+			for _, n := range sortedKeys(m.Config.Playbooks) {
+				m.Compile(n, actions.Builtin())
+			}
+		}
+		for _, d := range diags {
+			if d.Summary == "" {
+				t.Fatalf("diagnostic without a summary: %+v", d)
+			}
+		}
+	})
+}
