@@ -513,7 +513,7 @@ func TestCheckDiagnostics(t *testing.T) {
     message    = "m"
   }
 }
-`, want: []checkWant{checkErr(6, 3, "Duplicate name", `"a" is already used in playbook "p" by step at test.hcl:2,3`)},},
+`, want: []checkWant{checkErr(6, 3, "Duplicate name", `"a" is already used in playbook "p" by step at test.hcl:2,3`)}},
 		// --- unknown references ---------------------------------------------
 		{name: "unknown person", src: `playbook "p" {
   decision "d" {
@@ -532,7 +532,7 @@ func TestCheckDiagnostics(t *testing.T) {
     }
   }
 }
-`, want: []checkWant{checkErr(6, 17, "Reference to undeclared roster", `Did you mean "safety"?`)},},
+`, want: []checkWant{checkErr(6, 17, "Reference to undeclared roster", `Did you mean "safety"?`)}},
 		{name: "unknown roster in assign", src: `playbook "p" {
   task "t" {
     assign       = roster.safty
@@ -554,7 +554,7 @@ func TestCheckDiagnostics(t *testing.T) {
     with   = { zone = zone.contrl }
   }
 }
-`, want: []checkWant{checkErr(4, 23, "Reference to undeclared zone", `Did you mean "control"?`)},},
+`, want: []checkWant{checkErr(4, 23, "Reference to undeclared zone", `Did you mean "control"?`)}},
 		{name: "unknown escalation", src: `playbook "p" {
   page "p" {
     escalation = escalation.oot
@@ -593,7 +593,7 @@ func TestCheckDiagnostics(t *testing.T) {
     message = "Zone ${input.zone} and ${input.zoen}"
   }
 }
-`, want: []checkWant{checkErr(6, 41, "Unknown input", `Did you mean "zone"?`)},},
+`, want: []checkWant{checkErr(6, 41, "Unknown input", `Did you mean "zone"?`)}},
 		{name: "unknown incident attribute", src: `playbook "p" {
   notify "n" {
     message = "Commander: ${incident.comander}"
@@ -676,7 +676,7 @@ func TestCheckDiagnostics(t *testing.T) {
     needs   = [step.b]
   }
 }
-`, want: []checkWant{checkErr(4, 32, "Dependency cycle", "step.a → step.b → notify.c → step.a")},},
+`, want: []checkWant{checkErr(4, 32, "Dependency cycle", "step.a → step.b → notify.c → step.a")}},
 
 		// --- argument types -------------------------------------------------
 		// A number where a string is wanted converts, as everywhere in HCL.
@@ -693,21 +693,21 @@ func TestCheckDiagnostics(t *testing.T) {
     with   = { integration = "plc", register = "r-${incident.id}" }
   }
 }
-`, want: []checkWant{checkErr(4, 48, "Invalid argument", "must be a number")},},
+`, want: []checkWant{checkErr(4, 48, "Invalid argument", "must be a number")}},
 		{name: "object posing as a zone", src: `playbook "p" {
   step "s" {
     action = "ot.isolate_zone"
     with   = { zone = { kind = "zone", id = 3 } }
   }
 }
-`, want: []checkWant{checkErr(4, 23, "Invalid argument", "expected zone.NAME or a string naming a zone")},},
+`, want: []checkWant{checkErr(4, 23, "Invalid argument", "expected zone.NAME or a string naming a zone")}},
 		{name: "object posing as a person", src: `playbook "p" {
   step "s" {
     action = "slack.open_channel"
     with   = { name = "x", invite = [{ kind = "person", id = 1 }] }
   }
 }
-`, want: []checkWant{checkErr(4, 37, "Invalid argument", "expected a list of person and roster references")},},
+`, want: []checkWant{checkErr(4, 37, "Invalid argument", "expected a list of person and roster references")}},
 		{name: "string literal for a number argument", src: `playbook "p" {
   step "s" {
     action = "modbus.read"
@@ -835,7 +835,7 @@ func TestCheckDiagnostics(t *testing.T) {
     message = join(", ", input.hosts)
   }
 }
-`, want: []checkWant{checkErr(4, 15, "Invalid default", "does not match the input's type list(string)")},},
+`, want: []checkWant{checkErr(4, 15, "Invalid default", "does not match the input's type list(string)")}},
 
 		// --- rosters and quorums --------------------------------------------
 		{name: "empty roster", src: `roster "empty" {
@@ -1026,7 +1026,7 @@ safety {
     unavailable = true
   }
 }
-`, want: []checkWant{checkErr(7, 3, "Duplicate responder", `responder "alice"`)},},
+`, want: []checkWant{checkErr(7, 3, "Duplicate responder", `responder "alice"`)}},
 		{name: "duplicate inject", extra: pb, src: `exercise "x" {
   playbook = playbook.ttx
   inputs   = { zone = "control" }
@@ -1039,7 +1039,7 @@ safety {
     message = "Second alert"
   }
 }
-`, want: []checkWant{checkErr(8, 3, "Duplicate inject", `inject "alert"`)},},
+`, want: []checkWant{checkErr(8, 3, "Duplicate inject", `inject "alert"`)}},
 		{name: "answer with two targets", extra: pb, src: `exercise "x" {
   playbook = playbook.ttx
   inputs   = { zone = "control" }
