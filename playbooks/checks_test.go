@@ -1015,7 +1015,7 @@ safety {
     acknowledges_after = "1m"
   }
 }
-`, want: []checkWant{checkErr(4, 13, "Unknown responder", `Did you mean "alice"?`)}},
+`, want: []checkWant{checkErr(4, 13, "Reference to undeclared person", `Did you mean "alice"?`)}},
 		{name: "duplicate responder", extra: pb, src: `exercise "x" {
   playbook = playbook.ttx
   inputs   = { zone = "control" }

@@ -164,7 +164,7 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 		who := b.Labels[0]
 		if m.Config.People[who] == nil {
 			names := sortedKeys(m.Config.People)
-			errorf(b.LabelRanges[0], "Unknown responder", "A responder is a declared person; there is no person %q.%s Known: %s.", who, didYouMean(who, names), knownList(names))
+			errorf(b.LabelRanges[0], "Reference to undeclared person", "A responder is a declared person; there is no person %q.%s Known: %s.", who, didYouMean(who, names), knownList(names))
 		}
 		c, ds := b.Body.Content(responderSchema)
 		diags = append(diags, ds...)

@@ -175,18 +175,22 @@ func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
 	if d := screen(name, src); d != nil {
 		return hcl.Diagnostics{d}
 	}
-	var f *hcl.File
-	var diags hcl.Diagnostics
+	f, diags := ParseFile(src, name)
 	isJSON := strings.HasSuffix(name, ".json")
-	if isJSON {
-		f, diags = json.Parse(src, name)
-	} else {
-		f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-	}
 	if f != nil && f.Body != nil && !diags.HasErrors() {
 		m.bodies = append(m.bodies, &parsedFile{name: name, body: f.Body, json: isJSON})
 	}
 	return diags
+}
+
+// ParseFile parses one playbook file, in JSON syntax when its name ends in
+// .json and in native syntax otherwise (with the language's single-line
+// blocks of several arguments). It does not screen the input; AddFile does.
+func ParseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
+	if strings.HasSuffix(name, ".json") {
+		return json.Parse(src, name)
+	}
+	return parseNative(src, name)
 }
 
 // screen rejects input the parser should never see: too large, binary,

@@ -31,6 +31,18 @@ func suggest(given string, candidates []string) string {
 			}
 		}
 	}
+	if best != "" || len(given) < 4 {
+		return best
+	}
+	// A unique candidate that starts with what was typed is likely meant.
+	for _, c := range candidates {
+		if strings.HasPrefix(c, given) {
+			if best != "" {
+				return ""
+			}
+			best = c
+		}
+	}
 	return best
 }
 

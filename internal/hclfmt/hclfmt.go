@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/firebreak-ir/firebreak/playbooks"
 	"io"
 	"io/fs"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
@@ -34,7 +34,7 @@ func Format(src []byte, filename string) (out []byte, diags hcl.Diagnostics) {
 			})
 		}
 	}()
-	_, diags = hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	_, diags = playbooks.ParseFile(src, filename)
 	if diags.HasErrors() {
 		return nil, diags
 	}
