@@ -175,6 +175,9 @@ func quorumMet(q plan.Quorum, groups [][]string, excluded string) bool {
 func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagnostics {
 	groups := groupPeople(cfg, q.Groups)
 	rule := fmt.Sprintf("%d distinct people from %s", q.Count, strings.Join(q.Groups, ", "))
+	if q.Count == 1 {
+		rule = "one person from " + strings.Join(q.Groups, ", ")
+	}
 	if q.Rule == plan.QuorumOneFromEach {
 		rule = "one distinct person from each of " + strings.Join(q.Groups, ", ")
 	}

@@ -902,9 +902,11 @@ func (c *compiler) compileApproval(cs *cstep) {
 	}
 	ap.Timeout = c.durationAttr(attrs["timeout"])
 	ap.OnTimeout = c.escalationRef(attrs["on_timeout"])
+	coversWritten := false
 	if a := attrs["covers"]; a != nil {
 		refs, diags := decodeRefs(a.Expr, blockZone)
 		c.diags = append(c.diags, diags...)
+		coversWritten = len(refs) > 0 || diags.HasErrors()
 		for _, r := range refs {
 			if c.entityExists(r) {
 				ap.Covers = append(ap.Covers, r.Name)
@@ -912,6 +914,10 @@ func (c *compiler) compileApproval(cs *cstep) {
 		}
 	}
 	if ap.Kind == plan.ApprovalSafety {
+		if !coversWritten {
+			c.errorf(cs.blk.DeclRange, "Safety approval without covers",
+				"A kind = \"safety\" approval must say which zones it signs off: covers = [zone.NAME].")
+		}
 		c.safetyQuorum(cs, ap)
 		return
 	}
@@ -962,10 +968,6 @@ func (c *compiler) safetyQuorum(cs *cstep, ap *plan.ApprovalStep) {
 		if a := attrs[n]; a != nil {
 			c.errorf(a.Range, n+" on a safety approval", "The quorum of a safety sign-off is set once, in the safety block's signoff; remove %s here.", n)
 		}
-	}
-	if len(ap.Covers) == 0 && attrs["covers"] == nil {
-		c.errorf(cs.blk.DeclRange, "Safety approval without covers",
-			"A kind = \"safety\" approval must say which zones it signs off: covers = [zone.NAME].")
 	}
 	if c.cfg.Safety == nil || c.cfg.Safety.Signoff == nil {
 		r := cs.blk.DeclRange

@@ -189,8 +189,9 @@ func (c *compiler) safetyCheck() {
 		if len(why) > 0 {
 			detail += " " + strings.Join(why, ". ") + "."
 		}
-		if len(why) == 0 || len(unreachable) == 0 {
-			detail += fmt.Sprintf("\n\nAdd a sign-off and wait for it:\n  approval \"%s_ok\" {\n    kind   = \"safety\"\n    covers = [zone.%s]\n    prompt = \"...\"\n  }\nand in %s: needs = [approval.%s_ok]", cs.blk.Name, zone, cs.out.ID, cs.blk.Name)
+		if len(unreachable) == 0 && len(conditional) == 0 {
+			name := c.freeName(cs.blk.Name + "_ok")
+			detail += fmt.Sprintf("\n\nAdd a sign-off and wait for it:\n  approval \"%s\" {\n    kind   = \"safety\"\n    covers = [zone.%s]\n    prompt = \"...\"\n  }\nand in %s: needs = [approval.%s]", name, zone, cs.out.ID, name)
 		}
 		c.errorf(cs.blk.DeclRange, "Safety-critical step without a safety sign-off", "%s", detail)
 	}
@@ -228,4 +229,25 @@ func (c *compiler) target(cs *cstep) (string, bool) {
 		return k.To.Name, true
 	}
 	return name, true
+}
+
+// freeName returns name, or name with a number added, that no step of the
+// playbook uses yet.
+func (c *compiler) freeName(name string) string {
+	taken := func(n string) bool {
+		for _, s := range c.order {
+			if s.blk.Name == n {
+				return true
+			}
+		}
+		return false
+	}
+	if !taken(name) {
+		return name
+	}
+	for i := 2; ; i++ {
+		if n := fmt.Sprintf("%s%d", name, i); !taken(n) {
+			return n
+		}
+	}
 }

@@ -289,6 +289,18 @@ func TestSafetyCheckErrorsOtherThanGating(t *testing.T) {
 			contains: "must be known when the playbook is compiled",
 		},
 		{
+			name: "empty covers",
+			hcl: `playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = []
+    prompt = "Isolate?"
+  }
+}`,
+			summary:  "Safety approval without covers",
+			contains: "covers = [zone.NAME]",
+		},
+		{
 			name: "covers on a standard approval",
 			hcl: `playbook "p" {
   approval "ok" {

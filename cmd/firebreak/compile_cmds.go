@@ -98,6 +98,9 @@ are errors, 2 when the command line is wrong.`,
 			if err := checkFormat(format, formatText, formatJSON); err != nil {
 				return err
 			}
+			if err := checkPaths(args); err != nil {
+				return err
+			}
 			m, diags := playbooks.Load(args...)
 			if !diags.HasErrors() {
 				diags = append(diags, m.Check(actions.Builtin())...)
@@ -107,7 +110,12 @@ are errors, 2 when the command line is wrong.`,
 				if err != nil {
 					return err
 				}
-				cmd.OutOrStdout().Write(append(out, '\n'))
+				if len(out) == 0 || out[len(out)-1] != '\n' {
+					out = append(out, '\n')
+				}
+				if _, err := cmd.OutOrStdout().Write(out); err != nil {
+					return err
+				}
 			} else {
 				if err := printDiags(cmd, m, diags); err != nil {
 					return err
@@ -180,6 +188,9 @@ func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, err
 	if len(args) > 1 {
 		return nil, usageErrorf("give one directory or file, not %d", len(args))
 	}
+	if err := checkPaths(args); err != nil {
+		return nil, err
+	}
 	m, diags := playbooks.Load(args...)
 	if diags.HasErrors() {
 		_ = printDiags(cmd, m, diags)
@@ -208,6 +219,16 @@ func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, err
 		return nil, &exitError{code: exitInvalid}
 	}
 	return p, nil
+}
+
+// checkPaths reports a path that does not exist as a usage error.
+func checkPaths(paths []string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return usageErrorf("%s: no such file or directory; give a playbook file or a directory of them", p)
+		}
+	}
+	return nil
 }
 
 func argsOrDot(args []string) []string {

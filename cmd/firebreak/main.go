@@ -73,7 +73,7 @@ func normalizeArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		switch a {
-		case "-check", "-diff", "-recursive":
+		case "-check":
 			out[i] = "-" + a
 		default:
 			out[i] = a

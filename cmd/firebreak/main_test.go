@@ -110,6 +110,8 @@ func TestUsageErrors(t *testing.T) {
 		{"plan", library},
 		{"graph", library, "--playbook", "ot_ransomware_containment", "--format", "png"},
 		{"actions", "extra"},
+		{"validate", "no/such/directory"},
+		{"plan", "no/such/directory", "--playbook", "p"},
 	}
 	for _, args := range cases {
 		code, _, errOut := runCLI(t, args...)
