@@ -159,7 +159,11 @@ func (c *compiler) safetyCheck() {
 			covers := contains(ap.Covers, zone)
 			switch {
 			case !anc[other.out.ID] && covers:
-				unreachable = append(unreachable, other.out.ID)
+				// An approval that itself waits for the step comes too late
+				// to guard it; only one on a parallel branch is worth naming.
+				if !c.ancestors(other)[cs.out.ID] {
+					unreachable = append(unreachable, other.out.ID)
+				}
 			case !anc[other.out.ID]:
 			case !covers:
 				otherZones = append(otherZones, fmt.Sprintf("%s covers %s", other.out.ID, joinPrefixed("zone.", ap.Covers)))

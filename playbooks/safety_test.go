@@ -479,3 +479,23 @@ func TestSafetyCheckAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestQuorumWithSlackUsergroup: a roster whose members come from a Slack user
+// group cannot be counted at compile time, so its quorum is not judged then.
+func TestQuorumWithSlackUsergroup(t *testing.T) {
+	src := `
+person "a" { slack = "U0A" }
+roster "safety" { slack_usergroup = "S0SAFETY" }
+roster "ops"    { members = [person.a] }
+safety {
+  signoff {
+    rosters = [roster.safety, roster.ops]
+  }
+}
+`
+	m, diags := LoadSource(map[string][]byte{"a.hcl": []byte(src)})
+	diags = append(diags, m.Check(actions.Builtin())...)
+	if len(diags) > 0 {
+		t.Fatal(diags.Error())
+	}
+}
