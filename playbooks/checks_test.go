@@ -638,7 +638,7 @@ func TestCheckDiagnostics(t *testing.T) {
     with   = { text = each.value }
   }
 }
-`, want: []checkWant{checkErr(4, 23, "each outside for_each", "only inside a step with for_each")}},
+`, want: []checkWant{checkErr(4, 23, "each outside for_each", "only in the with arguments of a step with for_each")}},
 		{name: "step refers to itself", src: `playbook "p" {
   step "s" {
     action = "slack.post"

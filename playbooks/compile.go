@@ -186,9 +186,13 @@ func (c *compiler) outputType(cs *cstep) cty.Type {
 }
 
 // entities returns the static reference values, computed once per module.
+// The returned map is a fresh copy the caller may add to.
 func (m *Module) entities() map[string]cty.Value {
-	vars := map[string]cty.Value{}
-	for k, v := range m.Config.entityValues() {
+	if m.entityVals == nil {
+		m.entityVals = m.Config.entityValues()
+	}
+	vars := make(map[string]cty.Value, len(m.entityVals)+len(plan.StepKinds)+2)
+	for k, v := range m.entityVals {
 		vars[k] = v
 	}
 	return vars
@@ -427,7 +431,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 		return true
 	case root == rootEach:
 		if !allowEach {
-			c.errorf(trav.SourceRange(), "each outside for_each", "each.key and each.value exist only inside a step with for_each.")
+			c.errorf(trav.SourceRange(), "each outside for_each", "each.key and each.value exist only in the with arguments of a step with for_each, not in its for_each or when, nor in other blocks.")
 			return false
 		}
 		name, r, ok := attrAt(1)
@@ -515,7 +519,8 @@ func (c *compiler) evaluate(cs *cstep, expr hcl.Expression, allowEach bool) (cty
 // runtime compiles an expression that may depend on run-time values, checking
 // that it can produce the wanted type.
 func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what string) *plan.Expr {
-	allowEach := cs.blk.Attrs["for_each"] != nil && what != "for_each"
+	// each.* exists per item; for_each and when are evaluated once per step.
+	allowEach := cs.blk.Attrs["for_each"] != nil && what != "for_each" && what != "when"
 	v, ok := c.evaluate(cs, expr, allowEach)
 	if !ok {
 		return nil
@@ -902,6 +907,7 @@ func (c *compiler) compileApproval(cs *cstep) {
 	}
 	ap.Timeout = c.durationAttr(attrs["timeout"])
 	ap.OnTimeout = c.escalationRef(attrs["on_timeout"])
+	c.checkOnTimeout(attrs)
 	coversWritten := false
 	if a := attrs["covers"]; a != nil {
 		refs, diags := decodeRefs(a.Expr, blockZone)
@@ -957,6 +963,14 @@ func (c *compiler) compileApproval(cs *cstep) {
 	}
 }
 
+// checkOnTimeout warns about an on_timeout that can never fire.
+func (c *compiler) checkOnTimeout(attrs hcl.Attributes) {
+	if a := attrs["on_timeout"]; a != nil && attrs["timeout"] == nil {
+		c.warnf(a.Range, "on_timeout without timeout",
+			"on_timeout escalates when timeout passes, and there is no timeout here, so it never fires. Add timeout = \"15m\" (say) or remove on_timeout.")
+	}
+}
+
 // safetyQuorum fills a safety approval's quorum from the safety policy.
 func (c *compiler) safetyQuorum(cs *cstep, ap *plan.ApprovalStep) {
 	attrs := cs.blk.Attrs
@@ -999,7 +1013,7 @@ func (c *compiler) compileDecision(cs *cstep) {
 		d.Question = c.runtime(cs, a.Expr, cty.String, "question")
 	}
 	if a := attrs["options"]; a != nil {
-		opts, ok := (&decoder{}).strListAttr(&c.diags, a)
+		opts, ok := strListValue(&c.diags, a)
 		if ok {
 			seen := map[string]bool{}
 			for _, o := range opts {
@@ -1029,13 +1043,6 @@ func (c *compiler) compileDecision(cs *cstep) {
 	}
 }
 
-func (d *decoder) strListAttr(diags *hcl.Diagnostics, a *hcl.Attribute) ([]string, bool) {
-	d.diags = nil
-	out, ok := d.strList(hcl.Attributes{a.Name: a}, a.Name)
-	*diags = append(*diags, d.diags...)
-	return out, ok
-}
-
 func (c *compiler) compileTask(cs *cstep) {
 	attrs := cs.blk.Attrs
 	t := &plan.TaskStep{Assign: c.principals(attrs["assign"])}
@@ -1044,6 +1051,7 @@ func (c *compiler) compileTask(cs *cstep) {
 	}
 	t.Timeout = c.durationAttr(attrs["timeout"])
 	t.OnTimeout = c.escalationRef(attrs["on_timeout"])
+	c.checkOnTimeout(attrs)
 	cs.out.Task = t
 }
 

@@ -699,7 +699,12 @@ func (d *decoder) strList(attrs hcl.Attributes, name string) ([]string, bool) {
 	if a == nil {
 		return nil, false
 	}
-	v, ok := d.value(a, cty.List(cty.String))
+	return strListValue(&d.diags, a)
+}
+
+// strListValue evaluates a literal list of strings.
+func strListValue(diags *hcl.Diagnostics, a *hcl.Attribute) ([]string, bool) {
+	v, ok := evalStatic(diags, a.Expr, cty.List(cty.String), a.Name)
 	if !ok {
 		return nil, false
 	}
@@ -707,7 +712,9 @@ func (d *decoder) strList(attrs hcl.Attributes, name string) ([]string, bool) {
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() {
-			d.errorf(a.Expr.Range(), "Null in list", "%s must not contain null.", name)
+			r := a.Expr.Range()
+			*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Null in list",
+				Detail: fmt.Sprintf("%s must not contain null.", a.Name), Subject: &r})
 			return nil, false
 		}
 		out = append(out, e.AsString())

@@ -230,7 +230,7 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 			case plan.KindDecision:
 				if oa := target.Attrs["options"]; oa != nil {
 					var ignore hcl.Diagnostics
-					opts, _ := (&decoder{}).strListAttr(&ignore, oa)
+					opts, _ := strListValue(&ignore, oa)
 					allowed = opts
 				}
 			}

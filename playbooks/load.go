@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Limits on what a single file may be. They keep a stray or hostile file from
@@ -44,12 +45,12 @@ type Module struct {
 	bodies        []*parsedFile
 	configChecked bool
 	configDiags   hcl.Diagnostics
+	entityVals    map[string]cty.Value
 }
 
 type parsedFile struct {
 	name string
 	body hcl.Body
-	json bool
 }
 
 // IsPlaybookFile reports whether a file name is one Load reads from a
@@ -176,9 +177,8 @@ func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
 		return hcl.Diagnostics{d}
 	}
 	f, diags := ParseFile(src, name)
-	isJSON := strings.HasSuffix(name, ".json")
 	if f != nil && f.Body != nil && !diags.HasErrors() {
-		m.bodies = append(m.bodies, &parsedFile{name: name, body: f.Body, json: isJSON})
+		m.bodies = append(m.bodies, &parsedFile{name: name, body: f.Body})
 	}
 	return diags
 }

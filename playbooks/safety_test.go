@@ -499,3 +499,27 @@ safety {
 		t.Fatal(diags.Error())
 	}
 }
+
+func TestEachAndTimeoutRules(t *testing.T) {
+	src := `playbook "p" {
+  input "hosts" { type = list(string) }
+  step "s" {
+    action   = "edr.contain_host"
+    for_each = input.hosts
+    with     = { host = each.value }
+    when     = each.value != ""
+  }
+  task "t" {
+    assign       = roster.ot_operations
+    instructions = "x"
+    on_timeout   = escalation.ot
+  }
+}`
+	_, diags := compileSafety(t, src)
+	if !hasSummary(diags, "each outside for_each") {
+		t.Errorf("each in when accepted: %v", diags)
+	}
+	if !hasSummary(diags, "on_timeout without timeout") {
+		t.Errorf("on_timeout without timeout not reported: %v", diags)
+	}
+}
