@@ -965,12 +965,12 @@ safety {
   bot_token = "xoxb-1234-secret"
 }
 `, secret: "xoxb-1234-secret",
-			want: []checkWant{checkErr(2, 15, "Secret written into a playbook file", `bot_token = env("SLACK_BOT_TOKEN")`)}},
+			want: []checkWant{checkErr(2, 3, "Secret written into a playbook file", `bot_token = env("SLACK_BOT_TOKEN")`)}},
 		{name: "routing key written as a literal", src: `integration "pagerduty" "default" {
   routing_key = "R0UT1NGK3Y"
 }
 `, secret: "R0UT1NGK3Y",
-			want: []checkWant{checkErr(2, 17, "Secret written into a playbook file", `routing_key = env("PAGERDUTY_ROUTING_KEY")`)}},
+			want: []checkWant{checkErr(2, 3, "Secret written into a playbook file", `routing_key = env("PAGERDUTY_ROUTING_KEY")`)}},
 		{name: "env mixed into a value", src: `integration "webhook" "fw" {
   url    = "https://fw.example"
   secret = "hmac:${env("FW_HMAC")}"

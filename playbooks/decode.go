@@ -403,9 +403,15 @@ func (d *decoder) integration(b *hcl.Block) {
 			continue
 		}
 		if isSecretSetting(name) {
-			d.errorf(a.Expr.Range(), "Secret written into a playbook file",
-				"%s is a secret. Read it from the environment when the worker starts: %s = env(\"%s\").",
-				name, name, strings.ToUpper(kind+"_"+name))
+			r := a.NameRange
+			d.diags = append(d.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Secret written into a playbook file",
+				Detail: fmt.Sprintf("%s is a secret. Read it from the environment when the worker starts: %s = env(\"%s\"). Remove the value from the file and from version control history.",
+					name, name, strings.ToUpper(kind+"_"+name)),
+				Subject: &r,
+				Extra:   secretSource{},
+			})
 			continue
 		}
 		in.Settings[name] = setting{Value: v}
@@ -849,3 +855,10 @@ func article(word string) string {
 	}
 	return "a"
 }
+
+// secretSource marks a diagnostic whose source line holds a secret, so that
+// renderers show its location but not the line (see render.SourceHider).
+type secretSource struct{}
+
+// HideSource reports that the line must not be shown.
+func (secretSource) HideSource() bool { return true }

@@ -93,7 +93,10 @@ func writeDiagnostic(buf *bytes.Buffer, d *hcl.Diagnostic, files *sourceSet, opt
 		fmt.Fprintf(buf, "%s: %s\n", sev, d.Summary)
 	}
 
-	if d.Subject != nil {
+	switch {
+	case d.Subject != nil && hidesSource(d):
+		fmt.Fprintf(buf, "\n  on %s line %d:\n  (source line not shown: it holds a secret)\n", d.Subject.Filename, d.Subject.Start.Line)
+	case d.Subject != nil:
 		buf.WriteByte('\n')
 		writeSubject(buf, d.Subject, files, opts)
 	}
@@ -103,6 +106,18 @@ func writeDiagnostic(buf *bytes.Buffer, d *hcl.Diagnostic, files *sourceSet, opt
 		buf.WriteString(detail)
 		buf.WriteByte('\n')
 	}
+}
+
+// SourceHider is implemented by a diagnostic's Extra value when the source
+// line under the diagnostic must not be shown, because it holds a secret.
+// The location is still reported.
+type SourceHider interface {
+	HideSource() bool
+}
+
+func hidesSource(d *hcl.Diagnostic) bool {
+	h, ok := d.Extra.(SourceHider)
+	return ok && h.HideSource()
 }
 
 func writeSubject(buf *bytes.Buffer, subj *hcl.Range, files *sourceSet, opts TextOptions) {
@@ -502,7 +517,7 @@ func DiagnosticsJSON(diags hcl.Diagnostics, sources map[string][]byte) ([]byte, 
 				Start:    PosJSON{Line: d.Subject.Start.Line, Column: d.Subject.Start.Column, Byte: d.Subject.Start.Byte},
 				End:      PosJSON{Line: d.Subject.End.Line, Column: d.Subject.End.Column, Byte: d.Subject.End.Byte},
 			}
-			if f := files.get(d.Subject.Filename); f != nil {
+			if f := files.get(d.Subject.Filename); f != nil && !hidesSource(d) {
 				j.Snippet = jsonSnippet(f, d)
 			}
 		}

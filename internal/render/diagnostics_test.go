@@ -405,3 +405,29 @@ func FuzzDiagnostics(f *testing.F) {
 		}
 	})
 }
+
+type hideSource struct{}
+
+func (hideSource) HideSource() bool { return true }
+
+// TestDiagnosticsHideSecretLine: a diagnostic marked with SourceHider shows
+// its location but never the source line, in text or JSON.
+func TestDiagnosticsHideSecretLine(t *testing.T) {
+	src := []byte("integration \"slack\" \"main\" {\n  bot_token = \"xoxb-SECRET\"\n}\n")
+	r := hcl.Range{Filename: "a.hcl", Start: hcl.Pos{Line: 2, Column: 3, Byte: 31}, End: hcl.Pos{Line: 2, Column: 12, Byte: 40}}
+	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Secret", Detail: "d", Subject: &r, Extra: hideSource{}}}
+	var buf bytes.Buffer
+	if err := Diagnostics(&buf, diags, map[string][]byte{"a.hcl": src}, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "SECRET") || !strings.Contains(buf.String(), "a.hcl line 2") {
+		t.Fatalf("text:\n%s", buf.String())
+	}
+	js, err := DiagnosticsJSON(diags, map[string][]byte{"a.hcl": src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(js), "SECRET") || !strings.Contains(string(js), `"line": 2`) {
+		t.Fatalf("json:\n%s", js)
+	}
+}
