@@ -173,12 +173,10 @@ func quorumMet(q plan.Quorum, groups [][]string, excluded string) bool {
 // quorumDiags reports a quorum the declared people cannot meet (an error),
 // or one that fails when a particular person starts the incident (a warning).
 func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagnostics {
-	for _, g := range q.Groups {
-		if kind, name, _ := strings.Cut(g, "."); kind == blockRoster && cfg.Rosters[name] != nil && cfg.Rosters[name].SlackUsergroup != "" {
-			// Members come from a Slack user group when the incident runs;
-			// the run checks the quorum then.
-			return nil
-		}
+	if usesUsergroup(cfg, q.Groups) {
+		// Members come from a Slack user group when the incident runs; the
+		// run checks the quorum then.
+		return nil
 	}
 	groups := groupPeople(cfg, q.Groups)
 	rule := fmt.Sprintf("%d distinct people from %s", q.Count, strings.Join(q.Groups, ", "))

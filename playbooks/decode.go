@@ -389,6 +389,12 @@ func (d *decoder) integration(b *hcl.Block) {
 	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]setting{}, DeclRange: b.DefRange}
 	for name, a := range c.Attributes {
 		v, diags := a.Expr.Value(envCtx)
+		if isSecretSetting(name) && !isEnvCall(v) {
+			// The line may hold the secret itself: never show it.
+			for _, dg := range diags {
+				dg.Extra = secretSource{}
+			}
+		}
 		d.diags = append(d.diags, diags...)
 		if diags.HasErrors() {
 			continue
@@ -862,3 +868,8 @@ type secretSource struct{}
 
 // HideSource reports that the line must not be shown.
 func (secretSource) HideSource() bool { return true }
+
+func isEnvCall(v cty.Value) bool {
+	_, ok := envName(v)
+	return ok
+}

@@ -204,7 +204,7 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 				delayAttr(&diags, a)
 			}
 			if target != nil && compiled != nil && m.Config.People[who] != nil {
-				if asked := askedOf(compiled.StepByID(target.addr())); !personIn(m.Config, asked, who) {
+				if asked := askedOf(compiled.StepByID(target.addr())); !personIn(m.Config, asked, who) && !usesUsergroup(m.Config, asked) {
 					r := set[0].Expr.Range()
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Responder is not asked",
 						Detail: fmt.Sprintf("person.%s answers %s, but only %s are asked, so the answer will be refused as unauthorised. If that is the point of the exercise, ignore this.",
@@ -355,6 +355,17 @@ func askedOf(st *plan.Step) []string {
 func personIn(cfg *Config, principals []string, person string) bool {
 	for _, g := range groupPeople(cfg, principals) {
 		if contains(g, person) {
+			return true
+		}
+	}
+	return false
+}
+
+// usesUsergroup reports whether any of the principals is a roster filled from
+// a Slack user group, whose members are only known at run time.
+func usesUsergroup(cfg *Config, principals []string) bool {
+	for _, p := range principals {
+		if kind, name, _ := strings.Cut(p, "."); kind == blockRoster && cfg.Rosters[name] != nil && cfg.Rosters[name].SlackUsergroup != "" {
 			return true
 		}
 	}

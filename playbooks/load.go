@@ -102,6 +102,7 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 		diags = append(diags, m.AddFile(f, src)...)
 	}
 	diags = append(diags, m.decode()...)
+	sortDiagnostics(diags)
 	return m, diags
 }
 
@@ -119,6 +120,7 @@ func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
 		diags = append(diags, m.AddFile(n, files[n])...)
 	}
 	diags = append(diags, m.decode()...)
+	sortDiagnostics(diags)
 	return m, diags
 }
 

@@ -155,6 +155,9 @@ change are printed and the exit status is 1 if there are any, which suits CI.`,
 			if len(args) == 0 {
 				args = []string{"."}
 			}
+			if err := checkPaths(args); err != nil {
+				return err
+			}
 			changed, diags, err := hclfmt.Run(args, check, cmd.OutOrStdout())
 			if len(diags) > 0 {
 				sources := map[string][]byte{}

@@ -67,16 +67,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-// normalizeArgs accepts Terraform-style single-dash long flags for the few
-// flags people type from habit (fmt -check, -diff).
+// normalizeArgs accepts Terraform's single-dash "fmt -check" as well as
+// "fmt --check".
 func normalizeArgs(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		switch a {
-		case "-check":
-			out[i] = "-" + a
-		default:
-			out[i] = a
+	out := append([]string(nil), args...)
+	if len(out) == 0 || out[0] != "fmt" {
+		return out
+	}
+	for i, a := range out {
+		if a == "-check" {
+			out[i] = "--check"
 		}
 	}
 	return out
