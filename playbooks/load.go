@@ -175,7 +175,7 @@ func expandPath(p string) ([]string, hcl.Diagnostics) {
 // LoadSource) afterwards.
 func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
 	m.Files[name] = src
-	if d := screen(name, src); d != nil {
+	if d := Screen(name, src); d != nil {
 		return hcl.Diagnostics{d}
 	}
 	f, diags := ParseFile(src, name)
@@ -195,9 +195,11 @@ func ParseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
 	return parseNative(src, name)
 }
 
-// screen rejects input the parser should never see: too large, binary,
-// invalid UTF-8, empty, or nested deeper than anyone writes by hand.
-func screen(name string, src []byte) *hcl.Diagnostic {
+// Screen rejects input the parser should never see: too large, binary,
+// invalid UTF-8, empty, or nested deeper than anyone writes by hand. It
+// returns nil for a file that may be parsed. Anything that parses a playbook
+// file calls it first: the HCL parser recurses once per nesting level.
+func Screen(name string, src []byte) *hcl.Diagnostic {
 	start := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
 	if len(src) > MaxFileSize {
 		return &hcl.Diagnostic{

@@ -34,6 +34,9 @@ func Format(src []byte, filename string) (out []byte, diags hcl.Diagnostics) {
 			})
 		}
 	}()
+	if d := playbooks.Screen(filename, src); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	_, diags = playbooks.ParseFile(src, filename)
 	if diags.HasErrors() {
 		return nil, diags

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apparentlymart/go-textseg/v15/textseg"
+	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"golang.org/x/text/width"
@@ -181,6 +182,7 @@ func writeSubject(buf *bytes.Buffer, subj *hcl.Range, files *sourceSet, opts Tex
 		if marked && he <= hs {
 			he = hs + 1 // an empty range still marks one character
 		}
+		line, hs, he = clipLine(line, hs, he)
 		rl := renderLine(line, hs, he, opts.TabWidth)
 		fmt.Fprintf(buf, "%*d: ", numWidth, n)
 		if opts.Color && marked && rl.hl != "" {
@@ -199,6 +201,50 @@ func writeSubject(buf *bytes.Buffer, subj *hcl.Range, files *sourceSet, opts Tex
 			buf.WriteByte('\n')
 		}
 	}
+}
+
+// maxLineBytes is the longest source line shown whole; a longer one is cut
+// to a window around the marked part, with "…" where text was left out.
+const maxLineBytes = 200
+
+// clipLine cuts a long line to a window around the marked bytes [hs, he),
+// keeping UTF-8 sequences whole, and returns the new line and offsets.
+func clipLine(line []byte, hs, he int) ([]byte, int, int) {
+	if len(line) <= maxLineBytes {
+		return line, hs, he
+	}
+	const context = 60
+	ws := hs - context
+	if ws < 0 {
+		ws = 0
+	}
+	if he > ws+maxLineBytes-context {
+		he = ws + maxLineBytes - context
+	}
+	if he < hs {
+		he = hs
+	}
+	we := he + context
+	if we > len(line) {
+		we = len(line)
+	}
+	for ws > 0 && !utf8.RuneStart(line[ws]) {
+		ws--
+	}
+	for we < len(line) && !utf8.RuneStart(line[we]) {
+		we++
+	}
+	var out []byte
+	shift := ws
+	if ws > 0 {
+		out = append(out, "…"...)
+		shift -= len("…")
+	}
+	out = append(out, line[ws:we]...)
+	if we < len(line) {
+		out = append(out, "…"...)
+	}
+	return out, hs - shift, he - shift
 }
 
 // renderedLine is one source line prepared for a terminal, split around the
@@ -419,17 +465,13 @@ func (f *sourceFile) blockContext(off int) string {
 }
 
 // parseBody parses native HCL syntax, tolerating errors (the partial body
-// still has good ranges). It returns nil for JSON files.
+// still has good ranges). It returns nil for JSON files and for files the
+// loader refuses to parse (too large, too deeply nested, not text).
 func parseBody(name string, src []byte) (body *hclsyntax.Body) {
-	if strings.HasSuffix(strings.ToLower(name), ".json") {
+	if strings.HasSuffix(strings.ToLower(name), ".json") || playbooks.Screen(name, src) != nil {
 		return nil
 	}
-	defer func() {
-		if recover() != nil {
-			body = nil
-		}
-	}()
-	file, _ := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	file, _ := playbooks.ParseFile(src, name)
 	if file == nil {
 		return nil
 	}

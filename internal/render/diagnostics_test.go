@@ -431,3 +431,22 @@ func TestDiagnosticsHideSecretLine(t *testing.T) {
 		t.Fatalf("json:\n%s", js)
 	}
 }
+
+// TestDiagnosticsOnUnparseableFile: rendering a diagnostic for a file the
+// loader refused (here 100 KB of open brackets) must not parse it.
+func TestDiagnosticsOnUnparseableFile(t *testing.T) {
+	src := []byte("a = " + strings.Repeat("[", 100000) + "\n")
+	r := hcl.Range{Filename: "deep.hcl", Start: hcl.Pos{Line: 1, Column: 5, Byte: 4}, End: hcl.Pos{Line: 1, Column: 6, Byte: 5}}
+	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Nesting too deep", Subject: &r}}
+	var buf bytes.Buffer
+	if err := Diagnostics(&buf, diags, map[string][]byte{"deep.hcl": src}, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "deep.hcl line 1") {
+		t.Fatalf("output:\n%.300s", buf.String())
+	}
+	// The 100 KB line is cut to a window around the mark.
+	if buf.Len() > 1000 || !strings.Contains(buf.String(), "…") {
+		t.Fatalf("long line not cut (%d bytes):\n%.400s", buf.Len(), buf.String())
+	}
+}

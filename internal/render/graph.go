@@ -111,15 +111,13 @@ func buildGraph(p *plan.Plan) ([]graphNode, []graphEdge) {
 	return nodes, edges
 }
 
-// zoneName strips the "zone." prefix a zone reference may carry.
-func zoneName(s string) string { return strings.TrimPrefix(s, "zone.") }
 
 // criticalMarker is the text marker of a safety-critical action step.
 func criticalMarker(a *plan.ActionStep) string {
 	if a.Target == "" {
 		return "⚠ SAFETY-CRITICAL"
 	}
-	return "⚠ SAFETY-CRITICAL → " + zoneName(a.Target)
+	return "⚠ SAFETY-CRITICAL → " + a.Target
 }
 
 // signoffMarker is the text marker of a safety approval.
@@ -129,7 +127,7 @@ func signoffMarker(ap *plan.ApprovalStep) string {
 	}
 	zones := make([]string, len(ap.Covers))
 	for i, c := range ap.Covers {
-		zones[i] = "zone " + zoneName(c)
+		zones[i] = "zone " + c
 	}
 	return "🛡 sign-off: " + strings.Join(zones, ", ")
 }

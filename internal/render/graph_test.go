@@ -169,7 +169,7 @@ func TestGraphEscaping(t *testing.T) {
 					{Op: plan.OpRef, Path: []string{"input", "go"}},
 					{Op: plan.OpNot, Args: []*plan.Expr{plan.Lit(`"<b>"`)}},
 				}},
-				Action: &plan.ActionStep{Action: "ot.block_conduit", SafetyCritical: true, Target: "zone.z"}},
+				Action: &plan.ActionStep{Action: "ot.block_conduit", SafetyCritical: true, Target: "z"}},
 		},
 	}
 	m := Mermaid(p)

@@ -149,7 +149,7 @@ func writeStep(b *strings.Builder, s plan.Step, indent string) {
 		if a.SafetyCritical {
 			target := "(no target)"
 			if a.Target != "" {
-				target = "zone " + zoneName(a.Target)
+				target = "zone " + a.Target
 			}
 			marker("⚠ SAFETY-CRITICAL → " + target)
 			if len(a.GuardedBy) > 0 {
