@@ -111,7 +111,6 @@ func buildGraph(p *plan.Plan) ([]graphNode, []graphEdge) {
 	return nodes, edges
 }
 
-
 // criticalMarker is the text marker of a safety-critical action step.
 func criticalMarker(a *plan.ActionStep) string {
 	if a.Target == "" {
