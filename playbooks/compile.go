@@ -24,6 +24,7 @@ func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
 		diags = append(diags, m.checkExercise(name, reg)...)
 	}
 	sortDiagnostics(diags)
+	MarkSecretLines(diags, m.Files)
 	return diags
 }
 
@@ -57,6 +58,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	p, d := m.compilePlaybook(playbook, reg)
 	diags = append(diags, d...)
 	sortDiagnostics(diags)
+	MarkSecretLines(diags, m.Files)
 	if diags.HasErrors() {
 		return nil, diags
 	}

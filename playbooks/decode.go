@@ -425,13 +425,6 @@ func (d *decoder) integration(b *hcl.Block) {
 	d.cfg.Integrations[kind+"."+in.Name] = in
 }
 
-func isSecretSetting(name string) bool {
-	switch name {
-	case "bot_token", "app_token", "signing_secret", "routing_key", "secret":
-		return true
-	}
-	return false
-}
 
 func (d *decoder) safety(b *hcl.Block) {
 	c := d.content(b.Body, safetySchema)

@@ -103,6 +103,7 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 	}
 	diags = append(diags, m.decode()...)
 	sortDiagnostics(diags)
+	MarkSecretLines(diags, m.Files)
 	return m, diags
 }
 
@@ -121,6 +122,7 @@ func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
 	}
 	diags = append(diags, m.decode()...)
 	sortDiagnostics(diags)
+	MarkSecretLines(diags, m.Files)
 	return m, diags
 }
 

@@ -80,7 +80,8 @@ var envCtx = func() *hcl.EvalContext {
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
 			if !validEnvName(name) {
-				return cty.NilVal, fmt.Errorf("%q is not an environment variable name (letters, digits and underscores, not starting with a digit)", name)
+				// The argument is not repeated: it may be the secret itself.
+				return cty.NilVal, fmt.Errorf("env() takes the name of an environment variable (letters, digits and underscores, not starting with a digit), not its value")
 			}
 			return cty.StringVal(envMarker + name), nil
 		},

@@ -168,6 +168,7 @@ change are printed and the exit status is 1 if there are any, which suits CI.`,
 						}
 					}
 				}
+				playbooks.MarkSecretLines(diags, sources)
 				w := cmd.ErrOrStderr()
 				if rerr := render.Diagnostics(w, diags, sources, render.TextOptions{Color: useColor(cmd, w)}); rerr != nil {
 					return rerr

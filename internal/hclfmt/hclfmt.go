@@ -285,7 +285,11 @@ func diff(name string, a, b []byte) string {
 		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", aStart, aLen, bStart, bLen)
 		for _, o := range hunk {
 			sb.WriteByte(o.kind)
-			sb.WriteString(o.text)
+			if playbooks.LineHoldsSecret(o.text) {
+				sb.WriteString("(line not shown: it holds a secret)")
+			} else {
+				sb.WriteString(o.text)
+			}
 			sb.WriteByte('\n')
 		}
 		hunks++
