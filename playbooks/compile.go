@@ -90,6 +90,8 @@ type cstep struct {
 	deps map[string]hcl.Range
 	// whenKey identifies the step's condition for the safety check.
 	whenKey string
+	// hadErrors is set when compiling the step reported an error.
+	hadErrors bool
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -125,7 +127,9 @@ func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan,
 	}
 	c.ctx = c.evalContext()
 	for _, cs := range c.order {
+		before := errorCount(c.diags)
 		c.compileStep(cs)
+		cs.hadErrors = errorCount(c.diags) > before
 	}
 	for _, in := range pb.Inputs {
 		if !c.usedInputs[in.Name] {
@@ -228,6 +232,16 @@ func (c *compiler) actionSpec(cs *cstep, report bool) *actions.Spec {
 	}
 	cs.spec = &spec
 	return cs.spec
+}
+
+func errorCount(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
 }
 
 func toRange(r hcl.Range) plan.Range {

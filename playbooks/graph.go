@@ -145,6 +145,11 @@ func (c *compiler) safetyCheck() {
 		}
 		zone, ok := c.target(cs)
 		if !ok {
+			if !cs.hadErrors {
+				c.errorf(cs.blk.DeclRange, "Safety-critical step without a known target",
+					"%s runs %s, a safety-critical action, but the zone it acts on cannot be determined when the playbook is compiled, so no sign-off can be proven to cover it. Name the zone or conduit directly: zone.NAME or conduit.NAME.",
+					cs.out.ID, cs.spec.Name)
+			}
 			continue
 		}
 		a.Target = zone

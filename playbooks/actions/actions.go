@@ -3,7 +3,11 @@
 // compiler checks `with` blocks against it; `firebreak actions` prints it.
 package actions
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // Argument types. A type names what the compiler accepts for an argument.
 const (
@@ -103,15 +107,61 @@ type Catalogue struct {
 	names  []string
 }
 
-// NewCatalogue returns a registry of the given specs.
-func NewCatalogue(specs ...Spec) *Catalogue {
+// Validate reports a spec the compiler could not rely on: duplicate or
+// untyped arguments, or a safety-critical action whose target argument is
+// missing, optional or of the wrong type (the safety check needs it).
+func (s Spec) Validate() error {
+	if s.Name == "" {
+		return fmt.Errorf("an action has no name")
+	}
+	seen := map[string]bool{}
+	for _, a := range s.Args {
+		if seen[a.Name] {
+			return fmt.Errorf("action %s: argument %q is listed twice", s.Name, a.Name)
+		}
+		seen[a.Name] = true
+		switch a.Type {
+		case String, Number, Bool, ListOfString, MapOfString, Any, ZoneRef, ConduitRef, Principals:
+		default:
+			if !strings.HasPrefix(a.Type, IntegrationPrefix) || a.Type == IntegrationPrefix {
+				return fmt.Errorf("action %s: argument %q has unknown type %q", s.Name, a.Name, a.Type)
+			}
+		}
+	}
+	if !s.SafetyCritical {
+		return nil
+	}
+	name, typ := "zone", ZoneRef
+	switch s.Target {
+	case TargetZone:
+	case TargetConduitTo:
+		name, typ = "conduit", ConduitRef
+	default:
+		return fmt.Errorf("safety-critical action %s has target %q; want %q or %q", s.Name, s.Target, TargetZone, TargetConduitTo)
+	}
+	a, ok := s.Arg(name)
+	if !ok || !a.Required || a.Type != typ {
+		return fmt.Errorf("safety-critical action %s needs a required %q argument of type %s", s.Name, name, typ)
+	}
+	return nil
+}
+
+// NewCatalogue returns a registry of the given specs, or an error if a spec
+// is invalid or two share a name.
+func NewCatalogue(specs ...Spec) (*Catalogue, error) {
 	c := &Catalogue{byName: map[string]Spec{}}
 	for _, s := range specs {
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := c.byName[s.Name]; dup {
+			return nil, fmt.Errorf("action %s is listed twice", s.Name)
+		}
 		c.byName[s.Name] = s
 		c.names = append(c.names, s.Name)
 	}
 	sort.Strings(c.names)
-	return c
+	return c, nil
 }
 
 // Lookup returns the action with the given name.
@@ -134,9 +184,18 @@ func (c *Catalogue) Specs() []Spec {
 
 var reason = Arg{Name: "reason", Type: String, Description: "Why, for the timeline and the audit trail."}
 
-// Builtin returns the catalogue of built-in actions.
+// Builtin returns the catalogue of built-in actions. The list is fixed and
+// covered by tests, so an invalid entry is a programming error and panics.
 func Builtin() *Catalogue {
-	return NewCatalogue(
+	c, err := NewCatalogue(builtinSpecs()...)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func builtinSpecs() []Spec {
+	return []Spec{
 		Spec{
 			Name:        "slack.open_channel",
 			Description: "Open (or reuse) a Slack channel for the incident and invite people to it.",
@@ -264,5 +323,5 @@ func Builtin() *Catalogue {
 				{Name: "contained", Type: Bool, Description: "Whether the EDR confirmed containment."},
 			},
 		},
-	)
+	}
 }
