@@ -1302,6 +1302,19 @@ func fnFormat(args []any) (any, error) {
 	var buf strings.Builder
 	nextArg, highest := 1, 0
 	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	// number reads a decimal number at p, refusing ones past maxFormatNumber
+	// (as Go's fmt does) so a format cannot ask for gigabytes of padding.
+	tooBig := fmt.Errorf("a width, precision or argument index in the format string is larger than %d", maxFormatNumber)
+	number := func(p int) (int, int, error) {
+		n := 0
+		for ; p < len(format) && digit(format[p]); p++ {
+			n = 10*n + int(format[p]-'0')
+			if n > maxFormatNumber {
+				return 0, p, tooBig
+			}
+		}
+		return n, p, nil
+	}
 	unfinished := fmt.Errorf("invalid format string starting at offset %d", len(format))
 	badChar := func(p int) error {
 		r := []rune(format[p:])[0]
@@ -1338,15 +1351,15 @@ func fnFormat(args []any) (any, error) {
 			}
 		}
 		if p < len(format) && format[p] >= '1' && format[p] <= '9' {
-			v.hasWidth, v.width = true, 0
-			for ; p < len(format) && digit(format[p]); p++ {
-				v.width = 10*v.width + int(format[p]-'0')
+			v.hasWidth = true
+			if v.width, p, err = number(p); err != nil {
+				return nil, err
 			}
 		}
 		if p < len(format) && format[p] == '.' {
-			v.hasPrec, v.prec = true, 0
-			for p++; p < len(format) && digit(format[p]); p++ {
-				v.prec = 10*v.prec + int(format[p]-'0')
+			v.hasPrec = true
+			if v.prec, p, err = number(p + 1); err != nil {
+				return nil, err
 			}
 		}
 		if p < len(format) && format[p] == '[' {
@@ -1357,9 +1370,8 @@ func fnFormat(args []any) (any, error) {
 			if format[p] < '1' || format[p] > '9' {
 				return nil, badChar(p)
 			}
-			v.argNum = 0
-			for ; p < len(format) && digit(format[p]); p++ {
-				v.argNum = 10*v.argNum + int(format[p]-'0')
+			if v.argNum, p, err = number(p); err != nil {
+				return nil, err
 			}
 			if p >= len(format) {
 				return nil, unfinished
@@ -1395,6 +1407,9 @@ func fnFormat(args []any) (any, error) {
 	}
 	return buf.String(), nil
 }
+
+// maxFormatNumber bounds widths, precisions and argument indexes in format().
+const maxFormatNumber = 1000000
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 

@@ -614,3 +614,18 @@ func TestGraphemeCount(t *testing.T) {
 
 func nan() float64 { z := 0.0; return z / z }
 func inf() float64 { z := 0.0; return 1 / z }
+
+// TestFormatBounds: a format string cannot ask for unbounded padding or wrap
+// an argument index around.
+func TestFormatBounds(t *testing.T) {
+	for _, f := range []string{"%9999999999999s", "%99999999999999999999s", "%.9999999999f", "%[18446744073709551617]s"} {
+		e := &Expr{Op: OpCall, Func: "format", Args: []*Expr{Lit(f), Lit("x")}}
+		if _, err := e.Eval(nil); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("format(%q): error %v", f, err)
+		}
+	}
+	e := &Expr{Op: OpCall, Func: "format", Args: []*Expr{Lit("%5s|%.2f|%[1]s"), Lit("ab"), Lit(1.5)}}
+	if v, err := e.Eval(nil); err != nil || v != "   ab|1.50|ab" {
+		t.Errorf("format within bounds: %v, %v", v, err)
+	}
+}
