@@ -257,7 +257,13 @@ func (c *compiler) compileStep(cs *cstep) {
 	}
 	if a := attrs["when"]; a != nil {
 		cs.out.When = c.runtime(cs, a.Expr, cty.Bool, "when")
-		if cs.out.When != nil {
+		if v, ok := cs.out.When.IsLiteral(); ok && v == true {
+			cs.out.When = nil // always true: no condition
+		} else if cs.out.When != nil {
+			if cs.out.When.Source == "" {
+				r := toRange(a.Expr.Range())
+				cs.out.When.Source, cs.out.When.Range = c.m.sourceText(a.Expr.Range()), &r
+			}
 			cs.whenKey = exprKey(cs.out.When)
 		}
 	}
@@ -288,8 +294,8 @@ func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
 	}
 	for _, e := range elems {
 		trav, ds := hcl.AbsTraversalForExpr(e)
-		if ds.HasErrors() || len(trav) != 2 {
-			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step reference such as step.open_room or approval.isolate_ok, without quotes.")
+		if ds.HasErrors() || len(trav) != 2 || !isStepKind(trav.RootName()) {
+			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step of this playbook, such as step.open_room or approval.isolate_ok, without quotes.")
 			continue
 		}
 		c.stepRef(cs, trav, true)

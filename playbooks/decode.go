@@ -387,7 +387,8 @@ func (d *decoder) integration(b *hcl.Block) {
 		return
 	}
 	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]setting{}, DeclRange: b.DefRange}
-	for name, a := range c.Attributes {
+	for _, name := range sortedKeys(c.Attributes) {
+		a := c.Attributes[name]
 		v, diags := a.Expr.Value(envCtx)
 		if isSecretSetting(name) && !isEnvCall(v) {
 			// The line may hold the secret itself: never show it.
@@ -418,6 +419,10 @@ func (d *decoder) integration(b *hcl.Block) {
 				Subject: &r,
 				Extra:   secretSource{},
 			})
+			continue
+		}
+		if _, err := ctyToGo(v); err != nil {
+			d.errorf(a.Expr.Range(), "Unsupported value", "%s: %s.", name, err)
 			continue
 		}
 		in.Settings[name] = setting{Value: v}
@@ -574,6 +579,10 @@ func (d *decoder) input(b *hcl.Block) *Input {
 		if err != nil {
 			// Keep the input so its uses do not also report it as undeclared.
 			d.errorf(a.Expr.Range(), "Invalid default", "The default does not match the input's type %s: %v.", in.TypeString, err)
+			return in
+		}
+		if _, err := ctyToGo(cv); err != nil {
+			d.errorf(a.Expr.Range(), "Invalid default", "%s.", err)
 			return in
 		}
 		in.Default = &cv

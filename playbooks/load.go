@@ -86,6 +86,7 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 	}
 	seen := map[string]bool{}
 	for _, f := range files {
+		f = filepath.Clean(f)
 		if seen[f] {
 			continue
 		}

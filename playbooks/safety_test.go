@@ -523,3 +523,64 @@ func TestEachAndTimeoutRules(t *testing.T) {
 		t.Errorf("on_timeout without timeout not reported: %v", diags)
 	}
 }
+
+func TestLiteralConditionsAndNeeds(t *testing.T) {
+	gate := func(when string) string {
+		return `playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate?"
+    when   = ` + when + `
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.ok]
+  }
+}`
+	}
+	if _, diags := compileSafety(t, gate("true")); len(diags) > 0 {
+		t.Errorf("when = true is no condition, yet: %v", diags)
+	}
+	_, diags := compileSafety(t, gate("false"))
+	found := false
+	for _, d := range diags {
+		if d.Summary == "Safety-critical step without a safety sign-off" && strings.Contains(d.Detail, "approval.ok only runs when false") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("when = false approval accepted or garbled: %v", diags)
+	}
+
+	_, diags = compileSafety(t, `playbook "p" {
+  wait "w" {
+    duration = "1m"
+    needs    = [zone.control]
+  }
+}`)
+	if !hasSummary(diags, "Invalid needs entry") {
+		t.Errorf("needs = [zone.control]: %v", diags)
+	}
+
+	_, diags = LoadSource(map[string][]byte{"pb.hcl": []byte(`playbook "p" {
+  input "n" {
+    type    = number
+    default = 1e400
+  }
+}`)})
+	if !hasSummary(diags, "Invalid default") {
+		t.Errorf("default = 1e400: %v", diags)
+	}
+}
+
+func TestLoadSameFileTwice(t *testing.T) {
+	m, diags := Load(libraryDir, "./"+libraryDir+"/people.hcl", libraryDir+"//safety.hcl")
+	if len(diags) > 0 {
+		t.Fatalf("loading a file twice under different spellings: %s", diags.Error())
+	}
+	if len(m.Config.Playbooks) < 4 {
+		t.Fatal("library not loaded")
+	}
+}
