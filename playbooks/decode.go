@@ -430,7 +430,6 @@ func (d *decoder) integration(b *hcl.Block) {
 	d.cfg.Integrations[kind+"."+in.Name] = in
 }
 
-
 func (d *decoder) safety(b *hcl.Block) {
 	c := d.content(b.Body, safetySchema)
 	if c == nil || !d.declare("safety", "safety block", b.DefRange) {
