@@ -1,7 +1,6 @@
 package playbooks
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
@@ -214,29 +213,11 @@ func (c *compiler) closeUses() {
 // used returns the sorted names of used objects of one kind that exist.
 func (c *compiler) used(kind string) []string {
 	var out []string
-	for a := range c.uses {
-		k, name, _ := strings.Cut(a, ".")
-		if k != kind {
-			continue
-		}
-		var exists bool
-		switch kind {
-		case blockPerson:
-			exists = c.cfg.People[name] != nil
-		case blockRoster:
-			exists = c.cfg.Rosters[name] != nil
-		case blockEscalation:
-			exists = c.cfg.Escalations[name] != nil
-		case blockZone:
-			exists = c.cfg.Zones[name] != nil
-		case blockConduit:
-			exists = c.cfg.Conduits[name] != nil
-		}
-		if exists {
+	for _, name := range c.cfg.names(kind) {
+		if c.uses[kind+"."+name] {
 			out = append(out, name)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 

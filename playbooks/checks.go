@@ -20,16 +20,8 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 	errorf := func(r hcl.Range, summary, format string, args ...any) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
 	}
-	exists := func(r ref) bool {
-		var names []string
-		switch r.Kind {
-		case blockPerson:
-			names = sortedKeys(cfg.People)
-		case blockRoster:
-			names = sortedKeys(cfg.Rosters)
-		case blockZone:
-			names = sortedKeys(cfg.Zones)
-		}
+	exists := func(r Ref) bool {
+		names := cfg.names(r.Kind)
 		if contains(names, r.Name) {
 			return true
 		}

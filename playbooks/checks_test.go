@@ -982,11 +982,11 @@ safety {
     with   = { text = env("HOME") }
   }
 }
-`, want: []checkWant{checkErr(4, 23, "Call to unknown function", `no function named "env"`)}},
+`, want: []checkWant{checkErr(4, 23, "Call to unknown function", `only allowed in integration settings`)}},
 		{name: "env in a person", src: `person "erin" {
   email = env("ERIN_EMAIL")
 }
-`, want: []checkWant{checkErr(2, 11, "Call to unknown function", `no function named "env"`)}},
+`, want: []checkWant{checkErr(2, 11, "Call to unknown function", `only allowed in integration settings`)}},
 
 		// --- exercises ------------------------------------------------------
 		{name: "exercise of an unknown playbook", extra: pb, src: `exercise "x" {

@@ -16,12 +16,14 @@ import (
 // diagnostics: the configuration's own, then each playbook's in name order.
 func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
 	diags := m.checkConfig()
+	plans := map[string]*plan.Plan{}
 	for _, name := range sortedKeys(m.Config.Playbooks) {
-		_, d := m.compilePlaybook(name, reg)
+		p, d := m.compilePlaybook(name, reg)
+		plans[name] = p
 		diags = append(diags, d...)
 	}
 	for _, name := range sortedKeys(m.Config.Exercises) {
-		diags = append(diags, m.checkExercise(name, reg)...)
+		diags = append(diags, m.checkExercise(name, plans)...)
 	}
 	sortDiagnostics(diags)
 	MarkSecretLines(diags, m.Files)
@@ -42,6 +44,9 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 		return a.Start.Byte < b.Start.Byte
 	})
 }
+
+// PlaybookNames returns the names of the module's playbooks, sorted.
+func (m *Module) PlaybookNames() []string { return sortedKeys(m.Config.Playbooks) }
 
 // Compile checks the module and compiles one playbook into a plan. The plan is
 // nil when there are errors.
@@ -471,7 +476,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 			c.errorf(trav.SourceRange(), "Incomplete reference", "Refer to a %s by name: %s.NAME.", root, root)
 			return false
 		}
-		names := c.entityNames(root)
+		names := c.cfg.names(root)
 		if !contains(names, name) {
 			r = hcl.RangeBetween(trav[0].SourceRange(), r)
 			c.errorf(r, "Reference to undeclared "+root, "No %s named %q is declared.%s Known: %s.", root, name, didYouMean(name, names), knownList(names))
@@ -493,22 +498,6 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 	}
 	c.errorf(trav.SourceRange(), "Unknown name", "%q is not something a playbook can refer to.%s Known: %s.", root, hint, strings.Join(roots, ", "))
 	return false
-}
-
-func (c *compiler) entityNames(kind string) []string {
-	switch kind {
-	case blockPerson:
-		return sortedKeys(c.cfg.People)
-	case blockRoster:
-		return sortedKeys(c.cfg.Rosters)
-	case blockZone:
-		return sortedKeys(c.cfg.Zones)
-	case blockConduit:
-		return sortedKeys(c.cfg.Conduits)
-	case blockEscalation:
-		return sortedKeys(c.cfg.Escalations)
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -534,7 +523,7 @@ func (c *compiler) evaluate(cs *cstep, expr hcl.Expression, allowEach bool) (cty
 		})}
 	}
 	v, diags := expr.Value(ctx)
-	c.diags = append(c.diags, diags...)
+	c.diags = append(c.diags, explainDiags(diags)...)
 	return v, !diags.HasErrors()
 }
 
@@ -621,8 +610,8 @@ func (c *compiler) principals(a *hcl.Attribute) []string {
 }
 
 // entityExists reports (and records the use of) a static reference.
-func (c *compiler) entityExists(r ref) bool {
-	names := c.entityNames(r.Kind)
+func (c *compiler) entityExists(r Ref) bool {
+	names := c.cfg.names(r.Kind)
 	if !contains(names, r.Name) {
 		c.errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, didYouMean(r.Name, names), knownList(names))
 		return false
@@ -712,14 +701,10 @@ func (c *compiler) compileWith(cs *cstep, spec *actions.Spec, a *hcl.Attribute) 
 			return
 		}
 		for _, kv := range pairs {
-			key := hcl.ExprAsKeyword(kv.Key)
-			if key == "" {
-				kval, kd := kv.Key.Value(nil)
-				if kd.HasErrors() || kval.Type() != cty.String || !kval.IsKnown() || kval.IsNull() {
-					c.errorf(kv.Key.Range(), "Invalid argument name", "Argument names in with must be literal names.")
-					continue
-				}
-				key = kval.AsString()
+			key, ok := objectKey(kv.Key, nil)
+			if !ok {
+				c.errorf(kv.Key.Range(), "Invalid argument name", "Argument names in with must be literal names.")
+				continue
 			}
 			arg, ok := spec.Arg(key)
 			if !ok {
@@ -785,7 +770,7 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 		if !ok {
 			return fail("expected %s.NAME or a string naming a %s; got %s.", kind, kind, v.Type().FriendlyName())
 		}
-		if !c.entityExists(ref{Kind: kind, Name: name, Range: r}) {
+		if !c.entityExists(Ref{Kind: kind, Name: name, Range: r}) {
 			return nil
 		}
 		return plan.Lit(name)

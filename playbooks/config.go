@@ -45,14 +45,15 @@ func newConfig() *Config {
 	}
 }
 
-// ref is a reference to a named object, with where it was written.
-type ref struct {
+// Ref is a reference to a named object, such as roster.ot_oncall, with where
+// it was written.
+type Ref struct {
 	Kind  string
 	Name  string
 	Range hcl.Range
 }
 
-func (r ref) addr() string { return r.Kind + "." + r.Name }
+func (r Ref) addr() string { return r.Kind + "." + r.Name }
 
 // Person is a decoded person block.
 type Person struct {
@@ -65,7 +66,7 @@ type Person struct {
 type Roster struct {
 	Name           string
 	Description    string
-	Members        []ref
+	Members        []Ref
 	SlackUsergroup string
 	DeclRange      hcl.Range
 	MembersRange   hcl.Range
@@ -81,8 +82,8 @@ type Escalation struct {
 
 // Tier is one tier of an escalation.
 type Tier struct {
-	Notify    []ref
-	AckWithin durationValue
+	Notify    []Ref
+	AckWithin DurationAttr
 	DeclRange hcl.Range
 }
 
@@ -108,7 +109,7 @@ type SafeState struct {
 // Conduit is a decoded conduit block.
 type Conduit struct {
 	Name                string
-	From, To            *ref
+	From, To            *Ref
 	Protocols           []string
 	Enforcement         string
 	EnforcementRange    hcl.Range
@@ -119,11 +120,13 @@ type Conduit struct {
 // Integration is a decoded integration block.
 type Integration struct {
 	Kind, Name string
-	Settings   map[string]setting
+	Settings   map[string]Setting
 	DeclRange  hcl.Range
 }
 
-type setting struct {
+// Setting is one decoded integration setting: a literal value, or the name
+// of an environment variable (from env("NAME")).
+type Setting struct {
 	Value cty.Value
 	Env   string
 }
@@ -137,15 +140,15 @@ type Safety struct {
 
 // Signoff is the decoded safety signoff block.
 type Signoff struct {
-	Rosters          []ref
+	Rosters          []Ref
 	ExcludeInitiator bool
-	ValidFor         durationValue
+	ValidFor         DurationAttr
 	DeclRange        hcl.Range
 }
 
 // BreakGlass is the decoded safety break_glass block.
 type BreakGlass struct {
-	Rosters       []ref
+	Rosters       []Ref
 	RequireReason bool
 	DeclRange     hcl.Range
 }
@@ -196,9 +199,27 @@ type Exercise struct {
 	DeclRange  hcl.Range
 }
 
-// durationValue is a parsed duration string with where it was written.
-type durationValue struct {
+// DurationAttr is a parsed duration attribute with where it was written.
+type DurationAttr struct {
 	D     int64 // nanoseconds
 	Set   bool
 	Range hcl.Range
+}
+
+// names returns the sorted names of the declared objects of one kind
+// (person, roster, escalation, zone, conduit), or nil for any other kind.
+func (c *Config) names(kind string) []string {
+	switch kind {
+	case blockPerson:
+		return sortedKeys(c.People)
+	case blockRoster:
+		return sortedKeys(c.Rosters)
+	case blockZone:
+		return sortedKeys(c.Zones)
+	case blockConduit:
+		return sortedKeys(c.Conduits)
+	case blockEscalation:
+		return sortedKeys(c.Escalations)
+	}
+	return nil
 }

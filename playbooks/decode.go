@@ -386,7 +386,7 @@ func (d *decoder) integration(b *hcl.Block) {
 	if c == nil || !d.label(b, 1) || !d.declare("integration."+kind+"."+b.Labels[1], "integration", b.DefRange) {
 		return
 	}
-	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]setting{}, DeclRange: b.DefRange}
+	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]Setting{}, DeclRange: b.DefRange}
 	for _, name := range sortedKeys(c.Attributes) {
 		a := c.Attributes[name]
 		v, diags := a.Expr.Value(envCtx)
@@ -401,7 +401,7 @@ func (d *decoder) integration(b *hcl.Block) {
 			continue
 		}
 		if env, ok := envName(v); ok {
-			in.Settings[name] = setting{Env: env}
+			in.Settings[name] = Setting{Env: env}
 			continue
 		}
 		if containsEnvMarker(v) {
@@ -425,7 +425,7 @@ func (d *decoder) integration(b *hcl.Block) {
 			d.errorf(a.Expr.Range(), "Unsupported value", "%s: %s.", name, err)
 			continue
 		}
-		in.Settings[name] = setting{Value: v}
+		in.Settings[name] = Setting{Value: v}
 	}
 	d.cfg.Integrations[kind+"."+in.Name] = in
 }
@@ -624,7 +624,7 @@ func (d *decoder) value(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
 
 func evalStatic(diags *hcl.Diagnostics, expr hcl.Expression, want cty.Type, name string) (cty.Value, bool) {
 	v, ds := expr.Value(staticCtx)
-	*diags = append(*diags, ds...)
+	*diags = append(*diags, explainDiags(ds)...)
 	if ds.HasErrors() {
 		return cty.NilVal, false
 	}
@@ -735,27 +735,27 @@ func strListValue(diags *hcl.Diagnostics, a *hcl.Attribute) ([]string, bool) {
 	return out, true
 }
 
-func (d *decoder) duration(attrs hcl.Attributes, name string) durationValue {
+func (d *decoder) duration(attrs hcl.Attributes, name string) DurationAttr {
 	a := attrs[name]
 	if a == nil {
-		return durationValue{}
+		return DurationAttr{}
 	}
 	return parseDurationAttr(&d.diags, a)
 }
 
-func parseDurationAttr(diags *hcl.Diagnostics, a *hcl.Attribute) durationValue {
+func parseDurationAttr(diags *hcl.Diagnostics, a *hcl.Attribute) DurationAttr {
 	v, ok := evalStatic(diags, a.Expr, cty.String, a.Name)
 	if !ok {
-		return durationValue{}
+		return DurationAttr{}
 	}
 	dur, err := parseDuration(v.AsString())
 	r := a.Expr.Range()
 	if err != nil {
 		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration",
 			Detail: fmt.Sprintf("%s: %s", a.Name, err), Subject: &r})
-		return durationValue{}
+		return DurationAttr{}
 	}
-	return durationValue{D: int64(dur), Set: true, Range: r}
+	return DurationAttr{D: int64(dur), Set: true, Range: r}
 }
 
 // parseDuration reads a duration string such as "90s", "5m", "4h" or "1h30m".
@@ -776,13 +776,13 @@ func parseDuration(s string) (time.Duration, error) {
 
 // refs decodes a list of references (or a single one) to objects of the
 // given kinds, such as [roster.ot_oncall, person.carol].
-func (d *decoder) refs(a *hcl.Attribute, kinds ...string) []ref {
+func (d *decoder) refs(a *hcl.Attribute, kinds ...string) []Ref {
 	out, diags := decodeRefs(a.Expr, kinds...)
 	d.diags = append(d.diags, diags...)
 	return out
 }
 
-func (d *decoder) oneRef(a *hcl.Attribute, kinds ...string) *ref {
+func (d *decoder) oneRef(a *hcl.Attribute, kinds ...string) *Ref {
 	if a == nil {
 		return nil
 	}
@@ -791,19 +791,19 @@ func (d *decoder) oneRef(a *hcl.Attribute, kinds ...string) *ref {
 	return r
 }
 
-func decodeRefs(expr hcl.Expression, kinds ...string) ([]ref, hcl.Diagnostics) {
+func decodeRefs(expr hcl.Expression, kinds ...string) ([]Ref, hcl.Diagnostics) {
 	if _, diags := hcl.AbsTraversalForExpr(expr); !diags.HasErrors() {
 		r, diags := decodeRef(expr, kinds...)
 		if r == nil {
 			return nil, diags
 		}
-		return []ref{*r}, diags
+		return []Ref{*r}, diags
 	}
 	elems, diags := hcl.ExprList(expr)
 	if diags.HasErrors() {
 		return nil, refListError(expr, kinds)
 	}
-	var out []ref
+	var out []Ref
 	for _, e := range elems {
 		r, ds := decodeRef(e, kinds...)
 		diags = append(diags, ds...)
@@ -820,7 +820,7 @@ func refListError(expr hcl.Expression, kinds []string) hcl.Diagnostics {
 		Detail: fmt.Sprintf("Expected a list of references to %s, such as [%s.NAME].", orList(kinds), kinds[0]), Subject: &r}}
 }
 
-func decodeRef(expr hcl.Expression, kinds ...string) (*ref, hcl.Diagnostics) {
+func decodeRef(expr hcl.Expression, kinds ...string) (*Ref, hcl.Diagnostics) {
 	r := expr.Range()
 	trav, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() || len(trav) != 2 {
@@ -835,7 +835,7 @@ func decodeRef(expr hcl.Expression, kinds ...string) (*ref, hcl.Diagnostics) {
 	}
 	for _, k := range kinds {
 		if k == root {
-			return &ref{Kind: root, Name: attr.Name, Range: trav.SourceRange()}, nil
+			return &Ref{Kind: root, Name: attr.Name, Range: trav.SourceRange()}, nil
 		}
 	}
 	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Wrong kind of reference",

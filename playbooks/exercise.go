@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -37,8 +36,9 @@ const (
 	answerDone    = "done"
 )
 
-// checkExercise checks one exercise block against its playbook.
-func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostics {
+// checkExercise checks one exercise block against its playbook. plans holds
+// the compiled playbooks (nil for one with errors, which are reported with it).
+func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Diagnostics {
 	ex := m.Config.Exercises[name]
 	var diags hcl.Diagnostics
 	errorf := func(r hcl.Range, summary, format string, args ...any) {
@@ -59,9 +59,8 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, didYouMean(pref.Name, names), knownList(names))
 		return diags
 	}
-	// The compiled plan says who is asked what; nil when the playbook has errors
-	// (they are reported with the playbook).
-	compiled, _ := m.compilePlaybook(pb.Name, reg)
+	// The compiled plan says who is asked what.
+	compiled := plans[pb.Name]
 	steps := map[string]*StepBlock{}
 	for _, s := range pb.Steps {
 		steps[s.addr()] = s
@@ -97,12 +96,7 @@ func (m *Module) checkExercise(name string, reg actions.Registry) hcl.Diagnostic
 			declared[in.Name] = in
 		}
 		for _, kv := range pairs {
-			key := hcl.ExprAsKeyword(kv.Key)
-			if key == "" {
-				if kval, kd := kv.Key.Value(nil); !kd.HasErrors() && kval.Type() == cty.String && !kval.IsNull() {
-					key = kval.AsString()
-				}
-			}
+			key, _ := objectKey(kv.Key, nil)
 			in := declared[key]
 			if in == nil {
 				names := sortedKeys(declared)

@@ -270,9 +270,9 @@ func TestFunctionParity(t *testing.T) {
 			ctx := &hcl.EvalContext{Functions: fns, Variables: map[string]cty.Value{}}
 			var refs []string
 			for i, a := range c.args {
-				ref := fmt.Sprintf("a%d", i)
-				ctx.Variables[ref] = jsonToCty(t, a)
-				refs = append(refs, ref)
+				Ref := fmt.Sprintf("a%d", i)
+				ctx.Variables[Ref] = jsonToCty(t, a)
+				refs = append(refs, Ref)
 			}
 			src := c.fn + "(" + strings.Join(refs, ", ") + ")"
 			expr, diags := hclsyntax.ParseExpression([]byte(src), "parity.hcl", hcl.InitialPos)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -124,4 +125,20 @@ func containsEnvMarker(v cty.Value) bool {
 		return !found, nil
 	})
 	return found
+}
+
+// explainDiags adds what the user can do to HCL's own expression
+// diagnostics: the functions there are, and where env() belongs.
+func explainDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary != "Call to unknown function" {
+			continue
+		}
+		if strings.Contains(d.Detail, `named "env"`) {
+			d.Detail = "env() reads a secret from the environment and is only allowed in integration settings, such as bot_token = env(\"SLACK_BOT_TOKEN\"). Playbooks never see secret values."
+			continue
+		}
+		d.Detail += " Functions: " + strings.Join(plan.RuntimeFunctions, ", ") + "."
+	}
+	return diags
 }

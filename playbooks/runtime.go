@@ -168,13 +168,19 @@ var binaryOps = map[*hclsyntax.Operation]string{
 }
 
 func (x *exprConverter) staticKey(expr hcl.Expression) (string, bool) {
-	if k := hcl.ExprAsKeyword(expr); k != "" {
-		return k, true
-	}
 	if hasRuntimeRefs(expr) {
 		return "", false
 	}
-	v, diags := expr.Value(x.ctx)
+	return objectKey(expr, x.ctx)
+}
+
+// objectKey reads an object key written as a bare name or as a string known
+// when the playbook is compiled.
+func objectKey(expr hcl.Expression, ctx *hcl.EvalContext) (string, bool) {
+	if k := hcl.ExprAsKeyword(expr); k != "" {
+		return k, true
+	}
+	v, diags := expr.Value(ctx)
 	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() || v.IsNull() {
 		return "", false
 	}

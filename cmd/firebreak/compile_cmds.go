@@ -189,9 +189,6 @@ change are printed and the exit status is 1 if there are any, which suits CI.`,
 
 // compileOne loads a directory and compiles one playbook, printing diagnostics.
 func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, error) {
-	if len(args) > 1 {
-		return nil, usageErrorf("give one directory or file, not %d", len(args))
-	}
 	if err := checkPaths(args); err != nil {
 		return nil, err
 	}
@@ -201,17 +198,14 @@ func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, err
 		return nil, &exitError{code: exitInvalid}
 	}
 	if name == "" {
-		names := make([]string, 0, len(m.Config.Playbooks))
-		for n := range m.Config.Playbooks {
-			names = append(names, n)
-		}
+		names := m.PlaybookNames()
 		switch len(names) {
 		case 0:
 			return nil, &exitError{code: exitInvalid, err: fmt.Errorf("no playbook blocks found in %s", strings.Join(argsOrDot(args), " "))}
 		case 1:
 			name = names[0]
 		default:
-			return nil, usageErrorf("there are %d playbooks; choose one with --playbook NAME (see 'firebreak validate' for the list)", len(names))
+			return nil, usageErrorf("there are %d playbooks; choose one with --playbook NAME: %s", len(names), strings.Join(names, ", "))
 		}
 	}
 	p, cdiags := m.Compile(name, actions.Builtin())

@@ -51,8 +51,9 @@ type Expr struct {
 	Keys []string `json:"keys,omitempty"`
 	Args []*Expr  `json:"args,omitempty"`
 
-	// Source is the expression as written, set on the root node only. Two
-	// conditions with the same Source are the same condition.
+	// Source is the expression as written (white space folded), set on the
+	// root node only, for messages and the timeline. Conditions are compared
+	// by their tree, not by Source.
 	Source string `json:"source,omitempty"`
 	// Range is where the expression was written, set on the root node only.
 	Range *Range `json:"range,omitempty"`
@@ -72,23 +73,4 @@ func (e *Expr) IsLiteral() (any, bool) {
 		return nil, false
 	}
 	return e.Value.V, true
-}
-
-// Refs returns every reference path in the expression, in tree order.
-func (e *Expr) Refs() [][]string {
-	var out [][]string
-	var walk func(*Expr)
-	walk = func(x *Expr) {
-		if x == nil {
-			return
-		}
-		if x.Op == OpRef {
-			out = append(out, x.Path)
-		}
-		for _, a := range x.Args {
-			walk(a)
-		}
-	}
-	walk(e)
-	return out
 }
