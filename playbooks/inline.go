@@ -31,8 +31,9 @@ type inlineAttr struct {
 	pos        hcl.Pos
 }
 
-func parseNative(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
-	blocks := findInlineBlocks(src, name)
+// parseNativeTokens parses native syntax; tokens are src already lexed.
+func parseNativeTokens(src []byte, name string, tokens hclsyntax.Tokens) (*hcl.File, hcl.Diagnostics) {
+	blocks := findInlineBlocks(tokens)
 	if len(blocks) == 0 {
 		return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	}
@@ -103,11 +104,7 @@ func fillInline(body *hclsyntax.Body, ib *inlineBlock, src []byte, name string) 
 
 // findInlineBlocks finds block bodies opened and closed on one line that hold
 // two or more "name = expression" arguments.
-func findInlineBlocks(src []byte, name string) []inlineBlock {
-	tokens, diags := hclsyntax.LexConfig(src, name, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil
-	}
+func findInlineBlocks(tokens hclsyntax.Tokens) []inlineBlock {
 	// Match every opening bracket with its closer.
 	closer := make([]int, len(tokens))
 	var stack []int

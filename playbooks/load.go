@@ -178,10 +178,17 @@ func expandPath(p string) ([]string, hcl.Diagnostics) {
 // LoadSource) afterwards.
 func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
 	m.Files[name] = src
-	if d := Screen(name, src); d != nil {
+	var tokens hclsyntax.Tokens
+	if d := screen(name, src, &tokens); d != nil {
 		return hcl.Diagnostics{d}
 	}
-	f, diags := ParseFile(src, name)
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	if strings.HasSuffix(name, ".json") {
+		f, diags = json.Parse(src, name)
+	} else {
+		f, diags = parseNativeTokens(src, name, tokens)
+	}
 	if f != nil && f.Body != nil && !diags.HasErrors() {
 		m.bodies = append(m.bodies, &parsedFile{name: name, body: f.Body})
 	}
@@ -195,7 +202,8 @@ func ParseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
 	if strings.HasSuffix(name, ".json") {
 		return json.Parse(src, name)
 	}
-	return parseNative(src, name)
+	tokens, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	return parseNativeTokens(src, name, tokens)
 }
 
 // Screen rejects input the parser should never see: too large, binary,
@@ -203,6 +211,12 @@ func ParseFile(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
 // returns nil for a file that may be parsed. Anything that parses a playbook
 // file calls it first: the HCL parser recurses once per nesting level.
 func Screen(name string, src []byte) *hcl.Diagnostic {
+	return screen(name, src, nil)
+}
+
+// screen is Screen that also hands back, through lexed, the native-syntax
+// tokens it read, so the parser's helpers need not lex the file again.
+func screen(name string, src []byte, lexed *hclsyntax.Tokens) *hcl.Diagnostic {
 	start := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
 	if len(src) > MaxFileSize {
 		return &hcl.Diagnostic{
@@ -248,6 +262,9 @@ func Screen(name string, src []byte) *hcl.Diagnostic {
 	}
 	depth := 0
 	tokens, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	if lexed != nil {
+		*lexed = tokens
+	}
 	for _, t := range tokens {
 		switch t.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
