@@ -87,7 +87,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "firebreak",
 		Short: "Incident-response playbooks for IT and OT, with a safety interlock",
 		Long: `firebreak compiles joint IT/OT incident-response playbooks written in HCL into
-checked plans, and runs them. A safety-critical action (isolating a plant
+checked plans. A safety-critical action (isolating a plant
 zone, cutting a conduit) can only run after the plant's safety people have
 signed off; the compiler proves every playbook respects that.
 
