@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -53,9 +52,9 @@ type parsedFile struct {
 	body hcl.Body
 }
 
-// IsPlaybookFile reports whether a file name is one Load reads from a
+// isPlaybookFile reports whether a file name is one Load reads from a
 // directory: *.hcl or *.hcl.json.
-func IsPlaybookFile(name string) bool {
+func isPlaybookFile(name string) bool {
 	return strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")
 }
 
@@ -63,34 +62,27 @@ func IsPlaybookFile(name string) bool {
 // contributes every *.hcl and *.hcl.json file below it. The returned module is
 // usable for showing diagnostics even when they contain errors.
 func Load(paths ...string) (*Module, hcl.Diagnostics) {
-	m := &Module{Files: map[string][]byte{}, Config: newConfig()}
-	var diags hcl.Diagnostics
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	var files []string
-	for _, p := range paths {
-		found, d := expandPath(p)
-		diags = append(diags, d...)
-		files = append(files, found...)
-	}
-	if diags.HasErrors() {
-		return m, diags
+	files, err := Files(paths...)
+	if err != nil {
+		return &Module{Files: map[string][]byte{}, Config: newConfig()}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No such file or directory",
+			Detail:   err.Error() + ". Give a playbook file or a directory of them.",
+		}}
 	}
 	if len(files) == 0 {
-		return m, append(diags, &hcl.Diagnostic{
+		return &Module{Files: map[string][]byte{}, Config: newConfig()}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No playbook files",
 			Detail:   fmt.Sprintf("No *.hcl or *.hcl.json files were found in %s. Point the command at a directory of playbooks, e.g. playbooks/library.", strings.Join(paths, ", ")),
-		})
+		}}
 	}
-	seen := map[string]bool{}
+	sources := map[string][]byte{}
+	var diags hcl.Diagnostics
 	for _, f := range files {
-		f = filepath.Clean(f)
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
 		src, err := os.ReadFile(f)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{
@@ -100,7 +92,19 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 			})
 			continue
 		}
-		diags = append(diags, m.AddFile(f, src)...)
+		sources[f] = src
+	}
+	m, d := LoadSource(sources)
+	return m, append(diags, d...)
+}
+
+// LoadSource loads in-memory files, keyed by file name, as one unit. It is
+// what Load does after reading the disk; tests and editors use it directly.
+func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
+	m := &Module{Files: map[string][]byte{}, Config: newConfig()}
+	var diags hcl.Diagnostics
+	for _, n := range sortedKeys(files) {
+		diags = append(diags, m.addFile(n, files[n])...)
 	}
 	diags = append(diags, m.decode()...)
 	sortDiagnostics(diags)
@@ -108,23 +112,41 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 	return m, diags
 }
 
-// LoadSource loads in-memory files, keyed by file name, as one unit. It is
-// what Load does after reading the disk; tests and editors use it directly.
-func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
-	m := &Module{Files: map[string][]byte{}, Config: newConfig()}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
+// Files expands paths into the playbook files they name: a file stands for
+// itself, a directory for every *.hcl and *.hcl.json file below it, skipping
+// hidden directories such as .git. Paths are cleaned; the result is sorted
+// and has no duplicates. A path that cannot be read is an error.
+func Files(paths ...string) ([]string, error) {
+	set := map[string]bool{}
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
+		}
+		if !info.IsDir() {
+			set[filepath.Clean(root)] = true
+			continue
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if isPlaybookFile(d.Name()) {
+				set[filepath.Clean(path)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
+		}
 	}
-	sort.Strings(names)
-	var diags hcl.Diagnostics
-	for _, n := range names {
-		diags = append(diags, m.AddFile(n, files[n])...)
-	}
-	diags = append(diags, m.decode()...)
-	sortDiagnostics(diags)
-	MarkSecretLines(diags, m.Files)
-	return m, diags
+	return sortedKeys(set), nil
 }
 
 func unwrapPathError(err error) error {
@@ -135,48 +157,9 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func expandPath(p string) ([]string, hcl.Diagnostics) {
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "No such file or directory",
-			Detail:   fmt.Sprintf("%s: %v. Give a playbook file or a directory of them.", p, unwrapPathError(err)),
-		}}
-	}
-	if !info.IsDir() {
-		return []string{p}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if IsPlaybookFile(d.Name()) {
-			out = append(out, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read directory",
-			Detail:   fmt.Sprintf("%s: %v", p, err),
-		}}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// AddFile parses one file into the module. Call decode (through Load or
-// LoadSource) afterwards.
-func (m *Module) AddFile(name string, src []byte) hcl.Diagnostics {
+// addFile parses one file into the module; decode follows once every file
+// is in.
+func (m *Module) addFile(name string, src []byte) hcl.Diagnostics {
 	m.Files[name] = src
 	var tokens hclsyntax.Tokens
 	if d := screen(name, src, &tokens); d != nil {

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -44,66 +43,25 @@ func Format(src []byte, filename string) (out []byte, diags hcl.Diagnostics) {
 	return hclwrite.Format(src), diags
 }
 
-// Files expands paths into the list of files to format: a directory stands
-// for every *.hcl file under it, recursively, skipping hidden directories
-// (such as .git) below it; a file stands for itself. The result is sorted and
-// has no duplicates. A path that does not exist, or a JSON file named
-// explicitly, is an error.
+// Files expands paths into the list of files to format: the playbook files
+// playbooks.Files finds, less JSON ones (only native syntax is formatted). A
+// path that does not exist, or a JSON file named explicitly, is an error.
 func Files(paths []string) ([]string, error) {
-	seen := map[string]bool{}
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() && strings.HasSuffix(strings.ToLower(p), ".json") {
+			return nil, fmt.Errorf("%s: JSON files are not formatted; only native syntax (*.hcl) is", p)
+		}
+	}
+	all, err := playbooks.Files(paths...)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	for _, f := range all {
+		if !strings.HasSuffix(f, ".json") {
+			out = append(out, f)
 		}
 	}
-	for _, root := range paths {
-		info, err := os.Stat(root)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%s: no such file or directory", root)
-			}
-			return nil, err
-		}
-		if !info.IsDir() {
-			if strings.HasSuffix(strings.ToLower(root), ".json") {
-				return nil, fmt.Errorf("%s: JSON files are not formatted; only native syntax (*.hcl) is", root)
-			}
-			add(root)
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			name := d.Name()
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(name, ".") && name != "." && name != ".." {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(name, ".hcl") {
-				return nil
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				// Follow a symlink only to a regular file.
-				if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
-					return nil
-				}
-			} else if !d.Type().IsRegular() {
-				return nil
-			}
-			add(p)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(out)
 	return out, nil
 }
 
