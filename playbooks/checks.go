@@ -18,7 +18,7 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 	cfg := m.Config
 	var diags hcl.Diagnostics
 	errorf := func(r hcl.Range, summary, format string, args ...any) {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+		addDiag(&diags, hcl.DiagError, r, summary, format, args...)
 	}
 	exists := func(r Ref) bool {
 		names := cfg.names(r.Kind)

@@ -100,15 +100,11 @@ type cstep struct {
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
-	c.diags = append(c.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
-	})
+	addDiag(&c.diags, hcl.DiagError, r, summary, format, args...)
 }
 
 func (c *compiler) warnf(r hcl.Range, summary, format string, args ...any) {
-	c.diags = append(c.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
-	})
+	addDiag(&c.diags, hcl.DiagWarning, r, summary, format, args...)
 }
 
 func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan, hcl.Diagnostics) {

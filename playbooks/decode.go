@@ -155,11 +155,8 @@ func (m *Module) decode() hcl.Diagnostics {
 	return d.diags
 }
 
-func (d *decoder) errorf(subject hcl.Range, summary, format string, args ...any) {
-	r := subject
-	d.diags = append(d.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r,
-	})
+func (d *decoder) errorf(r hcl.Range, summary, format string, args ...any) {
+	addDiag(&d.diags, hcl.DiagError, r, summary, format, args...)
 }
 
 func (d *decoder) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyContent {

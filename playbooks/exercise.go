@@ -42,7 +42,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 	ex := m.Config.Exercises[name]
 	var diags hcl.Diagnostics
 	errorf := func(r hcl.Range, summary, format string, args ...any) {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+		addDiag(&diags, hcl.DiagError, r, summary, format, args...)
 	}
 	pa := ex.Attrs["playbook"]
 	if pa == nil {

@@ -110,15 +110,12 @@ func findInlineBlocks(tokens hclsyntax.Tokens) []inlineBlock {
 	var stack []int
 	for i, t := range tokens {
 		closer[i] = -1
-		switch t.Type {
-		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
-			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+		switch {
+		case opensGroup(t.Type):
 			stack = append(stack, i)
-		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
-			if len(stack) > 0 {
-				closer[stack[len(stack)-1]] = i
-				stack = stack[:len(stack)-1]
-			}
+		case closesGroup(t.Type) && len(stack) > 0:
+			closer[stack[len(stack)-1]] = i
+			stack = stack[:len(stack)-1]
 		}
 	}
 	var out []inlineBlock
@@ -132,19 +129,15 @@ func findInlineBlocks(tokens hclsyntax.Tokens) []inlineBlock {
 		if prev := tokens[i-1].Type; prev != hclsyntax.TokenIdent && prev != hclsyntax.TokenCQuote {
 			continue
 		}
+		// Arguments start with "name =" directly inside the braces; nested
+		// groups are stepped over whole.
 		var starts []int
-		depth := 0
 		for j := i + 1; j < c; j++ {
-			switch tokens[j].Type {
-			case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
-				hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
-				depth++
-			case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
-				depth--
-			case hclsyntax.TokenIdent:
-				if depth == 0 && tokens[j+1].Type == hclsyntax.TokenEqual {
-					starts = append(starts, j)
-				}
+			switch {
+			case opensGroup(tokens[j].Type) && closer[j] > j:
+				j = closer[j]
+			case tokens[j].Type == hclsyntax.TokenIdent && tokens[j+1].Type == hclsyntax.TokenEqual:
+				starts = append(starts, j)
 			}
 		}
 		if len(starts) < 2 || starts[0] != i+1 {
@@ -170,4 +163,23 @@ func findInlineBlocks(tokens hclsyntax.Tokens) []inlineBlock {
 		out = append(out, ib)
 	}
 	return out
+}
+
+// opensGroup reports whether a token opens a bracketed group or a template
+// sequence; closesGroup whether it closes one.
+func opensGroup(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+		hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+		return true
+	}
+	return false
+}
+
+func closesGroup(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
+		return true
+	}
+	return false
 }

@@ -249,16 +249,15 @@ func screen(name string, src []byte, lexed *hclsyntax.Tokens) *hcl.Diagnostic {
 		*lexed = tokens
 	}
 	for _, t := range tokens {
-		switch t.Type {
-		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
-			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl, hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
+		// Strings count as a level too: templates nest inside them.
+		switch {
+		case opensGroup(t.Type), t.Type == hclsyntax.TokenOQuote, t.Type == hclsyntax.TokenOHeredoc:
 			depth++
 			if depth > MaxNesting {
 				r := t.Range
 				return tooDeep(name, &r)
 			}
-		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
-			hclsyntax.TokenTemplateSeqEnd, hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
+		case closesGroup(t.Type), t.Type == hclsyntax.TokenCQuote, t.Type == hclsyntax.TokenCHeredoc:
 			depth--
 		}
 	}

@@ -142,3 +142,8 @@ func explainDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return diags
 }
+
+// addDiag appends a diagnostic with a formatted detail at r.
+func addDiag(diags *hcl.Diagnostics, sev hcl.DiagnosticSeverity, r hcl.Range, summary, format string, args ...any) {
+	*diags = append(*diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+}
