@@ -50,12 +50,16 @@ func LineHoldsSecret(line string) bool {
 // like a secret, so that renderers show where it is but not the line (see
 // render.SourceHider). sources maps file names to their contents.
 func MarkSecretLines(diags hcl.Diagnostics, sources map[string][]byte) {
+	split := map[string][]string{}
 	for _, d := range diags {
 		if d.Subject == nil || d.Extra != nil {
 			continue
 		}
-		src := sources[d.Subject.Filename]
-		lines := strings.Split(string(src), "\n")
+		lines, ok := split[d.Subject.Filename]
+		if !ok {
+			lines = strings.Split(string(sources[d.Subject.Filename]), "\n")
+			split[d.Subject.Filename] = lines
+		}
 		first, last := d.Subject.Start.Line, d.Subject.End.Line
 		if last < first+2 {
 			last = first + 2 // renderers show up to three lines
