@@ -87,15 +87,23 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "firebreak",
 		Short: "Incident-response playbooks for IT and OT, with a safety interlock",
 		Long: `firebreak compiles joint IT/OT incident-response playbooks written in HCL into
-checked plans. A safety-critical action (isolating a plant
-zone, cutting a conduit) can only run after the plant's safety people have
-signed off; the compiler proves every playbook respects that.
+checked plans and runs them as durable Temporal workflows. A safety-critical
+action (isolating a plant zone, cutting a conduit) can only run after the
+plant's safety people have signed off; the compiler proves every playbook
+respects that, and the running incident checks it again.
 
-Start with:
+Check playbooks:
   firebreak validate playbooks/library         check a directory of playbooks
   firebreak plan playbooks/library --playbook ot_ransomware_containment
   firebreak graph playbooks/library --playbook ot_ransomware_containment
-  firebreak actions                            list the actions steps can run`,
+  firebreak actions                            list the actions steps can run
+
+Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
+  firebreak run ot_ransomware_containment --input zone=plant3_dmz --as carol
+  firebreak status INC-20261122-4F2A           who is awaited, what is needed
+  firebreak approve INC-20261122-4F2A approval.isolate_ok --as alice
+  firebreak timeline INC-20261122-4F2A > record.md   the audit trail
+  firebreak list --state running`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -112,5 +120,6 @@ Start with:
 		newGraphCmd(),
 		newActionsCmd(),
 	)
+	root.AddCommand(incidentCmds()...)
 	return root
 }

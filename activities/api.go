@@ -1,0 +1,244 @@
+package activities
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Task queues. Exercise runs schedule every activity on ExerciseTaskQueue,
+// where only simulated twins are registered, so no exercise can reach a real
+// actuator.
+const (
+	// TaskQueue is where incident workflows and live activities run.
+	TaskQueue = "firebreak"
+	// ExerciseTaskQueue is where exercise activities run, always on simulated twins.
+	ExerciseTaskQueue = "firebreak-exercise"
+)
+
+// Activity names that are not registry actions.
+const (
+	// NotifyActivity posts a message to the incident channel or to people.
+	NotifyActivity = "Notify"
+	// PageActivity pages one tier of an escalation ladder.
+	PageActivity = "Page"
+	// PromptActivity asks people for an answer (approval, decision, task).
+	PromptActivity = "Prompt"
+)
+
+// actionActivities maps registry action names to the Activities method that
+// carries each out. Every action in the built-in registry has an entry.
+var actionActivities = map[string]string{
+	"slack.open_channel": "SlackOpenChannel",
+	"slack.post":         "SlackPost",
+	"ot.isolate_zone":    "IsolateZone",
+	"ot.block_conduit":   "BlockConduit",
+	"ot.restore_zone":    "RestoreZone",
+	"pagerduty.trigger":  "PagerDutyTrigger",
+	"pagerduty.resolve":  "PagerDutyResolve",
+	"webhook.post":       "WebhookPost",
+	"modbus.read":        "ModbusRead",
+	"edr.contain_host":   "ContainHost",
+}
+
+// ActivityFor returns the name of the activity that carries out a registry
+// action, or false when no activity implements it.
+func ActivityFor(action string) (string, bool) {
+	n, ok := actionActivities[action]
+	return n, ok
+}
+
+// Actions lists the registry actions that have activities, sorted.
+func Actions() []string {
+	out := make([]string, 0, len(actionActivities))
+	for k := range actionActivities {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Error types carried by temporal application errors from activities, so the
+// workflow can tell a refusal apart from a transient failure.
+const (
+	// ErrSignoffRefused means guard three refused: the sign-off handed to a
+	// safety-critical activity was missing, stale, or did not cover the target.
+	// It is not retried; the workflow asks for a fresh sign-off.
+	ErrSignoffRefused = "SignoffRefused"
+	// ErrBadArguments means the action's arguments could not be used. Not retried.
+	ErrBadArguments = "BadArguments"
+)
+
+// Call identifies one invocation of an action for idempotency and audit. It
+// is the same on every attempt of the same step iteration.
+type Call struct {
+	IncidentID string `json:"incident_id"`
+	// Step is the step ID, e.g. "step.isolate".
+	Step string `json:"step"`
+	// Iteration is the for_each key, or "" for a step without for_each.
+	Iteration string `json:"iteration,omitempty"`
+	// Round counts re-runs of the same step iteration after a fresh sign-off
+	// (guard three refused an earlier round). 0 for the first.
+	Round int `json:"round,omitempty"`
+	// Exercise marks calls from an exercise run; every outbound message says so.
+	Exercise bool `json:"exercise,omitempty"`
+	// Action is the registry action name, e.g. "ot.isolate_zone".
+	Action string `json:"action"`
+	// Signoff is the sign-off record that guards a safety-critical action.
+	Signoff *Signoff `json:"signoff,omitempty"`
+	// Plant carries the zones, conduits and integrations the action may need.
+	Plant *Plant `json:"plant,omitempty"`
+}
+
+// IdempotencyKey is the key integrations use to make repeated calls harmless.
+// It does not depend on the attempt number.
+func (c Call) IdempotencyKey() string {
+	k := c.IncidentID + "/" + c.Step
+	if c.Iteration != "" {
+		k += "[" + c.Iteration + "]"
+	}
+	if c.Round > 0 {
+		k += fmt.Sprintf("#%d", c.Round)
+	}
+	return k
+}
+
+// Plant is the slice of the plant model an OT action needs.
+type Plant struct {
+	Zones        []Zone        `json:"zones,omitempty"`
+	Conduits     []Conduit     `json:"conduits,omitempty"`
+	Integrations []Integration `json:"integrations,omitempty"`
+}
+
+// Zone is a zone of the plant model, as the activity sees it.
+type Zone struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title,omitempty"`
+	Networks []string `json:"networks,omitempty"`
+}
+
+// Conduit is a conduit of the plant model, as the activity sees it.
+type Conduit struct {
+	ID                  string   `json:"id"`
+	From                string   `json:"from"`
+	To                  string   `json:"to"`
+	Enforcement         string   `json:"enforcement,omitempty"`
+	KeepOpenOnIsolation bool     `json:"keep_open_on_isolation,omitempty"`
+	Protocols           []string `json:"protocols,omitempty"`
+}
+
+// Integration is a configured integration instance; secrets appear only as
+// environment variable names.
+type Integration struct {
+	ID       string            `json:"id"`
+	Kind     string            `json:"kind"`
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// Signoff is the record of an approved safety sign-off (or a break-glass
+// override) that a safety-critical activity re-checks before acting.
+type Signoff struct {
+	// Approval is the approval step ID, e.g. "approval.isolate_ok".
+	Approval string `json:"approval"`
+	// Covers are the zones the approval covers.
+	Covers []string `json:"covers"`
+	// Required is how many distinct people the quorum needs.
+	Required int `json:"required"`
+	// Approvers are the people whose approvals made the quorum, in order.
+	Approvers []Approver `json:"approvers"`
+	// GrantedAt is when the quorum was complete.
+	GrantedAt time.Time `json:"granted_at"`
+	// ValidFor is how long the sign-off stays fresh after GrantedAt; 0 means
+	// it does not expire.
+	ValidFor time.Duration `json:"valid_for,omitempty"`
+	// BreakGlass is set when the gate was forced by the break-glass roster.
+	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
+}
+
+// Approver is one person's approval.
+type Approver struct {
+	Person string    `json:"person"`
+	Roster string    `json:"roster,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// BreakGlass records an emergency override of a safety gate.
+type BreakGlass struct {
+	Person string    `json:"person"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// ActionInput is the input of every action activity: the call and the
+// action's evaluated arguments by name (JSON-natural values).
+type ActionInput struct {
+	Call Call           `json:"call"`
+	Args map[string]any `json:"args,omitempty"`
+}
+
+// ActionResult is the result of every action activity. Output holds the
+// fields the registry declares for the action (step.NAME.output.FIELD).
+type ActionResult struct {
+	Output map[string]any `json:"output,omitempty"`
+	// Simulated is true when a simulated twin carried the action out.
+	Simulated bool `json:"simulated,omitempty"`
+	// Summary is one line for the timeline.
+	Summary string `json:"summary,omitempty"`
+}
+
+// Recipient is someone a message is delivered to.
+type Recipient struct {
+	Person    string `json:"person"`
+	Name      string `json:"name,omitempty"`
+	Slack     string `json:"slack,omitempty"`
+	Email     string `json:"email,omitempty"`
+	PagerDuty string `json:"pagerduty,omitempty"`
+}
+
+// NotifyInput is the input of the Notify activity.
+type NotifyInput struct {
+	Call Call `json:"call"`
+	// IncidentChannel is true when the message goes to the incident channel.
+	IncidentChannel bool        `json:"incident_channel,omitempty"`
+	To              []Recipient `json:"to,omitempty"`
+	Text            string      `json:"text"`
+}
+
+// NotifyResult is the result of the Notify activity.
+type NotifyResult struct {
+	Delivered int  `json:"delivered"`
+	Simulated bool `json:"simulated,omitempty"`
+}
+
+// PageInput is the input of the Page activity: one tier of a ladder.
+type PageInput struct {
+	Call       Call        `json:"call"`
+	Escalation string      `json:"escalation"`
+	Cycle      int         `json:"cycle"`
+	Tier       int         `json:"tier"`
+	To         []Recipient `json:"to"`
+	Text       string      `json:"text"`
+	AckWithin  string      `json:"ack_within"`
+}
+
+// PageResult is the result of the Page activity.
+type PageResult struct {
+	Delivered int  `json:"delivered"`
+	Simulated bool `json:"simulated,omitempty"`
+}
+
+// PromptInput is the input of the Prompt activity: a question put to people.
+type PromptInput struct {
+	Call Call `json:"call"`
+	// Kind is the step kind asking: approval, decision or task.
+	Kind    string      `json:"kind"`
+	To      []Recipient `json:"to"`
+	Text    string      `json:"text"`
+	Options []string    `json:"options,omitempty"`
+}
+
+// PromptResult is the result of the Prompt activity.
+type PromptResult struct {
+	Delivered int  `json:"delivered"`
+	Simulated bool `json:"simulated,omitempty"`
+}

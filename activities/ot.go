@@ -1,0 +1,312 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Which conduits isolation cuts.
+//
+// Isolating a zone cuts every conduit whose To is the zone (the conduits
+// "into" it), except those marked keep_open_on_isolation, and restoring it
+// reopens the same set. Conduits whose From is the zone are left alone: the
+// language makes a conduit's To its protected side (ot.block_conduit acts on,
+// and needs a sign-off covering, the To zone), so cutting a conduit out of
+// the zone would act on another zone the sign-off does not cover. Cutting a
+// conduit stops traffic both ways, so modelling each flow that touches a zone
+// as a conduit into it is enough to isolate the zone completely.
+
+// Idempotency keys of conduit effects. IsolateZone and RestoreZone act on
+// several conduits in one call, so each cut or restore gets its own key: the
+// call's key plus "/cut/CONDUIT" or "/restore/CONDUIT". BlockConduit's one
+// cut uses the call's key as is. A retried isolation that failed halfway
+// therefore re-cuts nothing twice and finishes the rest.
+const (
+	cutKeyPart     = "/cut/"
+	restoreKeyPart = "/restore/"
+)
+
+// IsolateZone carries out ot.isolate_zone. Guard three comes first, once
+// the arguments and the zone are known to be sound: the sign-off must cover
+// the zone. Then every conduit to be cut is checked for
+// an enforcement point before any is cut, so a configuration error never
+// leaves a zone half isolated.
+func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionResult, error) {
+	const action = "ot.isolate_zone"
+	r := readArgs(in, action, "zone", "reason")
+	zone := r.ref("zone", "zone")
+	reason := r.str("reason", false)
+	if err := r.err(); err != nil {
+		return ActionResult{}, err
+	}
+	cut, kept, err := a.prepareZone(in.Call, action, zone)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	log := logger(ctx)
+	if bg := in.Call.Signoff.BreakGlass; bg != nil {
+		log.Warn("break-glass isolation", "step", in.Call.Step, "zone", zone, "by", bg.Person, "reason", bg.Reason)
+	}
+	log.Info("isolating zone", "step", in.Call.Step, "zone", zone, "cut", ids(cut), "kept", ids(kept), "exercise", in.Call.Exercise)
+	simulated, err := a.each(ctx, in.Call, cut, reason, false)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	summary := fmt.Sprintf("isolated %s: cut %s", zone, listOrNone(ids(cut)))
+	if len(kept) > 0 {
+		summary += fmt.Sprintf("; kept open %s (keep_open_on_isolation)", strings.Join(ids(kept), ", "))
+	}
+	return ActionResult{
+		Output:    map[string]any{"conduits_cut": anyList(ids(cut)), "conduits_kept": anyList(ids(kept))},
+		Simulated: simulated,
+		Summary:   summary + breakGlassNote(in.Call),
+	}, nil
+}
+
+// RestoreZone carries out ot.restore_zone: it reopens the conduits that
+// IsolateZone cuts (those into the zone not marked keep_open_on_isolation).
+// Reopening a conduit that is not cut is harmless. Guard three comes first,
+// as for IsolateZone.
+func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionResult, error) {
+	const action = "ot.restore_zone"
+	r := readArgs(in, action, "zone", "reason")
+	zone := r.ref("zone", "zone")
+	reason := r.str("reason", false)
+	if err := r.err(); err != nil {
+		return ActionResult{}, err
+	}
+	restore, _, err := a.prepareZone(in.Call, action, zone)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	logger(ctx).Info("restoring zone", "step", in.Call.Step, "zone", zone, "conduits", ids(restore), "exercise", in.Call.Exercise)
+	simulated, err := a.each(ctx, in.Call, restore, reason, true)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	return ActionResult{
+		Output:    map[string]any{"conduits_restored": anyList(ids(restore))},
+		Simulated: simulated,
+		Summary:   fmt.Sprintf("restored %s: reopened %s", zone, listOrNone(ids(restore))) + breakGlassNote(in.Call),
+	}, nil
+}
+
+// BlockConduit carries out ot.block_conduit: one conduit cut at its
+// enforcement point. Guard three comes first (once the conduit is known to
+// be in the plant model), against the conduit's To zone.
+func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
+	const action = "ot.block_conduit"
+	r := readArgs(in, action, "conduit", "reason")
+	name := r.ref("conduit", "conduit")
+	reason := r.str("reason", false)
+	if err := r.err(); err != nil {
+		return ActionResult{}, err
+	}
+	p, err := plantOf(in.Call, action)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	c, ok := p.conduit(name)
+	if !ok {
+		return ActionResult{}, badArgs("%s (%s): conduit %q is not in the plant model (known: %s)", stepName(in.Call), action, name, listOrNone(p.conduitIDs()))
+	}
+	if err := a.guard(in.Call, c.To); err != nil {
+		return ActionResult{}, err
+	}
+	if err := needEnforcement(in.Call, action, []Conduit{c}); err != nil {
+		return ActionResult{}, err
+	}
+	if a.Isolator == nil {
+		return ActionResult{}, missing(in.Call, action, "isolation")
+	}
+	log := logger(ctx)
+	if bg := in.Call.Signoff.BreakGlass; bg != nil {
+		log.Warn("break-glass conduit block", "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
+	}
+	req := p.request(in.Call, c, in.Call.IdempotencyKey(), reason)
+	log.Info("blocking conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
+	resp, err := a.Isolator.Cut(ctx, req)
+	if err != nil {
+		return ActionResult{}, integrationError(fmt.Sprintf("%s: cutting conduit %s at %s", stepName(in.Call), c.ID, c.Enforcement), err)
+	}
+	return ActionResult{
+		Output:    map[string]any{"enforcement": c.Enforcement},
+		Simulated: resp.Simulated,
+		Summary:   fmt.Sprintf("cut conduit %s (%s -> %s) at %s", c.ID, c.From, c.To, c.Enforcement) + breakGlassNote(in.Call),
+	}, nil
+}
+
+// prepareZone finds the conduits into zone that isolation cuts (act) and
+// keeps open (kept), both sorted by ID. In order, it checks that the zone is
+// in the plant model (an unknown zone is a bad argument, which no fresh
+// sign-off could fix), runs guard three, and checks that every conduit to act
+// on can be enforced and that an isolator is wired in.
+func (a *Activities) prepareZone(call Call, action, zone string) (act, kept []Conduit, err error) {
+	p, err := plantOf(call, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := p.zone(zone); !ok {
+		return nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
+	}
+	if err := a.guard(call, zone); err != nil {
+		return nil, nil, err
+	}
+	for _, c := range p.Conduits {
+		if c.To != zone {
+			continue
+		}
+		if c.KeepOpenOnIsolation {
+			kept = append(kept, c)
+		} else {
+			act = append(act, c)
+		}
+	}
+	byID := func(cs []Conduit) { sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID }) }
+	byID(act)
+	byID(kept)
+	if err := needEnforcement(call, action, act); err != nil {
+		return nil, nil, err
+	}
+	if len(act) > 0 && a.Isolator == nil {
+		return nil, nil, missing(call, action, "isolation")
+	}
+	return act, kept, nil
+}
+
+// each cuts (or, with restore, reopens) the conduits in order, each under
+// its own key, and reports whether all of it was simulated.
+func (a *Activities) each(ctx context.Context, call Call, cs []Conduit, reason string, restore bool) (bool, error) {
+	p := plant{call.Plant}
+	keyPart, verb := cutKeyPart, "cutting"
+	if restore {
+		keyPart, verb = restoreKeyPart, "restoring"
+	}
+	simulated := len(cs) > 0
+	for _, c := range cs {
+		req := p.request(call, c, call.IdempotencyKey()+keyPart+c.ID, reason)
+		var resp ConduitResponse
+		var err error
+		if restore {
+			resp, err = a.Isolator.Restore(ctx, req)
+		} else {
+			resp, err = a.Isolator.Cut(ctx, req)
+		}
+		if err != nil {
+			return false, integrationError(fmt.Sprintf("%s: %s conduit %s at %s", stepName(call), verb, c.ID, c.Enforcement), err)
+		}
+		simulated = simulated && resp.Simulated
+	}
+	return simulated, nil
+}
+
+// needEnforcement refuses conduits that name no enforcement point.
+func needEnforcement(call Call, action string, cs []Conduit) error {
+	var bare []string
+	for _, c := range cs {
+		if strings.TrimSpace(c.Enforcement) == "" {
+			bare = append(bare, c.ID)
+		}
+	}
+	if len(bare) == 0 {
+		return nil
+	}
+	return notConfigured("%s (%s): conduit %s has no `enforcement`, so nothing can cut it; set enforcement = \"nftables.NAME\" (or another enforcement integration) on it; nothing was cut",
+		stepName(call), action, strings.Join(bare, ", "))
+}
+
+// plant wraps the call's plant model with lookups.
+type plant struct{ *Plant }
+
+// plantOf returns the call's plant model, or a failure when it has none.
+func plantOf(call Call, action string) (plant, error) {
+	if call.Plant == nil {
+		return plant{}, badArgs("%s (%s): the call carries no plant model (zones and conduits), so there is nothing to act on", stepName(call), action)
+	}
+	return plant{call.Plant}, nil
+}
+
+func (p plant) zone(id string) (Zone, bool) {
+	if p.Plant != nil {
+		for _, z := range p.Zones {
+			if z.ID == id {
+				return z, true
+			}
+		}
+	}
+	return Zone{ID: id}, false
+}
+
+func (p plant) conduit(id string) (Conduit, bool) {
+	for _, c := range p.Conduits {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Conduit{}, false
+}
+
+func (p plant) zoneIDs() []string {
+	out := make([]string, 0, len(p.Zones))
+	for _, z := range p.Zones {
+		out = append(out, z.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (p plant) conduitIDs() []string {
+	out := ids(p.Conduits)
+	sort.Strings(out)
+	return out
+}
+
+// request builds the isolator request for one conduit.
+func (p plant) request(call Call, c Conduit, key, reason string) ConduitRequest {
+	from, _ := p.zone(c.From)
+	to, _ := p.zone(c.To)
+	return ConduitRequest{
+		Key:         key,
+		Exercise:    call.Exercise,
+		Conduit:     c,
+		From:        from,
+		To:          to,
+		Enforcement: c.Enforcement,
+		Reason:      reason,
+	}
+}
+
+func ids(cs []Conduit) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+// anyList is ss as a JSON-natural list, never nil.
+func anyList(ss []string) []any {
+	out := make([]any, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s)
+	}
+	return out
+}
+
+func listOrNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
+}
+
+// breakGlassNote flags a break-glass override in a timeline summary.
+func breakGlassNote(c Call) string {
+	if c.Signoff == nil || c.Signoff.BreakGlass == nil {
+		return ""
+	}
+	bg := c.Signoff.BreakGlass
+	return fmt.Sprintf(" [BREAK-GLASS by %s: %s]", bg.Person, bg.Reason)
+}

@@ -1,0 +1,607 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+	"github.com/firebreak-ir/firebreak/workflows"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+)
+
+// Output formats of the incident commands (text and json are shared).
+const formatMarkdown = "md"
+
+// envAs names the environment variable that supplies --as.
+const envAs = "FIREBREAK_AS"
+
+// defaultTimeout bounds a command's talk with the server and the worker.
+const defaultTimeout = 30 * time.Second
+
+// temporalHelp is the part of every incident command's help that says how it
+// reaches Temporal.
+const temporalHelp = `
+The command talks to Temporal, configured as for the temporal CLI:
+TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default
+"default"), TEMPORAL_API_KEY and TEMPORAL_TLS_* (see docs/cli.md). A firebreak
+worker must be running: it carries out the incident and answers queries and
+updates.`
+
+// answerHelp is the part of every answering command's help about identity.
+const answerHelp = `
+--as is the person ID answering (as declared with person "ID" in the
+playbooks); it may also come from FIREBREAK_AS. STEP is the step ID, such as
+approval.isolate_ok, or just its name, isolate_ok (names are unique in a
+playbook). The incident itself checks the answer: someone not on the right
+roster, the commander where self-approval is excluded, a second answer from
+the same person, or an answer to an earlier round (--round) is refused with
+the reason, and the refusal is recorded in the timeline. Every answer is
+recorded with channel "cli". Sending the same answer twice is harmless.
+
+Exit status: 0 the answer was taken, 1 it was refused or failed, 2 the
+command line was wrong.`
+
+// incidentCmds returns the commands that run and answer incidents.
+func incidentCmds() []*cobra.Command {
+	return []*cobra.Command{
+		newRunCmd(),
+		newStatusCmd(),
+		newListCmd(),
+		newTimelineCmd(),
+		newAnswerCmd(answerSpec{
+			use: "ack INCIDENT STEP --as PERSON", update: workflows.UpdateAck,
+			short: "Acknowledge a page, which stops its escalation",
+			long: `Ack acknowledges a page: the escalation ladder stops climbing. Only someone
+who has been paged for the step may acknowledge it.`,
+			example: `  firebreak ack INC-20261122-4F2A page.ot_engineer --as dmitri
+  FIREBREAK_AS=dmitri firebreak ack INC-20261122-4F2A ot_engineer`,
+		}),
+		newAnswerCmd(answerSpec{
+			use: "approve INCIDENT STEP --as PERSON", update: workflows.UpdateApprove,
+			short: "Approve an approval or safety sign-off",
+			long: `Approve adds your approval to an approval step. A sign-off may need several
+distinct people from named rosters (for example one from process safety and
+one from OT operations); the reply says how many it has and what it still
+needs.`,
+			example: `  firebreak approve INC-20261122-4F2A approval.isolate_ok --as alice
+  firebreak approve INC-20261122-4F2A isolate_ok --as dmitri --round 2`,
+		}),
+		newAnswerCmd(answerSpec{
+			use: "deny INCIDENT STEP --as PERSON --reason TEXT", update: workflows.UpdateDeny, needReason: true,
+			short: "Deny an approval, with a reason",
+			long: `Deny refuses an approval step. One denial is enough: the step is denied and
+the steps that need it are skipped. The reason is required; it is shown to
+the people waiting and kept in the timeline.`,
+			example: `  firebreak deny INC-20261122-4F2A approval.isolate_ok --as bob \
+    --reason "compressor 2 is mid-restart; isolating now trips the plant"`,
+		}),
+		newAnswerCmd(answerSpec{
+			use: "decide INCIDENT STEP OPTION --as PERSON", update: workflows.UpdateDecide, option: true,
+			short: "Choose an option of a decision",
+			long: `Decide answers a decision step with one of its options (see the playbook,
+or the prompt the incident sent). The playbook's later steps may depend on
+the choice.`,
+			example: `  firebreak decide INC-20261122-4F2A decision.reconnect stay_isolated --as carol`,
+		}),
+		newAnswerCmd(answerSpec{
+			use: "done INCIDENT STEP --as PERSON", update: workflows.UpdateDone,
+			short: "Mark a manual task done",
+			long: `Done marks a task step as finished. The people it is assigned to, and the
+incident's commander, may mark it done.`,
+			example: `  firebreak done INC-20261122-4F2A task.verify_islanded --as farid`,
+		}),
+		newAnswerCmd(answerSpec{
+			use: "break-glass INCIDENT STEP --as PERSON --reason TEXT", update: workflows.UpdateBreakGlass, needReason: true,
+			short: "Force a safety sign-off in an emergency (flagged for review)",
+			long: `Break-glass forces a safety sign-off (an approval with kind = "safety") that
+has not been given, so the safety-critical steps behind it may run. Only the
+rosters named in the safety policy's break_glass block may do it, and only
+with a reason. The incident is flagged BREAK-GLASS in its status, its list
+entry and every report, for post-incident review.`,
+			example: `  firebreak break-glass INC-20261122-4F2A approval.isolate_ok --as grace \
+    --reason "ransomware spreading to the HMIs; safety on-call unreachable for 20 min"`,
+		}),
+		newCancelCmd(),
+	}
+}
+
+// addTimeout adds --timeout to a command.
+func addTimeout(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().DurationVar(d, "timeout", defaultTimeout, "how long to wait for the server and the worker")
+}
+
+// addAs adds --as to a command.
+func addAs(cmd *cobra.Command, as *string, what string) {
+	cmd.Flags().StringVar(as, "as", "", what+" (default $"+envAs+")")
+}
+
+// resolveAs returns --as, or FIREBREAK_AS when --as was not given.
+func resolveAs(as string) string {
+	if as != "" {
+		return as
+	}
+	return strings.TrimSpace(os.Getenv(envAs))
+}
+
+// requireAs returns the answering person or a usage error.
+func requireAs(as string) (string, error) {
+	p := resolveAs(as)
+	if p == "" {
+		return "", usageErrorf("say who is answering with --as PERSON (or set %s)", envAs)
+	}
+	return p, nil
+}
+
+// exactArgs checks the positional arguments, naming them in the message.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			for i, a := range args {
+				if strings.TrimSpace(a) == "" {
+					return usageErrorf("%s is empty", names[i])
+				}
+			}
+			return nil
+		}
+		want := strings.Join(names, " ")
+		if len(names) == 0 {
+			want = "no arguments"
+		}
+		return usageErrorf("%s takes %s (got %d argument%s); see 'firebreak %s --help'",
+			cmd.Name(), want, len(args), pluralS(len(args)), cmd.Name())
+	}
+}
+
+func pluralS(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// dialTemporal connects to the Temporal server named by the environment.
+// The SDK's own logging is kept to warnings, on stderr.
+func dialTemporal(ctx context.Context, stderr io.Writer) (client.Client, error) {
+	cfg, err := temporalenv.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := temporalenv.Dial(ctx, cfg, logger)
+	if err != nil {
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
+	return c, nil
+}
+
+// withClient runs fn with a Temporal client and a context bounded by timeout
+// (no bound when timeout is 0).
+func withClient(cmd *cobra.Command, timeout time.Duration, fn func(ctx context.Context, c client.Client) error) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c, err := dialTemporal(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return incidentError(cmd, fn(ctx, c))
+}
+
+// incidentError maps errors from package incident to exit codes and prints
+// playbook diagnostics and refusals the way people expect them.
+func incidentError(cmd *cobra.Command, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		ee  *exitError
+		ie  *incident.InputError
+		pe  *incident.PlaybookError
+		ref *incident.Refused
+	)
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.As(err, &ie):
+		return &exitError{code: exitUsage, err: err}
+	case errors.As(err, &pe):
+		_ = printDiags(cmd, pe.Module, pe.Diags)
+		return &exitError{code: exitInvalid}
+	case errors.As(err, &ref):
+		w := cmd.ErrOrStderr()
+		fmt.Fprintf(w, "Refused: %s\n", ref.Message)
+		if ref.AuditErr != nil {
+			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %v)\n", ref.AuditErr)
+		}
+		return &exitError{code: exitInvalid}
+	}
+	return &exitError{code: exitInvalid, err: err}
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		req     incident.StartRequest
+		as      string
+		follow  bool
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run PLAYBOOK [--dir DIR] [--input NAME=VALUE]... [--as PERSON] [--id ID] [--exercise] [--follow]",
+		Short: "Start an incident: run a playbook as a durable workflow",
+		Long: `Run compiles a playbook and starts it as an incident, then prints the
+incident ID on standard output (so ID=$(firebreak run ...) works). The plan
+travels with the incident: editing the playbook later does not change a
+running incident.
+
+--input NAME=VALUE gives a playbook input; repeat it for each. A value that
+is JSON is read as JSON (["a","b"], 3, true, {"k":"v"}); anything else is
+text. Unknown or missing inputs are refused before anything starts, with the
+playbook's inputs and their types.
+
+--as names the incident commander (a person ID from the playbooks; default
+$FIREBREAK_AS). Approvals with exclude_initiator refuse the commander's own
+answers, which is why an unknown person ID is refused rather than ignored.
+
+--id sets the incident ID (default: INC-<date>-<4 hex>, e.g.
+INC-20261122-4F2A). IDs are never reused.
+
+--exercise runs the playbook as a tabletop exercise: every action runs on a
+simulated twin on the exercise task queue and every message is marked as an
+exercise. No code path leads from an exercise to a real actuator.
+
+--follow stays attached and prints the timeline as it happens, then exits 0
+if the incident completed and 1 if it failed or was cancelled. Ctrl-C stops
+following; the incident keeps running.
+` + temporalHelp,
+		Example: `  firebreak run ot_ransomware_containment --input zone=plant3_dmz \
+    --input 'hosts=["ws-eng-07","hmi-3"]' --as carol
+  firebreak run credential_phishing --input user=jdoe --input host=lt-0419 \
+    --input reported_by=servicedesk --exercise --follow
+  firebreak run plc_logic_change --dir ./site-playbooks --id INC-2026-0042 ...`,
+		Args: exactArgs("PLAYBOOK"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Playbook = args[0]
+			req.Commander = resolveAs(as)
+			p, err := incident.Prepare(req)
+			if err != nil {
+				return incidentError(cmd, err)
+			}
+			if err := printDiags(cmd, p.Module, p.Warnings); err != nil {
+				return err
+			}
+			var started incident.Started
+			err = withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				started, err = incident.StartPrepared(ctx, c, p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), started.IncidentID)
+			mode := "incident"
+			if started.Exercise {
+				mode = "EXERCISE"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Started %s %s (playbook %s). See it with: firebreak status %s\n",
+				mode, started.IncidentID, started.Playbook, started.IncidentID)
+			if !follow {
+				return nil
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Following %s; Ctrl-C stops following, the incident keeps running.\n", started.IncidentID)
+			return followIncident(cmd, started.IncidentID)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Dir, "dir", incident.DefaultDir, "the playbook directory (or file)")
+	f.StringArrayVar(&req.Inputs, "input", nil, "a playbook input as NAME=VALUE (repeatable; JSON values allowed)")
+	addAs(cmd, &as, "the incident commander's person ID")
+	f.StringVar(&req.IncidentID, "id", "", "the incident ID (default: generated, e.g. INC-20261122-4F2A)")
+	f.BoolVar(&req.Exercise, "exercise", false, "run as a tabletop exercise on simulated actuators")
+	f.BoolVar(&follow, "follow", false, "print the timeline live until the incident ends")
+	addTimeout(cmd, &timeout)
+	return cmd
+}
+
+// followIncident prints the live timeline until the incident ends; the exit
+// status says whether it completed.
+func followIncident(cmd *cobra.Command, id string) error {
+	var res workflows.IncidentResult
+	err := withClient(cmd, 0, func(ctx context.Context, c client.Client) error {
+		var err error
+		res, err = incident.Follow(ctx, c, id, cmd.OutOrStdout(), incident.FollowOptions{})
+		if errors.Is(err, context.Canceled) {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("stopped following %s; it is still running (firebreak status %s)", id, id)}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !incident.Succeeded(res.State) {
+		return &exitError{code: exitInvalid}
+	}
+	return nil
+}
+
+func newStatusCmd() *cobra.Command {
+	var (
+		format  string
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "status INCIDENT [--format text|json]",
+		Short: "Show an incident's state and every step: who is awaited, what is needed",
+		Long: `Status shows an incident: its playbook, state, commander, whether it is an
+exercise, the BREAK-GLASS flag if a safety gate was forced, and a table of
+steps with their state, the people who may answer now, and what is still
+needed (for example "still needs one from roster.ot_operations"). Finished
+incidents can be shown too, while the server keeps them.
+` + temporalHelp,
+		Example: `  firebreak status INC-20261122-4F2A
+  firebreak status INC-20261122-4F2A --format json | jq '.steps[] | select(.state=="waiting")'`,
+		Args: exactArgs("INCIDENT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				st, err := incident.Status(ctx, c, args[0])
+				if err != nil {
+					return err
+				}
+				if format == formatJSON {
+					return incident.RenderJSON(cmd.OutOrStdout(), st)
+				}
+				return incident.RenderStatusText(cmd.OutOrStdout(), st)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	addTimeout(cmd, &timeout)
+	return cmd
+}
+
+func newListCmd() *cobra.Command {
+	var (
+		f        incident.Filter
+		exercise bool
+		format   string
+		timeout  time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--playbook P] [--severity S] [--state S] [--exercise[=false]] [--limit N]",
+		Short: "List incidents, most recent first",
+		Long: `List shows incidents from Temporal's visibility store, newest first, with
+their playbook, severity, state, whether each was an exercise, and the
+BREAK-GLASS flag. Filters combine with AND. --exercise lists only exercises;
+--exercise=false only real incidents. --state is one of running, completed,
+failed, cancelled. Incidents that were terminated from outside firebreak show
+as "terminated".
+
+The list can lag a second or so behind a start or an end.
+` + temporalHelp,
+		Example: `  firebreak list
+  firebreak list --state running --exercise=false
+  firebreak list --playbook ot_ransomware_containment --limit 100 --format json`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("exercise") {
+				f.Exercise = &exercise
+			}
+			if f.Limit < 0 || f.Limit > incident.MaxLimit {
+				return usageErrorf("--limit %d is not between 1 and %d", f.Limit, incident.MaxLimit)
+			}
+			if _, err := f.Query(); err != nil {
+				return incidentError(cmd, err)
+			}
+			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				list, err := incident.List(ctx, c, f)
+				if err != nil {
+					return err
+				}
+				if format == formatJSON {
+					if list == nil {
+						list = []incident.Summary{}
+					}
+					return incident.RenderJSON(cmd.OutOrStdout(), list)
+				}
+				return incident.RenderListText(cmd.OutOrStdout(), list)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Playbook, "playbook", "", "only incidents of this playbook")
+	fl.StringVar(&f.Severity, "severity", "", "only incidents of this severity, e.g. sev1")
+	fl.StringVar(&f.State, "state", "", "only incidents in this state: "+strings.Join(incident.States, ", "))
+	fl.BoolVar(&exercise, "exercise", false, "only exercises (--exercise=false: only real incidents)")
+	fl.IntVar(&f.Limit, "limit", incident.DefaultLimit, "the most incidents to show")
+	fl.StringVar(&format, "format", formatText, "output format: text or json")
+	addTimeout(cmd, &timeout)
+	return cmd
+}
+
+func newTimelineCmd() *cobra.Command {
+	var (
+		format  string
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "timeline INCIDENT [--format md|json]",
+		Short: "Export an incident's timeline: the audit trail, for the record",
+		Long: `Timeline prints everything that happened in an incident, in order: pages,
+prompts, acknowledgements, approvals and denials with their reasons, choices,
+actions, refusals, timeouts, escalations and any break-glass override, each
+with its time (UTC), the person, and the channel the answer came through.
+
+The Markdown form is a document for the incident record and the regulator
+(NERC CIP-008 style evidence): a header with the incident, playbook,
+commander, exercise or real, and a prominent BREAK-GLASS flag when a safety
+gate was forced; the break-glass overrides on their own; a table of every
+event; and the final state of every step. The JSON form is the timeline
+exactly as the incident keeps it.
+` + temporalHelp,
+		Example: `  firebreak timeline INC-20261122-4F2A > INC-20261122-4F2A.md
+  firebreak timeline INC-20261122-4F2A --format json`,
+		Args: exactArgs("INCIDENT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatMarkdown, formatJSON); err != nil {
+				return err
+			}
+			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				tl, err := incident.Timeline(ctx, c, args[0])
+				if err != nil {
+					return err
+				}
+				if format == formatJSON {
+					return incident.RenderJSON(cmd.OutOrStdout(), tl)
+				}
+				st, err := incident.Status(ctx, c, args[0])
+				if err != nil {
+					return err
+				}
+				return incident.RenderTimelineMarkdown(cmd.OutOrStdout(), tl, st)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", formatMarkdown, "output format: md or json")
+	addTimeout(cmd, &timeout)
+	return cmd
+}
+
+// answerSpec describes one answering command.
+type answerSpec struct {
+	use, short, long, example string
+	update                    string
+	// option is true when the command takes an OPTION argument (decide).
+	option bool
+	// needReason is true when --reason is required.
+	needReason bool
+}
+
+func newAnswerCmd(s answerSpec) *cobra.Command {
+	var (
+		as, reason string
+		round      int
+		timeout    time.Duration
+	)
+	argNames := []string{"INCIDENT", "STEP"}
+	if s.option {
+		argNames = append(argNames, "OPTION")
+	}
+	cmd := &cobra.Command{
+		Use:     s.use,
+		Short:   s.short,
+		Long:    s.long + "\n" + answerHelp + "\n" + temporalHelp,
+		Example: s.example,
+		Args:    exactArgs(argNames...),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			person, err := requireAs(as)
+			if err != nil {
+				return err
+			}
+			if s.needReason && strings.TrimSpace(reason) == "" {
+				return usageErrorf("%s needs --reason TEXT: it goes into the timeline", cmd.Name())
+			}
+			if round < 0 {
+				return usageErrorf("--round %d is not a round; rounds count from 1", round)
+			}
+			a := workflows.Answer{Step: args[1], Person: person, Reason: reason, Round: round, Channel: workflows.ChannelCLI}
+			if s.option {
+				a.Option = args[2]
+			}
+			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				return sendAnswer(ctx, cmd, c, s.update, args[0], a)
+			})
+		},
+	}
+	addAs(cmd, &as, "your person ID")
+	if s.needReason {
+		cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the timeline)")
+	}
+	cmd.Flags().IntVar(&round, "round", 0, "the prompt round answered (default: the current one); an answer to an earlier round is refused as stale")
+	addTimeout(cmd, &timeout)
+	return cmd
+}
+
+// sendAnswer resolves the step (a bare name, the current round) from the
+// incident's status and sends the answer.
+func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update, id string, a workflows.Answer) error {
+	if a.Step != "" {
+		st, err := incident.Status(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		step, err := incident.ResolveStep(st, a.Step)
+		if err != nil {
+			return err
+		}
+		a.Step = step.ID
+		if a.Round == 0 {
+			a.Round = step.Round
+		}
+	}
+	res, err := incident.Answer(ctx, c, update, id, a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), res.Message)
+	return nil
+}
+
+func newCancelCmd() *cobra.Command {
+	var (
+		as, reason string
+		timeout    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "cancel INCIDENT --as PERSON --reason TEXT",
+		Short: "Cancel a running incident, with a reason",
+		Long: `Cancel stops an incident: steps that are waiting or running are cancelled
+and nothing new starts. The incident's commander and the break-glass rosters
+may cancel it (anyone may, when it was started without --as). The reason is
+required and kept in the timeline. A cancelled incident keeps its status and
+timeline.
+
+--as may also come from FIREBREAK_AS. The cancellation is recorded with
+channel "cli".
+
+Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong.
+` + temporalHelp,
+		Example: `  firebreak cancel INC-20261122-4F2A --as carol --reason "false positive: red-team exercise traffic"`,
+		Args:    exactArgs("INCIDENT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			person, err := requireAs(as)
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(reason) == "" {
+				return usageErrorf("cancel needs --reason TEXT: it goes into the timeline")
+			}
+			a := workflows.Answer{Person: person, Reason: reason, Channel: workflows.ChannelCLI}
+			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				return sendAnswer(ctx, cmd, c, workflows.UpdateCancel, args[0], a)
+			})
+		},
+	}
+	addAs(cmd, &as, "your person ID")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the timeline)")
+	addTimeout(cmd, &timeout)
+	return cmd
+}

@@ -1,0 +1,321 @@
+// Package sim holds the simulated twin of every integration: a Twin that
+// implements all the activities interfaces by recording into a Journal what
+// it would have done, and answering with plausible, deterministic results.
+// Exercise runs use it on their own task queue, so no exercise can reach a
+// real actuator; tests use it to steer and observe runs.
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/firebreak-ir/firebreak/activities"
+)
+
+// Operations the twin journals; FailNext and FailWhen name them too.
+const (
+	// OpOpenChannel is Chat.OpenChannel.
+	OpOpenChannel = "slack.open_channel"
+	// OpPostMessage is Chat.PostMessage.
+	OpPostMessage = "slack.post"
+	// OpNotify is Chat.Deliver of a notice.
+	OpNotify = "chat.notify"
+	// OpPage is Chat.Deliver of a page.
+	OpPage = "chat.page"
+	// OpPrompt is Chat.Deliver of a prompt.
+	OpPrompt = "chat.prompt"
+	// OpTrigger is Pager.Trigger.
+	OpTrigger = "pagerduty.trigger"
+	// OpResolve is Pager.Resolve.
+	OpResolve = "pagerduty.resolve"
+	// OpCut is Isolator.Cut (from ot.isolate_zone or ot.block_conduit).
+	OpCut = "isolator.cut"
+	// OpRestore is Isolator.Restore (from ot.restore_zone).
+	OpRestore = "isolator.restore"
+	// OpWebhook is Webhook.Send.
+	OpWebhook = "webhook.post"
+	// OpReadRegister is PlantState.ReadRegister; reads are not effects.
+	OpReadRegister = "modbus.read"
+	// OpContain is EDR.Contain.
+	OpContain = "edr.contain_host"
+)
+
+// DefaultRegisterValue is what a register reads unless SetRegister said
+// otherwise: 1, the value a safe_state check usually expects.
+const DefaultRegisterValue = 1
+
+// Compile-time checks that the twin is every integration.
+var (
+	_ activities.Chat       = (*Twin)(nil)
+	_ activities.Pager      = (*Twin)(nil)
+	_ activities.Isolator   = (*Twin)(nil)
+	_ activities.Webhook    = (*Twin)(nil)
+	_ activities.PlantState = (*Twin)(nil)
+	_ activities.EDR        = (*Twin)(nil)
+)
+
+// Twin is the simulated twin of every integration. Its zero value is not
+// usable; call New. A Twin is safe for concurrent use.
+type Twin struct {
+	j *Journal
+
+	mu        sync.Mutex
+	failNext  map[string]int
+	failWhen  func(op, key string) error
+	registers map[string]int
+}
+
+// New returns a twin recording into j (a new in-memory journal when j is nil).
+func New(j *Journal) *Twin {
+	if j == nil {
+		j = NewJournal()
+	}
+	return &Twin{j: j, failNext: map[string]int{}, registers: map[string]int{}}
+}
+
+// Activities returns an Activities wired to a new twin recording into j:
+// what the worker registers on the exercise task queue.
+func Activities(j *Journal) *activities.Activities {
+	return New(j).Activities()
+}
+
+// Activities returns an Activities with every integration wired to t.
+func (t *Twin) Activities() *activities.Activities {
+	return &activities.Activities{Chat: t, Pager: t, Isolator: t, Webhook: t, PlantState: t, EDR: t}
+}
+
+// Journal returns the journal t records into.
+func (t *Twin) Journal() *Journal { return t.j }
+
+// FailNext makes the next n attempts of op (an Op constant) fail with a
+// retryable error, journaled as failed attempts that apply no effect.
+// n <= 0 clears it.
+func (t *Twin) FailNext(op string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n <= 0 {
+		delete(t.failNext, op)
+		return
+	}
+	t.failNext[op] = n
+}
+
+// FailWhen installs a hook asked before every attempt (after FailNext);
+// a non-nil error fails the attempt with it. Wrap activities.ErrPermanent
+// for a failure the activity must not retry. nil removes the hook.
+func (t *Twin) FailWhen(f func(op, key string) error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failWhen = f
+}
+
+// SetRegister makes a register of a modbus integration ("modbus.NAME" or
+// "NAME") read value, so tests can steer plant-state checks.
+func (t *Twin) SetRegister(integration string, register, value int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.registers[registerKey(integration, register)] = value
+}
+
+func registerKey(integration string, register int) string {
+	if !strings.Contains(integration, ".") {
+		integration = "modbus." + integration
+	}
+	return fmt.Sprintf("%s/%d", integration, register)
+}
+
+// failure is the injected failure for this attempt of op, if any.
+func (t *Twin) failure(op, key string) error {
+	t.mu.Lock()
+	if n := t.failNext[op]; n > 0 {
+		if n == 1 {
+			delete(t.failNext, op)
+		} else {
+			t.failNext[op] = n - 1
+		}
+		t.mu.Unlock()
+		return fmt.Errorf("simulated failure of %s (injected by FailNext)", op)
+	}
+	hook := t.failWhen
+	t.mu.Unlock()
+	if hook != nil {
+		// Called unlocked, so the hook may reconfigure the twin.
+		return hook(op, key)
+	}
+	return nil
+}
+
+// do journals one call and decodes its response into out.
+func (t *Twin) do(ctx context.Context, c call, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.fail = t.failure(c.op, c.key)
+	return t.j.do(c, out)
+}
+
+// OpenChannel simulates opening a channel: its ID is "CSIM" and a short
+// hash of the name.
+func (t *Twin) OpenChannel(ctx context.Context, req activities.OpenChannelRequest) (activities.OpenChannelResponse, error) {
+	var resp activities.OpenChannelResponse
+	err := t.do(ctx, call{op: OpOpenChannel, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.OpenChannelResponse{ChannelID: channelID(req.Name), ChannelName: req.Name, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// PostMessage simulates a post. Without a channel it goes to the channel
+// last opened for the incident (or, if none was, to the one OpenChannel
+// would open for "inc-INCIDENT").
+func (t *Twin) PostMessage(ctx context.Context, req activities.PostMessageRequest) (activities.PostMessageResponse, error) {
+	var resp activities.PostMessageResponse
+	// Resolved before the journal is locked: it reads the journal.
+	channel := t.channelFor(req.IncidentID, req.Channel)
+	err := t.do(ctx, call{op: OpPostMessage, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.PostMessageResponse{ChannelID: channel, TS: messageTS(req.Key), Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// channelFor resolves a channel argument to a channel ID.
+func (t *Twin) channelFor(incident, channel string) string {
+	if channel == "" {
+		var opened activities.OpenChannelResponse
+		if t.j.lastResult(OpOpenChannel, incident, &opened) && opened.ChannelID != "" {
+			return opened.ChannelID
+		}
+		return channelID("inc-" + incident)
+	}
+	if looksLikeChannelID(channel) {
+		return channel
+	}
+	return channelID(strings.TrimPrefix(channel, "#"))
+}
+
+// Deliver simulates delivering a notice, page or prompt; every recipient
+// (and the incident channel, when asked) counts as reached.
+func (t *Twin) Deliver(ctx context.Context, req activities.DeliverRequest) (activities.DeliverResponse, error) {
+	var resp activities.DeliverResponse
+	op := "chat." + req.Purpose
+	err := t.do(ctx, call{op: op, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			n := len(req.To)
+			if req.IncidentChannel {
+				n++
+			}
+			return activities.DeliverResponse{Delivered: n, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// Trigger simulates opening an alert; its dedup key is the idempotency key.
+func (t *Twin) Trigger(ctx context.Context, req activities.TriggerRequest) (activities.TriggerResponse, error) {
+	var resp activities.TriggerResponse
+	err := t.do(ctx, call{op: OpTrigger, key: req.Key, incident: req.Details["incident"], exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.TriggerResponse{DedupKey: req.Key, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// Resolve simulates resolving an alert.
+func (t *Twin) Resolve(ctx context.Context, req activities.ResolveRequest) (activities.ResolveResponse, error) {
+	var resp activities.ResolveResponse
+	err := t.do(ctx, call{op: OpResolve, key: req.Key, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) { return activities.ResolveResponse{Simulated: true}, nil }}, &resp)
+	return resp, err
+}
+
+// Cut simulates cutting a conduit.
+func (t *Twin) Cut(ctx context.Context, req activities.ConduitRequest) (activities.ConduitResponse, error) {
+	return t.conduit(ctx, OpCut, req)
+}
+
+// Restore simulates reopening a conduit.
+func (t *Twin) Restore(ctx context.Context, req activities.ConduitRequest) (activities.ConduitResponse, error) {
+	return t.conduit(ctx, OpRestore, req)
+}
+
+func (t *Twin) conduit(ctx context.Context, op string, req activities.ConduitRequest) (activities.ConduitResponse, error) {
+	var resp activities.ConduitResponse
+	err := t.do(ctx, call{op: op, key: req.Key, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			if req.Enforcement == "" {
+				return nil, fmt.Errorf("conduit %s has no enforcement point: %w", req.Conduit.ID, activities.ErrPermanent)
+			}
+			return activities.ConduitResponse{Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// Send simulates a webhook post: status 200.
+func (t *Twin) Send(ctx context.Context, req activities.WebhookRequest) (activities.WebhookResponse, error) {
+	var resp activities.WebhookResponse
+	err := t.do(ctx, call{op: OpWebhook, key: req.Key, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.WebhookResponse{Status: 200, Body: `{"ok":true,"simulated":true}`, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// ReadRegister simulates a register read: the value SetRegister gave, or
+// DefaultRegisterValue. Reads observe the current value on every attempt.
+func (t *Twin) ReadRegister(ctx context.Context, req activities.ReadRegisterRequest) (activities.ReadRegisterResponse, error) {
+	var resp activities.ReadRegisterResponse
+	t.mu.Lock()
+	v, ok := t.registers[registerKey(req.Integration, req.Register)]
+	t.mu.Unlock()
+	if !ok {
+		v = DefaultRegisterValue
+	}
+	err := t.do(ctx, call{op: OpReadRegister, key: req.Key, exercise: req.Exercise, request: req, effect: false,
+		result: func() (any, error) {
+			return activities.ReadRegisterResponse{Value: v, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// Contain simulates containing a host: always confirmed.
+func (t *Twin) Contain(ctx context.Context, req activities.ContainRequest) (activities.ContainResponse, error) {
+	var resp activities.ContainResponse
+	err := t.do(ctx, call{op: OpContain, key: req.Key, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.ContainResponse{Contained: true, Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// channelID is the simulated channel ID for a channel name.
+func channelID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "CSIM" + strings.ToUpper(hex.EncodeToString(sum[:4]))
+}
+
+// messageTS is a plausible Slack message timestamp derived from the key.
+func messageTS(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	hi := binary.BigEndian.Uint64(sum[:8])
+	lo := binary.BigEndian.Uint64(sum[8:16])
+	return fmt.Sprintf("%d.%06d", 1700000000+hi%100000000, lo%1000000)
+}
+
+// looksLikeChannelID reports whether s is a Slack conversation ID rather
+// than a name: C, G or D followed by upper-case letters and digits.
+func looksLikeChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for _, c := range s[1:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,186 @@
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/common/primitives/timestamp"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+const (
+	clusterName = "active"
+	storeName   = "sqlite-default"
+	// namespaceRetention is how long the dev server keeps closed workflows of
+	// a namespace it creates, long enough to export an incident timeline the
+	// week after.
+	namespaceRetention = 7 * 24 * time.Hour
+	// timerFloor replaces Temporal's default one-second timer floor
+	// (history.timerProcessorMaxTimeShift) so short timers fire promptly.
+	timerFloor = 10 * time.Millisecond
+)
+
+// sqlitePragmas tune the SQLite file. WAL with synchronous=FULL keeps every
+// committed transaction across a crash or power loss (what "kill the server
+// at any point" needs) at one fsync per commit, instead of the rollback
+// journal's two or more.
+var sqlitePragmas = map[string]string{
+	"journal_mode": "wal",
+	"synchronous":  "2", // FULL
+	"busy_timeout": "10000",
+}
+
+// prepareDatabase returns the SQL store config for the SQLite file at dbPath
+// ("" = in memory), creating the schema for a new file and registering the
+// namespace with firebreak's search attributes if it is missing.
+func prepareDatabase(dbPath, namespace string) (*config.SQL, error) {
+	cfg := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if dbPath == "" {
+		// A shared-cache in-memory database, private to this server by name.
+		cfg.DatabaseName = "firebreak-" + strconv.FormatUint(rand.Uint64(), 36)
+		cfg.ConnectAttributes["mode"] = "memory"
+		cfg.ConnectAttributes["cache"] = "shared"
+	} else {
+		cfg.DatabaseName = dbPath
+		cfg.ConnectAttributes["mode"] = "rwc"
+		for k, v := range sqlitePragmas {
+			cfg.ConnectAttributes[k] = v
+		}
+		fresh, err := isNewDatabase(dbPath)
+		if err != nil {
+			return nil, err
+		}
+		if fresh {
+			if err := sqliteschema.SetupSchema(cfg); err != nil {
+				return nil, fmt.Errorf("create Temporal schema in %s: %w", dbPath, err)
+			}
+		}
+	}
+
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, namespace, false, SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %q: %w", namespace, err)
+	}
+	ns.Detail.Config.Retention = timestamp.DurationPtr(namespaceRetention)
+	// A no-op when the namespace already exists; search attributes missing
+	// from an older file are added through the operator API after start.
+	if err := sqliteschema.CreateNamespaces(cfg, ns); err != nil {
+		return nil, fmt.Errorf("register namespace %q: %w", namespace, err)
+	}
+	return cfg, nil
+}
+
+// isNewDatabase reports whether dbPath needs a schema: it does not exist, or
+// is empty (left behind by a crash before the schema was written).
+func isNewDatabase(dbPath string) (bool, error) {
+	st, err := os.Stat(dbPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("check database file: %w", err)
+	case st.IsDir():
+		return false, fmt.Errorf("database path %s is a directory", dbPath)
+	}
+	return st.Size() == 0, nil
+}
+
+// dynamicConfig is the server's dynamic configuration.
+func dynamicConfig() dynamicconfig.StaticClient {
+	return dynamicconfig.StaticClient{
+		// Scheduled tasks (timers, timeouts, retries) are never due earlier
+		// than now+maxTimeShift, so the 1s default is a floor on every timer.
+		// One process with one clock needs no such margin.
+		dynamicconfig.TimerProcessorMaxTimeShift.Key(): timerFloor,
+		// Responders answer prompts through Workflow Update (with
+		// validators). Both are on by default in v1.32; pinned here so a
+		// change of default cannot silently break approvals.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		// The Web UI and `firebreak status` list workflows; the default of 10
+		// visibility requests per second is easy to hit from a browser.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+}
+
+// newTemporalServer builds (but does not start) the server.
+func newTemporalServer(opts Options, sqlCfg *config.SQL, p ports, logger *slog.Logger) (temporal.Server, error) {
+	frontend := p.frontendAddr()
+	local := func(port int) string { return net.JoinHostPort(DefaultIP, strconv.Itoa(port)) }
+
+	cfg := &config.Config{}
+	cfg.Global.Membership.MaxJoinDuration = 30 * time.Second
+	cfg.Global.Membership.BroadcastAddress = DefaultIP
+	cfg.Persistence = config.Persistence{
+		DefaultStore:     storeName,
+		VisibilityStore:  storeName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
+	}
+	cfg.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, HTTPAddress: p.httpAddr()},
+		},
+	}
+	cfg.DCRedirectionPolicy.Policy = "noop"
+	cfg.Services = map[string]config.Service{
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: p.frontend, HTTPPort: p.http, BindOnIP: opts.IP}},
+		string(primitives.HistoryService):  {RPC: config.RPC{GRPCPort: p.history, BindOnIP: DefaultIP}},
+		string(primitives.MatchingService): {RPC: config.RPC{GRPCPort: p.matching, BindOnIP: DefaultIP}},
+		string(primitives.WorkerService):   {RPC: config.RPC{GRPCPort: p.work, BindOnIP: DefaultIP}},
+	}
+	cfg.Archival.History.State = "disabled"
+	cfg.Archival.Visibility.State = "disabled"
+	cfg.NamespaceDefaults.Archival.History.State = "disabled"
+	cfg.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	// The server's own system workers dial the frontend through this.
+	cfg.PublicClient.HostPort = frontend
+
+	slogger := serverLogger{log: logger}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, slogger)
+	if err != nil {
+		return nil, fmt.Errorf("claim mapper: %w", err)
+	}
+
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		// Static membership: one process, no gossip ports to open.
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: static.SingleLocalHost(frontend),
+			primitives.HistoryService:  static.SingleLocalHost(local(p.history)),
+			primitives.MatchingService: static.SingleLocalHost(local(p.matching)),
+			primitives.WorkerService:   static.SingleLocalHost(local(p.work)),
+		}),
+		temporal.WithLogger(slogger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("configure Temporal server: %w", err)
+	}
+	return srv, nil
+}

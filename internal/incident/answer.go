@@ -1,0 +1,152 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Refused means the incident refused an answer: the person may not give it
+// (not on the roster, the initiator, already answered, a stale round, an
+// unknown option...). The refusal has been recorded in the timeline unless
+// AuditErr says recording it failed.
+type Refused struct {
+	// Message is the workflow's explanation, for the person.
+	Message string
+	// AuditErr is set when the refusal could not be recorded in the timeline.
+	AuditErr error
+}
+
+// Error is "refused: " and the incident's reason.
+func (e *Refused) Error() string { return "refused: " + e.Message }
+
+// UpdateID returns the Temporal update ID of an answer. It depends only on
+// what the answer means (update, step, person, round, option), not on when or
+// how often it is sent, so a retried answer is the same update and Temporal
+// applies it once. Each part is path-escaped, so the parts cannot run into
+// each other: "approve/approval.isolate_ok/alice/r2" or
+// "decide/decision.scope/carol/r0/level%202".
+func UpdateID(update string, a workflows.Answer) string {
+	parts := []string{update, a.Step, a.Person, "r" + strconv.Itoa(a.Round)}
+	if a.Option != "" {
+		parts = append(parts, a.Option)
+	}
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// Answer sends a person's answer to a running incident as the named update
+// and waits for the workflow to apply it. The update ID comes from UpdateID,
+// so sending the same answer twice is harmless.
+//
+// A refusal by the workflow's validator comes back as *Refused, after the
+// refusal has been signalled to the incident (workflows.SignalRefused) so it
+// is audited. An incident that does not exist or has finished is a
+// *NotFoundError; no worker answering in time is a *NoWorkerError.
+func Answer(ctx context.Context, c client.Client, updateName, incidentID string, a workflows.Answer) (workflows.AnswerResult, error) {
+	var res workflows.AnswerResult
+	wfID := workflows.IncidentWorkflowID(incidentID)
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     UpdateID(updateName, a),
+		WorkflowID:   wfID,
+		UpdateName:   updateName,
+		Args:         []any{a},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err == nil {
+		return res, nil
+	}
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr):
+		r := &Refused{Message: appErr.Message()}
+		r.AuditErr = c.SignalWorkflow(ctx, wfID, "", workflows.SignalRefused, workflows.Refusal{
+			Update:  updateName,
+			Answer:  a,
+			Message: appErr.Message(),
+			At:      time.Now().UTC(),
+		})
+		return res, r
+	case isNotFound(err):
+		return res, notFound(ctx, c, incidentID)
+	case isTimeout(err):
+		return res, &NoWorkerError{IncidentID: incidentID, What: "answer", err: err}
+	}
+	return res, fmt.Errorf("answering incident %s: %w", incidentID, err)
+}
+
+// notFound builds the error for an incident the server says it cannot find,
+// telling a finished incident apart from one that never existed.
+func notFound(ctx context.Context, c client.Client, incidentID string) error {
+	e := &NotFoundError{IncidentID: incidentID}
+	d, err := c.DescribeWorkflowExecution(ctx, workflows.IncidentWorkflowID(incidentID), "")
+	if err == nil && d.GetWorkflowExecutionInfo() != nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
+		e.Finished = executionState(d.GetWorkflowExecutionInfo().GetStatus().String())
+	}
+	return e
+}
+
+// ResolveStep finds the step an answer is about in an incident's status. It
+// accepts the full step ID ("approval.isolate_ok") or the bare name
+// ("isolate_ok"): the language gives every step of a playbook its own name,
+// so a bare name is unambiguous (a plan where it is not gets an error asking
+// for the full ID). It returns the step's status so the caller can use its
+// current round. Whether the step is one the update can answer is for the
+// incident to judge, so a wrong guess is refused and audited there.
+func ResolveStep(st workflows.Status, step string) (workflows.StepStatus, error) {
+	var ids []string
+	for _, s := range st.Steps {
+		if s.ID == step {
+			return s, nil
+		}
+		ids = append(ids, s.ID)
+	}
+	var byName []workflows.StepStatus
+	for _, s := range st.Steps {
+		if _, name, ok := strings.Cut(s.ID, "."); ok && name == step {
+			byName = append(byName, s)
+		}
+	}
+	if len(byName) > 1 {
+		var names []string
+		for _, s := range byName {
+			names = append(names, s.ID)
+		}
+		return workflows.StepStatus{}, &InputError{Problems: []string{fmt.Sprintf("%q could be any of %s in incident %s; give the full step ID.", step, strings.Join(names, ", "), st.IncidentID)}}
+	}
+	if len(byName) == 1 {
+		return byName[0], nil
+	}
+	sort.Strings(ids)
+	msg := fmt.Sprintf("Incident %s has no step %q.%s", st.IncidentID, step, didYouMean(step, ids))
+	help := "Steps: " + joinOr(ids) + "."
+	if w := waitingSteps(st); len(w) > 0 {
+		help = "Waiting for answers: " + strings.Join(w, ", ") + ".\n" + help
+	}
+	return workflows.StepStatus{}, &InputError{Problems: []string{msg}, Help: help}
+}
+
+// waitingSteps lists the steps that are waiting for people.
+func waitingSteps(st workflows.Status) []string {
+	var out []string
+	for _, s := range st.Steps {
+		if s.State == workflows.StepWaiting {
+			out = append(out, s.ID)
+		}
+	}
+	return out
+}

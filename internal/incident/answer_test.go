@@ -1,0 +1,131 @@
+package incident
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ir/firebreak/workflows"
+)
+
+func TestUpdateIDStable(t *testing.T) {
+	a := workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 2, Channel: "cli", Reason: "first"}
+	id := UpdateID(workflows.UpdateApprove, a)
+	if id != "approve/approval.isolate_ok/alice/r2" {
+		t.Fatalf("UpdateID = %q", id)
+	}
+	// Same meaning, different reason or channel: the same update.
+	b := a
+	b.Reason, b.Channel = "retried", "slack"
+	if got := UpdateID(workflows.UpdateApprove, b); got != id {
+		t.Fatalf("retry changed the ID: %q vs %q", got, id)
+	}
+	// Anything that changes the meaning changes the ID.
+	distinct := map[string]string{id: "base"}
+	for name, v := range map[string]string{
+		"update": UpdateID(workflows.UpdateDeny, a),
+		"step":   UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.reconnect_ok", Person: "alice", Round: 2}),
+		"person": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob", Round: 2}),
+		"round":  UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 3}),
+		"option": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 2, Option: "x"}),
+	} {
+		if prev, dup := distinct[v]; dup {
+			t.Errorf("%s gives the same ID as %s: %q", name, prev, v)
+		}
+		distinct[v] = name
+	}
+	// Separators inside parts cannot make two answers collide.
+	x := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a/b", Person: "c", Option: "d"})
+	y := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a", Person: "b/c", Option: "d"})
+	if x == y || strings.Count(x, "/") != 4 {
+		t.Fatalf("escaping: %q and %q", x, y)
+	}
+	if got := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: "level 2"}); got != "decide/decision.scope/carol/r0/level%202" {
+		t.Fatalf("decide ID %q", got)
+	}
+	if got := UpdateID(workflows.UpdateCancel, workflows.Answer{Person: "carol", Reason: "x"}); got != "cancel//carol/r0" {
+		t.Fatalf("cancel ID %q", got)
+	}
+}
+
+var testStatus = workflows.Status{
+	IncidentID: "INC-1",
+	Playbook:   "p",
+	Steps: []workflows.StepStatus{
+		{ID: "page.ot_oncall", Kind: "page", State: "done"},
+		{ID: "approval.isolate_ok", Kind: "approval", State: "waiting", Round: 2},
+		{ID: "step.isolate", Kind: "step", State: "pending"},
+		{ID: "decision.scope", Kind: "decision", State: "waiting"},
+	},
+}
+
+func TestResolveStep(t *testing.T) {
+	for step, want := range map[string]string{
+		"approval.isolate_ok": "approval.isolate_ok",
+		"isolate_ok":          "approval.isolate_ok",
+		"step.isolate":        "step.isolate", // a full ID is taken as given; the incident judges it
+		"isolate":             "step.isolate",
+		"ot_oncall":           "page.ot_oncall",
+		"scope":               "decision.scope",
+	} {
+		s, err := ResolveStep(testStatus, step)
+		if err != nil || s.ID != want {
+			t.Errorf("%s: got %q, %v; want %q", step, s.ID, err, want)
+		}
+	}
+	if s, _ := ResolveStep(testStatus, "isolate_ok"); s.Round != 2 {
+		t.Errorf("round not carried: %+v", s)
+	}
+
+	// Not possible with compiled plans (names are unique), but not guessed either.
+	twin := testStatus
+	twin.Steps = append([]workflows.StepStatus{{ID: "task.scope", Kind: "task"}}, twin.Steps...)
+
+	for _, tc := range []struct {
+		st   workflows.Status
+		step string
+		want []string
+	}{
+		{twin, "scope", []string{`"scope" could be any of task.scope, decision.scope`, "give the full step ID"}},
+		{testStatus, "isolat", []string{`Incident INC-1 has no step "isolat".`, "Waiting for answers: approval.isolate_ok, decision.scope.", "Steps: approval.isolate_ok, decision.scope, page.ot_oncall, step.isolate."}},
+		{testStatus, "approval.isolate", []string{`Did you mean "approval.isolate_ok"?`}},
+	} {
+		_, err := ResolveStep(tc.st, tc.step)
+		var ie *InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: got %v, want *InputError", tc.step, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error lacks %q:\n%s", tc.step, w, err)
+			}
+		}
+	}
+}
+
+func TestErrorsRead(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&NotFoundError{IncidentID: "INC-9"}, "no incident INC-9 (is it finished? try `firebreak list`)"},
+		{&NotFoundError{IncidentID: "INC-9", Finished: "completed"}, "incident INC-9 has finished (completed) and takes no more answers"},
+		{&Refused{Message: "bob may not answer approval.isolate_ok: not in roster.process_safety"}, "refused: bob may not answer"},
+		{&AlreadyExistsError{IncidentID: "INC-9"}, "incident INC-9 already exists"},
+		{&SearchAttributeError{err: errors.New("search attribute FirebreakPlaybook is not defined")},
+			"temporal operator search-attribute create --namespace \"$TEMPORAL_NAMESPACE\" --name FirebreakExercise --type Bool"},
+	} {
+		if !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("%T: %q lacks %q", tc.err, tc.err.Error(), tc.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"Terminated": "terminated", "WORKFLOW_EXECUTION_STATUS_CANCELED": "cancelled", "TimedOut": "timed_out",
+		"Completed": "completed", "ContinuedAsNew": "continued_as_new",
+	} {
+		if got := executionState(in); got != want {
+			t.Errorf("executionState(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

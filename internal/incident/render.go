@@ -1,0 +1,366 @@
+package incident
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/workflows"
+)
+
+// Time layouts. Everything is shown in UTC, as audit evidence must be.
+const (
+	clockLayout = "15:04:05Z"
+	dateLayout  = "2006-01-02 15:04:05Z"
+)
+
+// breakGlassBanner is the flag shown wherever a safety gate was forced.
+const breakGlassBanner = "BREAK-GLASS: a safety gate was forced during this incident; post-incident review required."
+
+// eventWords says what each event kind means, for people.
+var eventWords = map[string]string{
+	workflows.EventIncidentStarted:   "incident started",
+	workflows.EventIncidentFinished:  "incident finished",
+	workflows.EventStepStarted:       "started",
+	workflows.EventStepFinished:      "finished",
+	workflows.EventStepSkipped:       "skipped",
+	workflows.EventStepFailed:        "failed",
+	workflows.EventPaged:             "paged",
+	workflows.EventPrompted:          "asked",
+	workflows.EventAcknowledged:      "acknowledged",
+	workflows.EventApproved:          "approved",
+	workflows.EventDenied:            "denied",
+	workflows.EventDecided:           "decided",
+	workflows.EventTaskDone:          "task done",
+	workflows.EventBreakGlass:        "BREAK-GLASS",
+	workflows.EventRefused:           "refused",
+	workflows.EventTimedOut:          "timed out",
+	workflows.EventEscalated:         "escalated",
+	workflows.EventSignoffStale:      "sign-off stale",
+	workflows.EventSignoffRefused:    "sign-off refused",
+	workflows.EventNotified:          "notified",
+	workflows.EventCancelled:         "cancelled",
+	workflows.EventContinuedAsNew:    "history handed over",
+	workflows.EventRetry:             "retrying",
+	workflows.EventIterationFinished: "iteration finished",
+}
+
+// EventWord is how an event kind reads for people ("sign-off stale").
+func EventWord(kind string) string {
+	if w, ok := eventWords[kind]; ok {
+		return w
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
+
+// eventStep is the step an event is about, with its for_each key.
+func eventStep(e workflows.Event) string {
+	s := e.Step
+	if e.Iteration != "" {
+		s += "[" + e.Iteration + "]"
+	}
+	return s
+}
+
+// eventWho is "alice via cli", "alice", "via slack" or "".
+func eventWho(e workflows.Event) string {
+	switch {
+	case e.Person != "" && e.Channel != "":
+		return e.Person + " via " + e.Channel
+	case e.Person != "":
+		return e.Person
+	case e.Channel != "":
+		return "via " + e.Channel
+	}
+	return ""
+}
+
+// RenderEventLine renders one timeline event as a terminal line: time (UTC),
+// step, what happened, who and through which channel, and the detail.
+// Break-glass events start with "!!".
+func RenderEventLine(e workflows.Event) string {
+	var b strings.Builder
+	b.WriteString(e.At.UTC().Format(clockLayout))
+	if e.BreakGlass {
+		b.WriteString(" !!")
+	} else {
+		b.WriteString("   ")
+	}
+	fmt.Fprintf(&b, " %-26s %-18s", eventStep(e), EventWord(e.Kind))
+	if who := eventWho(e); who != "" {
+		b.WriteString(" " + who)
+	}
+	line := strings.TrimRight(b.String(), " ")
+	if e.Detail != "" {
+		line += ": " + oneLine(e.Detail)
+	}
+	return line
+}
+
+// oneLine folds runs of white space, including newlines, into single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// RenderStatusText writes an incident's status for a terminal: a header
+// (playbook, state, commander, exercise or real, the break-glass flag) and a
+// table of steps with their state, who is awaited and what is still needed.
+func RenderStatusText(w io.Writer, st workflows.Status) error {
+	ew := &errWriter{w: w}
+	mode := "real incident"
+	if st.Exercise {
+		mode = "EXERCISE (simulated actuators)"
+	}
+	head := fmt.Sprintf("Incident %s: %s, %s", st.IncidentID, st.Playbook, st.State)
+	if st.Severity != "" {
+		head = fmt.Sprintf("Incident %s: %s (%s), %s", st.IncidentID, st.Playbook, st.Severity, st.State)
+	}
+	ew.printf("%s\n", head)
+	if st.BreakGlass {
+		ew.printf("!! %s\n", breakGlassBanner)
+	}
+	if st.Title != "" {
+		ew.printf("  %s\n", st.Title)
+	}
+	commander := st.Commander
+	if commander == "" {
+		commander = "(not given)"
+	}
+	ew.printf("  Commander: %s   Mode: %s   Started: %s", commander, mode, fmtTime(st.StartedAt))
+	if st.Runs > 1 {
+		ew.printf("   Runs: %d", st.Runs)
+	}
+	ew.printf("\n\n")
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tAWAITING\tNOTE")
+	for _, s := range st.Steps {
+		state := s.State
+		if s.BreakGlass {
+			state += " !!"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, state, strings.Join(s.Awaiting, ", "), stepNote(s))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return ew.err
+}
+
+// stepNote sums up what a step needs or why it ended as it did.
+func stepNote(s workflows.StepStatus) string {
+	var parts []string
+	if s.Need != "" {
+		need := oneLine(s.Need)
+		if !strings.Contains(strings.ToLower(need), "need") {
+			need = "needs " + need
+		}
+		parts = append(parts, need)
+	}
+	if len(s.Approvals) > 0 {
+		var who []string
+		for _, a := range s.Approvals {
+			who = append(who, a.Person)
+		}
+		parts = append(parts, "approved by "+strings.Join(who, ", "))
+	}
+	if s.Round > 1 {
+		parts = append(parts, fmt.Sprintf("round %d", s.Round))
+	}
+	if s.Choice != "" {
+		parts = append(parts, "chose "+s.Choice)
+	}
+	if s.Escalation != "" {
+		parts = append(parts, s.Escalation)
+	}
+	if s.Reason != "" {
+		parts = append(parts, oneLine(s.Reason))
+	}
+	if s.BreakGlass {
+		parts = append(parts, "BREAK-GLASS")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(dateLayout)
+}
+
+// RenderTimelineMarkdown writes an incident's timeline as a Markdown audit
+// document a regulator can read (NERC CIP-008 style evidence): a header with
+// the incident, playbook, commander, whether it was an exercise, and the
+// break-glass flag at the very top when a safety gate was forced; the
+// break-glass events on their own; every event in order (time UTC, step,
+// event, who, channel, detail); and the final state of every step.
+func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Status) error {
+	ew := &errWriter{w: w}
+	id := tl.IncidentID
+	if id == "" {
+		id = st.IncidentID
+	}
+	playbook := tl.Playbook
+	if playbook == "" {
+		playbook = st.Playbook
+	}
+	breakGlass := tl.BreakGlass || st.BreakGlass
+	exercise := tl.Exercise || st.Exercise
+
+	ew.printf("# Incident %s: timeline\n\n", mdText(id))
+	if breakGlass {
+		ew.printf("> **%s**\n\n", breakGlassBanner)
+	}
+	if exercise {
+		ew.printf("> **EXERCISE.** This was a rehearsal on simulated actuators; nothing in the plant was touched.\n\n")
+	}
+	ew.printf("| | |\n|---|---|\n")
+	row := func(k, v string) { ew.printf("| %s | %s |\n", k, mdCell(v)) }
+	row("Incident", id)
+	pb := playbook
+	if st.Title != "" {
+		pb += ": " + st.Title
+	}
+	row("Playbook", pb)
+	if st.Severity != "" {
+		row("Severity", st.Severity)
+	}
+	commander := st.Commander
+	if commander == "" {
+		commander = "(not given)"
+	}
+	row("Commander", commander)
+	if exercise {
+		row("Mode", "Exercise (simulated)")
+	} else {
+		row("Mode", "Real incident")
+	}
+	row("State", st.State)
+	row("Started (UTC)", fmtTime(st.StartedAt))
+	if breakGlass {
+		row("Break-glass", "YES: post-incident review required")
+	} else {
+		row("Break-glass", "no")
+	}
+	row("Events", fmt.Sprint(len(tl.Events)))
+	ew.printf("\nTimes are UTC. Every answer shows the person and the channel it came through (cli, slack, script); refused answers are recorded too.\n")
+
+	var forced []workflows.Event
+	for _, e := range tl.Events {
+		if e.BreakGlass || e.Kind == workflows.EventBreakGlass {
+			forced = append(forced, e)
+		}
+	}
+	if len(forced) > 0 {
+		ew.printf("\n## Break-glass overrides\n\n")
+		writeEventTable(ew, forced)
+	}
+
+	ew.printf("\n## Events\n\n")
+	if len(tl.Events) == 0 {
+		ew.printf("No events recorded.\n")
+	} else {
+		writeEventTable(ew, tl.Events)
+	}
+
+	if len(st.Steps) > 0 {
+		ew.printf("\n## Steps\n\n| Step | Kind | State | Started (UTC) | Finished (UTC) | Note |\n|---|---|---|---|---|---|\n")
+		for _, s := range st.Steps {
+			state := s.State
+			if s.BreakGlass {
+				state = "**" + state + " (BREAK-GLASS)**"
+			}
+			ew.printf("| %s | %s | %s | %s | %s | %s |\n", mdCell(s.ID), mdCell(s.Kind), state,
+				fmtTime(s.StartedAt), fmtTime(s.FinishedAt), mdCell(stepNote(s)))
+		}
+	}
+	return ew.err
+}
+
+func writeEventTable(ew *errWriter, events []workflows.Event) {
+	ew.printf("| # | Time (UTC) | Step | Event | Who | Channel | Detail |\n|---|---|---|---|---|---|---|\n")
+	for _, e := range events {
+		event := mdCell(EventWord(e.Kind))
+		if e.BreakGlass || e.Kind == workflows.EventBreakGlass {
+			event = "**" + event + " (break-glass)**"
+			if e.Kind == workflows.EventBreakGlass {
+				event = "**BREAK-GLASS**"
+			}
+		}
+		ew.printf("| %d | %s | %s | %s | %s | %s | %s |\n", e.Seq, fmtTime(e.At), mdCell(eventStep(e)), event,
+			mdCell(e.Person), mdCell(e.Channel), mdCell(e.Detail))
+	}
+}
+
+// mdText escapes text for Markdown: the characters that would start
+// emphasis, code, HTML or end a table cell. Underscores and brackets are left
+// alone (intraword underscores are not emphasis) so step IDs stay readable in
+// the raw file.
+func mdText(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`)
+	return r.Replace(oneLine(s))
+}
+
+// mdCell escapes text for a Markdown table cell: one line, pipes escaped.
+func mdCell(s string) string { return mdText(s) }
+
+// RenderJSON writes v as indented JSON with a trailing newline.
+func RenderJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// RenderListText writes incidents as a table, most recent first.
+func RenderListText(w io.Writer, list []Summary) error {
+	if len(list) == 0 {
+		_, err := fmt.Fprintln(w, "No incidents.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INCIDENT\tPLAYBOOK\tSEVERITY\tSTATE\tMODE\tSTARTED (UTC)\tCLOSED (UTC)\tFLAGS")
+	for _, s := range list {
+		mode := "real"
+		if s.Exercise {
+			mode = "exercise"
+		}
+		flags := ""
+		if s.BreakGlass {
+			flags = "BREAK-GLASS"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.IncidentID, s.Playbook, dash(s.Severity), s.State, mode,
+			fmtTime(s.StartedAt), fmtTime(s.ClosedAt), flags)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// errWriter remembers the first write error so rendering code stays linear.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	fmt.Fprintf(e, format, args...)
+}

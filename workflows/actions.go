@@ -1,0 +1,322 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+)
+
+// beginAction expands for_each and moves the step to running; tickAction
+// launches the iterations.
+func (r *runner) beginAction(ctx workflow.Context, s *plan.Step, st *StepState) bool {
+	if _, ok := activities.ActivityFor(s.Action.Action); !ok {
+		r.finish(ctx, s, st, StepFailed, fmt.Sprintf("this worker has no activity for action %q", s.Action.Action))
+		return true
+	}
+	if s.ForEach != nil {
+		v, err := s.ForEach.Eval(r.scope(nil))
+		if err != nil {
+			r.finish(ctx, s, st, StepFailed, fmt.Sprintf("could not evaluate for_each (%s): %v", s.ForEach.Source, err))
+			return true
+		}
+		its, err := eachOf(v)
+		if err != nil {
+			r.finish(ctx, s, st, StepFailed, err.Error())
+			return true
+		}
+		st.Iterations = its
+	} else {
+		st.Iterations = []*Iteration{{State: StepPending}}
+	}
+	st.State = StepRunning
+	detail := s.Action.Action
+	if s.ForEach != nil {
+		detail += fmt.Sprintf(" for %d item(s)", len(st.Iterations))
+	}
+	r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: detail})
+	r.tickAction(ctx, s, st)
+	return true
+}
+
+// tickAction launches iterations that are ready and finishes the step once
+// all iterations are final.
+func (r *runner) tickAction(ctx workflow.Context, s *plan.Step, st *StepState) bool {
+	changed := false
+	for _, it := range st.Iterations {
+		if it.State == StepPending || it.State == StepWaiting {
+			if r.draining {
+				continue
+			}
+			if r.launchIteration(ctx, s, st, it) {
+				changed = true
+			}
+		}
+	}
+	for _, it := range st.Iterations {
+		if !terminal(it.State) {
+			return changed
+		}
+	}
+	// Every iteration is final.
+	var failed, skipped []string
+	for _, it := range st.Iterations {
+		name := s.ID
+		if s.ForEach != nil {
+			name = fmt.Sprintf("%s[%s]", s.ID, it.Key)
+		}
+		switch it.State {
+		case StepFailed:
+			failed = append(failed, name+": "+it.Reason)
+		case StepSkipped:
+			skipped = append(skipped, name+": "+it.Reason)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		st.Continued = s.Action.OnFailure == plan.OnFailureContinue
+		reason := strings.Join(failed, "; ")
+		if st.Continued {
+			reason += " (on_failure = continue)"
+		}
+		r.finish(ctx, s, st, StepFailed, reason)
+	case len(skipped) > 0:
+		r.finish(ctx, s, st, StepSkipped, strings.Join(skipped, "; "))
+	default:
+		summary := ""
+		if s.ForEach == nil {
+			summary = st.Iterations[0].Summary
+		}
+		r.finish(ctx, s, st, StepDone, summary)
+	}
+	return true
+}
+
+// launchIteration evaluates the arguments, applies guard two for
+// safety-critical actions, and schedules the activity. It reports whether
+// anything changed.
+func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepState, it *Iteration) bool {
+	call := activities.Call{
+		IncidentID: r.in.IncidentID,
+		Step:       s.ID,
+		Iteration:  it.Key,
+		Round:      it.Round,
+		Exercise:   r.in.Exercise,
+		Action:     s.Action.Action,
+		Plant:      r.plant(),
+	}
+	if s.Action.SafetyCritical {
+		signoff, waitFor, reason := r.guard(ctx, s)
+		switch {
+		case signoff != nil:
+			call.Signoff = signoff
+		case waitFor != "":
+			if it.State != StepWaiting || it.Signoff != waitFor {
+				it.State = StepWaiting
+				it.Signoff = waitFor
+				it.Reason = "waiting for a fresh sign-off on " + waitFor
+				return true
+			}
+			return false
+		default:
+			it.State = StepSkipped
+			it.Reason = reason
+			it.FinishedAt = workflow.Now(ctx)
+			return true
+		}
+	}
+	args := map[string]any{}
+	sc := r.scope(it.Each)
+	for _, k := range workflow.DeterministicKeys(s.Action.With) {
+		v, err := s.Action.With[k].Eval(sc)
+		if err != nil {
+			it.State = StepFailed
+			it.Reason = fmt.Sprintf("could not evaluate with.%s: %v", k, err)
+			it.FinishedAt = workflow.Now(ctx)
+			return true
+		}
+		args[k] = v
+	}
+	it.State = StepRunning
+	it.Signoff = ""
+	it.Reason = ""
+	name, _ := activities.ActivityFor(s.Action.Action)
+	opts := r.actionOptions(s.Action)
+	var res activities.ActionResult
+	in := activities.ActionInput{Call: call, Args: args}
+	r.launch(ctx, r.activityContext(opts), name, in, &res, func(ctx workflow.Context, err error) {
+		if it.State != StepRunning {
+			return
+		}
+		it.FinishedAt = workflow.Now(ctx)
+		label := ""
+		if s.ForEach != nil {
+			label = it.Key
+		}
+		if err != nil {
+			if errorType(err) == activities.ErrSignoffRefused {
+				// Guard three refused: the sign-off went stale on the way.
+				// Ask again and run a new round once it is fresh.
+				it.State = StepPending
+				it.Round++
+				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err)})
+				if call.Signoff != nil && call.Signoff.BreakGlass == nil {
+					r.reask(ctx, call.Signoff.Approval, "the activity refused the sign-off: "+errorMessage(err))
+				}
+				return
+			}
+			it.State = StepFailed
+			it.Reason = errorMessage(err)
+			if s.ForEach != nil {
+				r.event(ctx, Event{Kind: EventStepFailed, Step: s.ID, Iteration: label, Detail: it.Reason})
+			}
+			return
+		}
+		it.State = StepDone
+		it.Output = res.Output
+		detail := res.Summary
+		if res.Simulated {
+			detail = strings.TrimSpace(detail + " (simulated)")
+		}
+		if call.Signoff != nil && call.Signoff.BreakGlass != nil {
+			detail = strings.TrimSpace(detail + " [break-glass]")
+		}
+		it.Summary = detail
+		if s.ForEach != nil {
+			r.event(ctx, Event{Kind: EventIterationFinished, Step: s.ID, Iteration: label, Detail: detail, BreakGlass: call.Signoff != nil && call.Signoff.BreakGlass != nil})
+		}
+	})
+	if call.Signoff != nil && call.Signoff.BreakGlass != nil {
+		st.BreakGlass = call.Signoff.BreakGlass
+	}
+	return true
+}
+
+// guard is safety guard two: a safety-critical step runs only with a valid,
+// unexpired sign-off from one of the approvals that guard it. It returns the
+// sign-off to hand the activity; or the approval now asked again because its
+// sign-off went stale; or why the step cannot run at all.
+func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff, string, string) {
+	now := workflow.Now(ctx)
+	var best *activities.Signoff
+	var stale, waiting string
+	for _, id := range s.Action.GuardedBy {
+		as := r.state(id)
+		ap := r.plan.StepByID(id)
+		if as == nil || ap == nil || ap.Approval == nil {
+			continue
+		}
+		switch as.State {
+		case StepDone:
+			so := r.signoff(ap, as)
+			if so.BreakGlass != nil || so.ValidFor == 0 || now.Before(so.GrantedAt.Add(so.ValidFor)) {
+				if best == nil || so.GrantedAt.After(best.GrantedAt) {
+					best = so
+				}
+				continue
+			}
+			if stale == "" || as.GrantedAt.After(r.state(stale).GrantedAt) {
+				stale = id
+			}
+		case StepWaiting:
+			waiting = id
+		}
+	}
+	if best != nil {
+		return best, "", ""
+	}
+	if waiting != "" {
+		return nil, waiting, ""
+	}
+	if stale != "" {
+		as := r.state(stale)
+		ap := r.plan.StepByID(stale)
+		r.reask(ctx, stale, fmt.Sprintf("sign-off granted at %s is older than valid_for %s", timeString(as.GrantedAt), ap.Approval.Quorum.ValidFor.Std()))
+		return nil, stale, ""
+	}
+	return nil, "", fmt.Sprintf("no valid safety sign-off covers zone %s (guarded by %s)", s.Action.Target, strings.Join(s.Action.GuardedBy, ", "))
+}
+
+// signoff builds the record a safety-critical activity re-checks.
+func (r *runner) signoff(ap *plan.Step, as *StepState) *activities.Signoff {
+	so := &activities.Signoff{
+		Approval:   ap.ID,
+		Covers:     ap.Approval.Covers,
+		Required:   required(ap.Approval.Quorum),
+		GrantedAt:  as.GrantedAt,
+		ValidFor:   ap.Approval.Quorum.ValidFor.Std(),
+		BreakGlass: as.BreakGlass,
+	}
+	for _, a := range as.Approvals {
+		so.Approvers = append(so.Approvers, activities.Approver{Person: a.Person, Roster: a.Roster, At: a.At})
+	}
+	return so
+}
+
+// reask opens a new round of a safety approval whose sign-off went stale.
+func (r *runner) reask(ctx workflow.Context, approvalID, why string) {
+	as := r.state(approvalID)
+	ap := r.plan.StepByID(approvalID)
+	if as == nil || ap == nil || as.State != StepDone {
+		return
+	}
+	r.event(ctx, Event{Kind: EventSignoffStale, Step: approvalID, Detail: why + "; asking again"})
+	r.openRound(ctx, ap, as, as.Round+1)
+}
+
+func (r *runner) actionOptions(a *plan.ActionStep) workflow.ActivityOptions {
+	timeout := a.Timeout.Std()
+	if timeout <= 0 {
+		timeout = defaultActionTimeout
+	}
+	rp := &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        defaultActionAttempts,
+		NonRetryableErrorTypes: []string{activities.ErrSignoffRefused, activities.ErrBadArguments},
+	}
+	if a.Retry != nil {
+		rp.MaximumAttempts = int32(a.Retry.Attempts)
+		if a.Retry.Backoff > 0 {
+			rp.InitialInterval = a.Retry.Backoff.Std()
+			rp.BackoffCoefficient = 1
+			rp.MaximumInterval = a.Retry.Backoff.Std()
+		}
+	}
+	return workflow.ActivityOptions{StartToCloseTimeout: timeout, RetryPolicy: rp}
+}
+
+// plant is the slice of the plant model activities need.
+func (r *runner) plant() *activities.Plant {
+	p := &activities.Plant{}
+	for _, z := range r.plan.Zones {
+		p.Zones = append(p.Zones, activities.Zone{ID: z.ID, Title: z.Title, Networks: z.Networks})
+	}
+	for _, c := range r.plan.Conduits {
+		p.Conduits = append(p.Conduits, activities.Conduit{ID: c.ID, From: c.From, To: c.To, Enforcement: c.Enforcement, KeepOpenOnIsolation: c.KeepOpenOnIsolation, Protocols: c.Protocols})
+	}
+	for _, in := range r.plan.Integrations {
+		ai := activities.Integration{ID: in.ID, Kind: in.Kind}
+		for _, k := range workflow.DeterministicKeys(in.Settings) {
+			v := in.Settings[k]
+			if v.Env != "" || v.Value == nil {
+				continue
+			}
+			if ai.Settings == nil {
+				ai.Settings = map[string]string{}
+			}
+			ai.Settings[k] = fmt.Sprint(v.Value)
+		}
+		p.Integrations = append(p.Integrations, ai)
+	}
+	if len(p.Zones) == 0 && len(p.Conduits) == 0 && len(p.Integrations) == 0 {
+		return nil
+	}
+	return p
+}

@@ -1,0 +1,253 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+)
+
+// WorkflowName is the registered name of the incident workflow.
+const WorkflowName = "Incident"
+
+// IncidentWorkflowID returns the workflow ID of an incident.
+func IncidentWorkflowID(incidentID string) string { return "incident-" + incidentID }
+
+// IncidentIDFromWorkflowID is the inverse of IncidentWorkflowID.
+func IncidentIDFromWorkflowID(workflowID string) string {
+	const prefix = "incident-"
+	if len(workflowID) > len(prefix) && workflowID[:len(prefix)] == prefix {
+		return workflowID[len(prefix):]
+	}
+	return workflowID
+}
+
+// Update names: how people answer a running incident. Each update takes an
+// Answer and returns an AnswerResult; its validator refuses answers that may
+// not be given (unauthorized person, self-approval, stale or duplicate answer,
+// unknown option) without writing anything to the history.
+const (
+	UpdateAck        = "ack"
+	UpdateApprove    = "approve"
+	UpdateDeny       = "deny"
+	UpdateDecide     = "decide"
+	UpdateDone       = "done"
+	UpdateBreakGlass = "break_glass"
+	UpdateCancel     = "cancel"
+)
+
+// Updates lists every update name, in the order the documentation gives them.
+var Updates = []string{UpdateAck, UpdateApprove, UpdateDeny, UpdateDecide, UpdateDone, UpdateBreakGlass, UpdateCancel}
+
+// SignalRefused is the signal a front door (CLI, Slack) sends after an
+// update was refused, so the refusal is audited in the timeline. The
+// workflow records at most MaxRefusals of them.
+const SignalRefused = "refused"
+
+// MaxRefusals bounds how many refused answers one incident records.
+const MaxRefusals = 200
+
+// Query names.
+const (
+	QueryStatus   = "status"
+	QueryTimeline = "timeline"
+)
+
+// Search attribute names the workflow keeps up to date, for `firebreak list`.
+const (
+	SearchPlaybook   = "FirebreakPlaybook"
+	SearchSeverity   = "FirebreakSeverity"
+	SearchState      = "FirebreakState"
+	SearchExercise   = "FirebreakExercise"
+	SearchBreakGlass = "FirebreakBreakGlass"
+)
+
+// Incident states.
+const (
+	StateRunning   = "running"
+	StateCompleted = "completed"
+	StateFailed    = "failed"
+	StateCancelled = "cancelled"
+)
+
+// Step states.
+const (
+	StepPending   = "pending"   // its needs are not done yet
+	StepRunning   = "running"   // an activity or timer is in flight
+	StepWaiting   = "waiting"   // waiting for people to answer
+	StepDone      = "done"      // finished: action succeeded, approval approved, task done...
+	StepDenied    = "denied"    // an approval was denied
+	StepSkipped   = "skipped"   // when was false, or a dependency did not succeed
+	StepFailed    = "failed"    // an action failed after its retries
+	StepTimedOut  = "timed_out" // nobody answered in time and nothing took over
+	StepCancelled = "cancelled" // the incident was cancelled first
+)
+
+// Channels an answer can arrive through, recorded in the timeline.
+const (
+	ChannelCLI    = "cli"
+	ChannelSlack  = "slack"
+	ChannelScript = "script"
+)
+
+// IncidentInput is the input of the incident workflow.
+type IncidentInput struct {
+	Plan *plan.Plan `json:"plan"`
+	// IncidentID is the human-facing incident ID (the workflow ID is derived).
+	IncidentID string `json:"incident_id"`
+	// Commander is the person ID of whoever started the incident ("" if not a
+	// known person); exclude_initiator refuses their answers.
+	Commander string `json:"commander,omitempty"`
+	// Inputs are the run's input values by name; defaults fill the rest.
+	Inputs map[string]any `json:"inputs,omitempty"`
+	// Exercise runs every activity on simulated twins on the exercise queue.
+	Exercise bool `json:"exercise,omitempty"`
+	// ContinueAfterEvents, if set, continues the incident as new once its
+	// history passes this many events (the server's suggestion is always
+	// honoured too). For tests; 0 means only the server's suggestion.
+	ContinueAfterEvents int `json:"continue_after_events,omitempty"`
+	// Carry is the state handed over by continue-as-new; nil on a fresh start.
+	Carry *Carry `json:"carry,omitempty"`
+}
+
+// IncidentResult is the result of the incident workflow.
+type IncidentResult struct {
+	State string `json:"state"`
+	// BreakGlass is true when any safety gate was forced; the incident needs
+	// post-incident review.
+	BreakGlass bool         `json:"break_glass,omitempty"`
+	Steps      []StepStatus `json:"steps"`
+}
+
+// Answer is what a person sends to a running incident.
+type Answer struct {
+	// Step is the step ID answered, e.g. "approval.isolate_ok".
+	Step string `json:"step"`
+	// Person is the person ID answering. The front door (Slack, CLI) sets it
+	// from the identity it trusts.
+	Person string `json:"person"`
+	// Option is the chosen option of a decision.
+	Option string `json:"option,omitempty"`
+	// Reason is required for deny, break-glass and cancel.
+	Reason string `json:"reason,omitempty"`
+	// Round, when not zero, must equal the step's current prompt round; an
+	// answer to an earlier round (a sign-off that has since gone stale and been
+	// asked again) is refused as stale.
+	Round int `json:"round,omitempty"`
+	// Channel is where the answer came from: cli, slack or script.
+	Channel string `json:"channel,omitempty"`
+}
+
+// AnswerResult tells the person what their answer did.
+type AnswerResult struct {
+	// Message is one line for the person, e.g. "approved (1 of 2)".
+	Message string `json:"message"`
+	// StepState is the step's state after the answer.
+	StepState string `json:"step_state"`
+}
+
+// Refusal is the payload of SignalRefused.
+type Refusal struct {
+	Update  string    `json:"update"`
+	Answer  Answer    `json:"answer"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// Status is what the status query returns.
+type Status struct {
+	IncidentID string    `json:"incident_id"`
+	Playbook   string    `json:"playbook"`
+	Title      string    `json:"title,omitempty"`
+	Severity   string    `json:"severity,omitempty"`
+	State      string    `json:"state"`
+	Commander  string    `json:"commander,omitempty"`
+	Exercise   bool      `json:"exercise,omitempty"`
+	BreakGlass bool      `json:"break_glass,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	// Runs counts continue-as-new hand-overs plus one.
+	Runs  int          `json:"runs"`
+	Steps []StepStatus `json:"steps"`
+}
+
+// StepStatus is one step's state in a Status.
+type StepStatus struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	// Reason says why a step is skipped, failed, denied or timed out.
+	Reason string `json:"reason,omitempty"`
+	// Awaiting are the people who may answer now (waiting steps only).
+	Awaiting []string `json:"awaiting,omitempty"`
+	// Need says what is still missing, e.g. "1 more from roster.ot_operations".
+	Need string `json:"need,omitempty"`
+	// Round is the prompt round (approvals asked again after going stale).
+	Round int `json:"round,omitempty"`
+	// Approvals so far in this round.
+	Approvals []Approval `json:"approvals,omitempty"`
+	// Choice is a decision's outcome.
+	Choice string `json:"choice,omitempty"`
+	// Escalation shows where a page or an on_timeout escalation stands.
+	Escalation string    `json:"escalation,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	BreakGlass bool      `json:"break_glass,omitempty"`
+}
+
+// Approval is one person's approval within a round.
+type Approval struct {
+	Person string    `json:"person"`
+	Roster string    `json:"roster,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Event kinds in the timeline.
+const (
+	EventIncidentStarted   = "incident_started"
+	EventIncidentFinished  = "incident_finished"
+	EventStepStarted       = "step_started"
+	EventStepFinished      = "step_finished"
+	EventStepSkipped       = "step_skipped"
+	EventStepFailed        = "step_failed"
+	EventPaged             = "paged"
+	EventPrompted          = "prompted"
+	EventAcknowledged      = "acknowledged"
+	EventApproved          = "approved"
+	EventDenied            = "denied"
+	EventDecided           = "decided"
+	EventTaskDone          = "task_done"
+	EventBreakGlass        = "break_glass"
+	EventRefused           = "refused"
+	EventTimedOut          = "timed_out"
+	EventEscalated         = "escalated"
+	EventSignoffStale      = "signoff_stale"
+	EventSignoffRefused    = "signoff_refused"
+	EventNotified          = "notified"
+	EventCancelled         = "cancelled"
+	EventContinuedAsNew    = "continued_as_new"
+	EventRetry             = "retry"
+	EventIterationFinished = "iteration_finished"
+)
+
+// Event is one entry of the incident timeline: the audit trail.
+type Event struct {
+	Seq  int       `json:"seq"`
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"`
+	Step string    `json:"step,omitempty"`
+	// Iteration is the for_each key, when the event is about one iteration.
+	Iteration string `json:"iteration,omitempty"`
+	Person    string `json:"person,omitempty"`
+	Channel   string `json:"channel,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+	// BreakGlass marks events that belong to a forced safety gate.
+	BreakGlass bool `json:"break_glass,omitempty"`
+}
+
+// Timeline is what the timeline query returns.
+type Timeline struct {
+	IncidentID string  `json:"incident_id"`
+	Playbook   string  `json:"playbook"`
+	Exercise   bool    `json:"exercise,omitempty"`
+	BreakGlass bool    `json:"break_glass,omitempty"`
+	Events     []Event `json:"events"`
+}

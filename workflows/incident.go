@@ -1,0 +1,673 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+)
+
+// Interpreter versions, recorded with workflow.GetVersion so that a change to
+// how plans are interpreted never breaks an incident that is already running.
+// Add a constant and raise interpreterMax for every change in behaviour, and
+// branch on r.version where the behaviour differs.
+const (
+	interpreterChange = "firebreak-interpreter"
+	// interpreterV1 is the first durable interpreter.
+	interpreterV1  = 1
+	interpreterMax = interpreterV1
+)
+
+// Activity defaults when a step does not say.
+const (
+	defaultActionTimeout  = 5 * time.Minute
+	defaultActionAttempts = 3
+	deliveryTimeout       = 30 * time.Second
+	deliveryAttempts      = 10
+)
+
+// Incident runs one compiled playbook as a durable incident: the step graph
+// in dependency order with independent steps in parallel, people answering
+// through updates, and the safety interlock's second guard in front of every
+// safety-critical action.
+func Incident(ctx workflow.Context, in IncidentInput) (IncidentResult, error) {
+	r, err := setup(ctx, in)
+	if err != nil {
+		return IncidentResult{}, err
+	}
+	return r.run(ctx)
+}
+
+// runner is the state of one run of the interpreter.
+type runner struct {
+	in      IncidentInput
+	plan    *plan.Plan
+	dir     *directory
+	c       *Carry
+	byID    map[string]int // step ID -> index in plan.Steps and c.Steps
+	logger  log.Logger
+	version workflow.Version
+
+	dirty    bool // something changed; the main loop should look again
+	inflight int  // activities dispatched and not yet finished
+	draining bool // continue-as-new is due: start nothing new
+	// cancelActs cancels every activity in flight when the incident is cancelled.
+	actCtx     workflow.Context
+	cancelActs workflow.CancelFunc
+}
+
+// setup validates the input, restores or creates the state and registers the
+// update, signal and query handlers.
+func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
+	if in.Plan == nil || len(in.Plan.Steps) == 0 {
+		return nil, temporal.NewNonRetryableApplicationError("the incident has no plan, or the plan has no steps", "BadInput", nil)
+	}
+	if in.IncidentID == "" {
+		in.IncidentID = IncidentIDFromWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID)
+	}
+	r := &runner{
+		in:     in,
+		plan:   in.Plan,
+		dir:    newDirectory(in.Plan),
+		logger: workflow.GetLogger(ctx),
+		byID:   map[string]int{},
+	}
+	r.version = workflow.GetVersion(ctx, interpreterChange, workflow.DefaultVersion, interpreterMax)
+	for i, s := range in.Plan.Steps {
+		r.byID[s.ID] = i
+	}
+	if in.Carry != nil {
+		r.c = in.Carry
+		r.c.Runs++
+		if len(r.c.Steps) != len(in.Plan.Steps) {
+			return nil, temporal.NewNonRetryableApplicationError("carried state does not match the plan", "BadInput", nil)
+		}
+	} else {
+		r.c = newCarry(in.Plan, workflow.Now(ctx))
+		r.event(ctx, Event{Kind: EventIncidentStarted, Person: in.Commander, Detail: r.startDetail()})
+	}
+	r.actCtx, r.cancelActs = workflow.WithCancel(ctx)
+
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.status(), nil }); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() (Timeline, error) { return r.timeline(), nil }); err != nil {
+		return nil, err
+	}
+	for _, name := range Updates {
+		name := name
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, a Answer) (AnswerResult, error) { return r.apply(ctx, name, a) },
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Answer) error {
+				_, err := r.check(ctx, name, a)
+				return err
+			}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	refused := workflow.GetSignalChannel(ctx, SignalRefused)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var rf Refusal
+			if !refused.Receive(ctx, &rf) {
+				return
+			}
+			r.recordRefusal(ctx, rf)
+		}
+	})
+	return r, nil
+}
+
+func (r *runner) startDetail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "playbook %s", r.plan.Playbook)
+	if r.in.Exercise {
+		b.WriteString(" (exercise: simulated actuators only)")
+	}
+	return b.String()
+}
+
+// run is the main loop: start what is ready, then wait for an answer, an
+// activity or the next deadline.
+func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
+	for {
+		r.advance(ctx)
+		if r.finished() {
+			break
+		}
+		if r.shouldContinueAsNew(ctx) {
+			r.draining = true
+		}
+		if r.draining && r.inflight == 0 {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return r.cancelled(ctx, err)
+			}
+			r.event(ctx, Event{Kind: EventContinuedAsNew, Detail: fmt.Sprintf("history reached %d events; run %d continues with every answer so far", workflow.GetInfo(ctx).GetCurrentHistoryLength(), r.c.Runs+2)})
+			next := r.in
+			next.Carry = r.c
+			return IncidentResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+		}
+		r.dirty = false
+		wake := func() bool { return r.dirty }
+		var err error
+		if d, ok := r.nextDeadline(ctx); ok {
+			_, err = workflow.AwaitWithTimeout(ctx, d, wake)
+		} else {
+			err = workflow.Await(ctx, wake)
+		}
+		if err != nil {
+			return r.cancelled(ctx, err)
+		}
+	}
+	// Let answers that arrived with the last change finish before closing.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	res := r.result()
+	r.event(ctx, Event{Kind: EventIncidentFinished, Detail: res.State})
+	r.upsertState(ctx, res.State)
+	return res, nil
+}
+
+// cancelled handles the workflow being cancelled through Temporal itself
+// (rather than the cancel update): every open step is marked cancelled.
+func (r *runner) cancelled(ctx workflow.Context, cause error) (IncidentResult, error) {
+	if !temporal.IsCanceledError(cause) {
+		return IncidentResult{}, cause
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if r.c.Cancel == nil {
+		r.c.Cancel = &Answer{Reason: "cancelled through Temporal", Channel: "temporal"}
+		r.c.CancelledAt = workflow.Now(dctx)
+		r.event(dctx, Event{Kind: EventCancelled, Detail: "the workflow was cancelled through Temporal"})
+	}
+	r.cancelOpen(dctx)
+	res := r.result()
+	r.event(dctx, Event{Kind: EventIncidentFinished, Detail: res.State})
+	r.upsertState(dctx, res.State)
+	return res, nil
+}
+
+func (r *runner) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	if info.GetContinueAsNewSuggested() {
+		return true
+	}
+	return r.in.ContinueAfterEvents > 0 && info.GetCurrentHistoryLength() >= r.in.ContinueAfterEvents
+}
+
+// finished reports whether every step is in a final state and nothing is in flight.
+func (r *runner) finished() bool {
+	if r.inflight > 0 {
+		return false
+	}
+	for _, st := range r.c.Steps {
+		if !terminal(st.State) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *runner) result() IncidentResult {
+	return IncidentResult{State: r.finalState(), BreakGlass: r.c.BreakGlass, Steps: r.stepStatuses()}
+}
+
+// finalState is the incident's state once every step is final: cancelled,
+// failed when a step failed (without on_failure = continue) or timed out,
+// otherwise completed. A denied approval is a normal outcome.
+func (r *runner) finalState() string {
+	if r.c.Cancel != nil {
+		return StateCancelled
+	}
+	for _, st := range r.c.Steps {
+		if (st.State == StepFailed && !st.Continued) || st.State == StepTimedOut {
+			return StateFailed
+		}
+	}
+	return StateCompleted
+}
+
+// event appends to the timeline.
+func (r *runner) event(ctx workflow.Context, e Event) {
+	r.c.Seq++
+	e.Seq = r.c.Seq
+	if e.At.IsZero() {
+		e.At = workflow.Now(ctx)
+	}
+	r.c.Events = append(r.c.Events, e)
+	r.logger.Info("incident event", "kind", e.Kind, "step", e.Step, "person", e.Person, "detail", e.Detail)
+}
+
+func (r *runner) recordRefusal(ctx workflow.Context, rf Refusal) {
+	if r.c.Refusals >= MaxRefusals {
+		return
+	}
+	r.c.Refusals++
+	detail := fmt.Sprintf("%s refused: %s", rf.Update, rf.Message)
+	if r.c.Refusals == MaxRefusals {
+		detail += fmt.Sprintf(" (the timeline records no more than %d refusals)", MaxRefusals)
+	}
+	r.event(ctx, Event{Kind: EventRefused, Step: rf.Answer.Step, Person: rf.Answer.Person, Channel: rf.Answer.Channel, Detail: detail})
+	r.dirty = true
+}
+
+// upsertState keeps the FirebreakState and FirebreakBreakGlass search
+// attributes current, when the incident was started with them.
+func (r *runner) upsertState(ctx workflow.Context, state string) {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	var updates []temporal.SearchAttributeUpdate
+	stateKey := temporal.NewSearchAttributeKeyKeyword(SearchState)
+	if v, ok := sa.GetKeyword(stateKey); ok && v != state {
+		updates = append(updates, stateKey.ValueSet(state))
+	}
+	bgKey := temporal.NewSearchAttributeKeyBool(SearchBreakGlass)
+	if v, ok := sa.GetBool(bgKey); ok && v != r.c.BreakGlass {
+		updates = append(updates, bgKey.ValueSet(r.c.BreakGlass))
+	}
+	if len(updates) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		r.logger.Warn("could not update search attributes", "error", err)
+	}
+}
+
+// nextDeadline is the time until the earliest timer the loop must wake for.
+func (r *runner) nextDeadline(ctx workflow.Context) (time.Duration, bool) {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, st := range r.c.Steps {
+		if terminal(st.State) {
+			continue
+		}
+		consider(st.Deadline)
+		consider(st.WaitUntil)
+		if l := st.Ladder; l != nil && l.Sent && !l.Exhausted && l.AckedBy == "" {
+			consider(l.Deadline)
+		}
+	}
+	if next.IsZero() {
+		return 0, false
+	}
+	d := next.Sub(workflow.Now(ctx))
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return d, true
+}
+
+// ---- advancing the graph ----
+
+// advance starts every step whose needs are met and moves every waiting
+// step on, until nothing more changes.
+func (r *runner) advance(ctx workflow.Context) {
+	for changed := true; changed; {
+		changed = false
+		for i := range r.plan.Steps {
+			if r.step(ctx, &r.plan.Steps[i], r.c.Steps[i]) {
+				changed = true
+			}
+		}
+	}
+}
+
+// step moves one step on; it reports whether anything changed.
+func (r *runner) step(ctx workflow.Context, s *plan.Step, st *StepState) bool {
+	if terminal(st.State) {
+		return false
+	}
+	if r.c.Cancel != nil {
+		r.finish(ctx, s, st, StepCancelled, "the incident was cancelled")
+		return true
+	}
+	if st.State == StepPending {
+		return r.begin(ctx, s, st)
+	}
+	switch s.Kind {
+	case plan.KindStep:
+		return r.tickAction(ctx, s, st)
+	case plan.KindPage:
+		return r.tickPage(ctx, s, st)
+	case plan.KindApproval, plan.KindDecision, plan.KindTask:
+		return r.tickPrompt(ctx, s, st)
+	case plan.KindWait:
+		if !workflow.Now(ctx).Before(st.WaitUntil) {
+			r.finish(ctx, s, st, StepDone, "")
+			return true
+		}
+	}
+	return false
+}
+
+// begin decides, once a step's needs are final, whether it runs or is skipped.
+func (r *runner) begin(ctx workflow.Context, s *plan.Step, st *StepState) bool {
+	for _, n := range s.Needs {
+		ns := r.state(n)
+		if ns == nil {
+			continue
+		}
+		if !terminal(ns.State) {
+			return false
+		}
+	}
+	for _, n := range s.Needs {
+		ns := r.state(n)
+		if ns == nil || ns.State == StepDone || (ns.State == StepFailed && ns.Continued) {
+			continue
+		}
+		r.finish(ctx, s, st, StepSkipped, fmt.Sprintf("needs %s, which %s", n, describeOutcome(ns)))
+		return true
+	}
+	if r.draining {
+		return false
+	}
+	if s.When != nil {
+		v, err := s.When.Eval(r.scope(nil))
+		if err != nil {
+			r.finish(ctx, s, st, StepSkipped, fmt.Sprintf("could not evaluate when (%s): %v", s.When.Source, err))
+			return true
+		}
+		if b, ok := v.(bool); !ok || !b {
+			r.finish(ctx, s, st, StepSkipped, fmt.Sprintf("when is false: %s", s.When.Source))
+			return true
+		}
+	}
+	now := workflow.Now(ctx)
+	st.StartedAt = now
+	switch s.Kind {
+	case plan.KindStep:
+		return r.beginAction(ctx, s, st)
+	case plan.KindPage:
+		st.State = StepWaiting
+		st.Ladder = &Ladder{Escalation: s.Page.Escalation}
+		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: "paging escalation." + s.Page.Escalation})
+	case plan.KindApproval, plan.KindDecision, plan.KindTask:
+		r.openRound(ctx, s, st, 1)
+	case plan.KindNotify:
+		st.State = StepRunning
+		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID})
+		r.dispatchNotify(ctx, s, st)
+	case plan.KindWait:
+		st.State = StepRunning
+		st.WaitUntil = now.Add(s.Wait.Duration.Std())
+		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: "waiting " + s.Wait.Duration.Std().String()})
+	}
+	return true
+}
+
+func describeOutcome(ns *StepState) string {
+	switch ns.State {
+	case StepDenied:
+		if ns.DeniedBy != "" {
+			return fmt.Sprintf("was denied by %s (%s)", ns.DeniedBy, ns.AnswerNote)
+		}
+		return "was denied"
+	case StepSkipped:
+		return "was skipped"
+	case StepFailed:
+		return "failed"
+	case StepTimedOut:
+		return "timed out"
+	case StepCancelled:
+		return "was cancelled"
+	}
+	return "is " + ns.State
+}
+
+func (r *runner) state(id string) *StepState {
+	i, ok := r.byID[id]
+	if !ok {
+		return nil
+	}
+	return r.c.Steps[i]
+}
+
+// finish puts a step into a final state and records it.
+func (r *runner) finish(ctx workflow.Context, s *plan.Step, st *StepState, state, reason string) {
+	st.State = state
+	st.Reason = reason
+	st.FinishedAt = workflow.Now(ctx)
+	st.Deadline = time.Time{}
+	kind := EventStepFinished
+	switch state {
+	case StepSkipped:
+		kind = EventStepSkipped
+	case StepFailed:
+		kind = EventStepFailed
+	case StepTimedOut:
+		kind = EventTimedOut
+	case StepCancelled:
+		kind = EventCancelled
+	}
+	detail := state
+	if reason != "" {
+		detail += ": " + reason
+	}
+	r.event(ctx, Event{Kind: kind, Step: s.ID, Detail: detail, BreakGlass: st.BreakGlass != nil})
+}
+
+// cancelOpen marks every open step cancelled (after a cancel).
+func (r *runner) cancelOpen(ctx workflow.Context) {
+	r.cancelActs()
+	for i := range r.plan.Steps {
+		st := r.c.Steps[i]
+		if !terminal(st.State) {
+			r.finish(ctx, &r.plan.Steps[i], st, StepCancelled, "the incident was cancelled")
+		}
+	}
+}
+
+// ---- expressions ----
+
+// scope builds the values expressions may read.
+func (r *runner) scope(each *Each) map[string]any {
+	inputs := map[string]any{}
+	for _, in := range r.plan.Inputs {
+		if v, ok := r.in.Inputs[in.Name]; ok {
+			inputs[in.Name] = v
+		} else if !in.Required {
+			inputs[in.Name] = in.Default
+		}
+	}
+	sc := map[string]any{
+		"input": inputs,
+		"incident": map[string]any{
+			"id":         r.in.IncidentID,
+			"commander":  r.in.Commander,
+			"exercise":   r.in.Exercise,
+			"title":      r.plan.Title,
+			"severity":   r.plan.Severity,
+			"playbook":   r.plan.Playbook,
+			"started_at": timeString(r.c.StartedAt),
+		},
+	}
+	for _, k := range plan.StepKinds {
+		sc[k] = map[string]any{}
+	}
+	for i := range r.plan.Steps {
+		s := &r.plan.Steps[i]
+		st := r.c.Steps[i]
+		if st.State == StepPending {
+			continue
+		}
+		v := map[string]any{"status": st.State, "started_at": timeString(st.StartedAt)}
+		if terminal(st.State) {
+			v["finished_at"] = timeString(st.FinishedAt)
+		}
+		switch s.Kind {
+		case plan.KindStep:
+			if s.ForEach == nil && len(st.Iterations) == 1 && st.Iterations[0].Output != nil {
+				v["output"] = st.Iterations[0].Output
+			}
+		case plan.KindPage:
+			if l := st.Ladder; l != nil && l.AckedBy != "" && st.State == StepDone {
+				v["acknowledged_by"] = l.AckedBy
+				v["acknowledged_at"] = timeString(l.AckedAt)
+			}
+		case plan.KindApproval:
+			if terminal(st.State) {
+				v["approved"] = st.State == StepDone
+				by := []any{}
+				for _, a := range st.Approvals {
+					by = append(by, a.Person)
+				}
+				v["approved_by"] = by
+				if st.State == StepDenied {
+					v["denied_by"] = st.DeniedBy
+					v["reason"] = st.AnswerNote
+				}
+			}
+		case plan.KindDecision:
+			if st.State == StepDone {
+				v["choice"] = st.Choice
+				v["decided_by"] = st.AnsweredBy
+			}
+		case plan.KindTask:
+			if st.State == StepDone {
+				v["done_by"] = st.AnsweredBy
+			}
+		}
+		sc[s.Kind].(map[string]any)[s.Name] = v
+	}
+	if each != nil {
+		sc["each"] = map[string]any{"key": each.Key, "value": each.Value}
+	}
+	return sc
+}
+
+func evalString(e *plan.Expr, scope map[string]any) (string, error) {
+	if e == nil {
+		return "", nil
+	}
+	v, err := e.Eval(scope)
+	if err != nil {
+		return "", err
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "", nil
+	}
+	return fmt.Sprint(v), nil
+}
+
+// ---- activities ----
+
+// activityContext returns the context activities of this incident run with:
+// the exercise task queue for exercises.
+func (r *runner) activityContext(opts workflow.ActivityOptions) workflow.Context {
+	if r.in.Exercise {
+		opts.TaskQueue = activities.ExerciseTaskQueue
+	}
+	return workflow.WithActivityOptions(r.actCtx, opts)
+}
+
+func deliveryOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: deliveryTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    deliveryAttempts,
+		},
+	}
+}
+
+// launch runs an activity in a coroutine and calls done with its outcome,
+// then wakes the main loop.
+func (r *runner) launch(ctx workflow.Context, actx workflow.Context, name string, arg any, result any, done func(workflow.Context, error)) {
+	r.inflight++
+	f := workflow.ExecuteActivity(actx, name, arg)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		err := f.Get(gctx, result)
+		r.inflight--
+		done(gctx, err)
+		r.dirty = true
+	})
+}
+
+func (r *runner) call(s *plan.Step, st *StepState) activities.Call {
+	c := activities.Call{IncidentID: r.in.IncidentID, Step: s.ID, Exercise: r.in.Exercise, Round: st.Round}
+	if st.Round <= 1 {
+		c.Round = 0
+	}
+	return c
+}
+
+func (r *runner) dispatchNotify(ctx workflow.Context, s *plan.Step, st *StepState) {
+	text, err := evalString(s.Notify.Message, r.scope(nil))
+	if err != nil {
+		st.Continued = true
+		r.finish(ctx, s, st, StepFailed, fmt.Sprintf("could not build the message: %v", err))
+		return
+	}
+	in := activities.NotifyInput{Call: r.call(s, st), Text: text}
+	in.Call.Action = "notify"
+	var who []string
+	for _, to := range s.Notify.To {
+		if to == plan.NotifyIncidentChannel {
+			in.IncidentChannel = true
+			continue
+		}
+		who = append(who, to)
+	}
+	in.To = r.dir.recipients(r.dir.expand(who))
+	var res activities.NotifyResult
+	r.launch(ctx, r.activityContext(deliveryOptions()), activities.NotifyActivity, in, &res, func(ctx workflow.Context, err error) {
+		if st.State != StepRunning {
+			return
+		}
+		if err != nil {
+			st.Continued = true
+			r.finish(ctx, s, st, StepFailed, "could not deliver: "+errorMessage(err))
+			return
+		}
+		r.event(ctx, Event{Kind: EventNotified, Step: s.ID, Detail: fmt.Sprintf("delivered to %d%s", res.Delivered, simulated(res.Simulated))})
+		r.finish(ctx, s, st, StepDone, "")
+	})
+}
+
+func simulated(b bool) string {
+	if b {
+		return " (simulated)"
+	}
+	return ""
+}
+
+// errorMessage returns the message of an activity error without Temporal's wrapping.
+func errorMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "timed out (" + te.TimeoutType().String() + ")"
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return "cancelled"
+	}
+	return err.Error()
+}
+
+func errorType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
