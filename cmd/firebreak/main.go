@@ -92,6 +92,9 @@ action (isolating a plant zone, cutting a conduit) can only run after the
 plant's safety people have signed off; the compiler proves every playbook
 respects that, and the running incident checks it again.
 
+See it work (no setup needed):
+  firebreak demo                               a whole incident on an embedded server
+
 Check playbooks:
   firebreak validate playbooks/library         check a directory of playbooks
   firebreak plan playbooks/library --playbook ot_ransomware_containment
@@ -99,6 +102,7 @@ Check playbooks:
   firebreak actions                            list the actions steps can run
 
 Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
+  firebreak dev                                embedded Temporal server + worker
   firebreak run ot_ransomware_containment --input zone=plant3_dmz --as carol
   firebreak status INC-20261122-4F2A           who is awaited, what is needed
   firebreak approve INC-20261122-4F2A approval.isolate_ok --as alice
@@ -121,5 +125,6 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 		newActionsCmd(),
 	)
 	root.AddCommand(incidentCmds()...)
+	root.AddCommand(serverCmds()...)
 	return root
 }

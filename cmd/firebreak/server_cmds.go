@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/internal/demo"
+	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/runner"
+	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+)
+
+// journalFile is the simulation journal's name inside a data directory.
+const journalFile = "simulation.jsonl"
+
+func serverCmds() []*cobra.Command {
+	return []*cobra.Command{newDevCmd(), newWorkerCmd(), newDemoCmd()}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("FIREBREAK_DATA_DIR"); d != "" {
+		return d
+	}
+	return ".firebreak"
+}
+
+func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+}
+
+func newDevCmd() *cobra.Command {
+	var dataDir string
+	var port, uiPort int
+	var noWorker, verbose bool
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a Temporal server and a firebreak worker in this process",
+		Long: `Dev starts a real Temporal server inside this process, keeping its state in a
+SQLite file in the data directory, registers the "default" namespace and
+firebreak's search attributes, serves the Temporal Web UI, and starts the
+firebreak worker against it. Incidents survive a restart: run dev again on the
+same data directory and they carry on where they were.
+
+Other terminals then use the normal commands (run, status, approve, ...); they
+reach this server at 127.0.0.1:7233 by default, like the Temporal CLI.
+
+The worker's actions run on simulated twins and are recorded in
+DATA_DIR/simulation.jsonl until real integrations are configured.`,
+		Example: `  firebreak dev                          # state in ./.firebreak, UI on :8233
+  firebreak dev --data-dir /var/lib/firebreak --port 7233 --ui-port 8233
+  firebreak dev --ui-port 0              # no Web UI`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := os.MkdirAll(dataDir, 0o755); err != nil {
+				return &exitError{code: exitInvalid, err: fmt.Errorf("creating the data directory: %w", err)}
+			}
+			logger := warnLogger(cmd, verbose)
+			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			srv, err := devserver.Start(startCtx, devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger})
+			cancel()
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			defer srv.Stop()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Temporal server:  %s (namespace %s)\n", srv.Address(), srv.Namespace())
+			if srv.UIAddress() != "" {
+				fmt.Fprintf(out, "Temporal Web UI:  http://%s\n", srv.UIAddress())
+			}
+			fmt.Fprintf(out, "State:            %s\n", filepath.Join(dataDir, devserver.DBFileName))
+			if !noWorker {
+				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger)})
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				defer c.Close()
+				j, err := sim.OpenJournal(filepath.Join(dataDir, journalFile))
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				defer j.Close()
+				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger})
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				defer ws.Stop()
+				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
+			}
+			if srv.Address() != temporalenv.DefaultAddress {
+				fmt.Fprintf(out, "\nIn other terminals: export TEMPORAL_ADDRESS=%s\n", srv.Address())
+			}
+			fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+			<-ctx.Done()
+			fmt.Fprintf(out, "Stopping.\n")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the SQLite file and the simulation journal live (also: FIREBREAK_DATA_DIR)")
+	cmd.Flags().IntVar(&port, "port", 7233, "Temporal frontend port")
+	cmd.Flags().IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0: no UI)")
+	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "run only the server; start workers separately with 'firebreak worker'")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log server and worker information, not only warnings")
+	return cmd
+}
+
+func newWorkerCmd() *cobra.Command {
+	var journalPath string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run the firebreak worker against a Temporal server",
+		Long: `Worker connects to the Temporal server named by the environment and runs
+incidents: the incident workflow and its activities on the task queue
+"firebreak", and exercise activities (always simulated) on "firebreak-exercise".
+Run as many workers as you like; Temporal spreads the work between them.
+
+Connection settings use the Temporal CLI's variable names:
+  TEMPORAL_ADDRESS                       host:port (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE                     namespace (default "default")
+  TEMPORAL_API_KEY                       API key (implies TLS)
+  TEMPORAL_TLS                           true/false
+  TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION
+
+Actions run on simulated twins until real integrations are configured; each
+one is journaled, once per idempotency key, in the --journal file.`,
+		Example: `  firebreak worker
+  TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker
+  firebreak worker --journal /var/lib/firebreak/simulation.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger := warnLogger(cmd, verbose)
+			cfg, err := temporalenv.FromEnv(os.Getenv)
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			c, err := temporalenv.Dial(dialCtx, cfg, logger)
+			cancel()
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			defer c.Close()
+			if dir := filepath.Dir(journalPath); dir != "" {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+			}
+			j, err := sim.OpenJournal(journalPath)
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			defer j.Close()
+			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger})
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			defer ws.Stop()
+			fmt.Fprintf(cmd.OutOrStdout(), "Worker running against %s (namespace %s); simulated actions journaled in %s. Ctrl-C stops it.\n", cfg.Address, cfg.Namespace, journalPath)
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&journalPath, "journal", filepath.Join(defaultDataDir(), journalFile), "the simulation journal file")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
+	return cmd
+}
+
+func newDemoCmd() *cobra.Command {
+	var opts demo.Options
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the ransomware playbook end to end with scripted responders",
+		Long: `Demo shows the whole product on a fresh machine with no setup. It starts a
+real Temporal server and a worker in this process on a temporary data
+directory, starts the shipped ot_ransomware_containment playbook, and lets
+scripted responders answer through the same updates people use from Slack or
+the CLI:
+
+  - the OT on-call engineer acknowledges the page,
+  - a SOC analyst tries to approve the plant isolation and is refused (not on
+    a sign-off roster; the refusal is in the timeline),
+  - one process-safety engineer and one OT operations engineer sign off, and
+    only then is plant 3 isolated (on simulated twins),
+  - the shift supervisor confirms islanded operation, OT decides to
+    reconnect, a fresh two-person sign-off allows the restore, and
+    compliance reports to the regulator.
+
+The live timeline prints as it happens. Exit status 0 means the incident
+completed.`,
+		Example: `  firebreak demo
+  firebreak demo --pace 0          # as fast as it goes
+  firebreak demo --data-dir ./demo-state   # keep the state to look at later`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			opts.Out = cmd.OutOrStdout()
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
+			res, err := demo.Run(ctx, opts)
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nDemo incident %s %s; %d unauthorized answer(s) refused.\n", res.IncidentID, res.State, len(res.Refusals))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", "playbooks/library", "the playbook directory")
+	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "keep the server's state here (kept afterwards) instead of a temporary directory")
+	cmd.Flags().IntVar(&opts.UIPort, "ui-port", 0, "Web UI port (0: 8233 if free, else any; -1: no UI)")
+	cmd.Flags().DurationVar(&opts.Pace, "pace", 300*time.Millisecond, "pause between scripted answers")
+	return cmd
+}

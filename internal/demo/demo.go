@@ -1,0 +1,289 @@
+// Package demo runs the shipped ransomware playbook end to end on an
+// embedded Temporal server, with scripted responders answering through the
+// same update path people use (including one refused, unauthorized answer and
+// a two-person safety sign-off), and shows the live timeline.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/runner"
+	"github.com/firebreak-ir/firebreak/workflows"
+)
+
+// Playbook is the playbook the demo runs.
+const Playbook = "ot_ransomware_containment"
+
+// Commander is who starts the demo incident (a SOC analyst).
+const Commander = "ines"
+
+// Options configure a demo run.
+type Options struct {
+	// Dir is the playbook directory; "playbooks/library" when empty.
+	Dir string
+	// DataDir holds the server's SQLite file and the simulation journal. When
+	// empty a temporary directory is used and removed afterwards.
+	DataDir string
+	// UIPort serves the Temporal Web UI; 0 picks 8233 when free, else any
+	// free port; -1 serves no UI.
+	UIPort int
+	// Pace is the pause between scripted answers, so people can watch the
+	// timeline grow. Zero answers as soon as a step waits.
+	Pace time.Duration
+	// Out receives the timeline and the summary.
+	Out io.Writer
+	// Logger receives server and worker warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Result is what a demo run did.
+type Result struct {
+	IncidentID string
+	State      string
+	// Refusals are the answers the workflow refused, with their messages.
+	Refusals []string
+	// Effects are the actions the simulated twins carried out, once each.
+	Effects []sim.Entry
+	// Attempts are all calls the twins saw, repeats included.
+	Attempts  []sim.Entry
+	UIAddress string
+	Address   string
+}
+
+// A scripted answer: who sends which update to which step.
+type answer struct {
+	update string
+	person string
+	option string
+	reason string
+	// refused marks an answer the script expects to be refused.
+	refused bool
+}
+
+// script is what the scripted responders do, step by step, in order.
+var script = map[string][]answer{
+	"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+	"approval.isolate_ok": {
+		// A SOC analyst is not on either sign-off roster: refused.
+		{update: workflows.UpdateApprove, person: "hiro", refused: true},
+		{update: workflows.UpdateApprove, person: "alice"},
+		{update: workflows.UpdateApprove, person: "olga"},
+	},
+	"task.verify_islanded": {{update: workflows.UpdateDone, person: "farid"}},
+	"decision.reconnect":   {{update: workflows.UpdateDecide, person: "dmitri", option: "reconnect"}},
+	"approval.restore_ok": {
+		{update: workflows.UpdateApprove, person: "bob"},
+		{update: workflows.UpdateApprove, person: "erin"},
+	},
+	"task.call_regulator": {{update: workflows.UpdateDone, person: "kate"}},
+}
+
+// Run runs the demo and returns what happened. The error is nil only when
+// the incident completed and every scripted answer had the expected outcome.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	var res Result
+	out := &lockedWriter{w: opts.Out}
+	if opts.Out == nil {
+		out.w = io.Discard
+	}
+	if opts.Dir == "" {
+		opts.Dir = "playbooks/library"
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	prep, err := incident.Prepare(incident.StartRequest{
+		Dir:       opts.Dir,
+		Playbook:  Playbook,
+		Inputs:    []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"]`},
+		Commander: Commander,
+	})
+	if err != nil {
+		return res, fmt.Errorf("the demo needs the shipped library (run it from the repository root, or pass --dir): %w", err)
+	}
+
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		dataDir, err = os.MkdirTemp("", "firebreak-demo-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dataDir)
+	} else if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return res, err
+	}
+	uiPort := opts.UIPort
+	switch {
+	case uiPort == 0:
+		uiPort = freePort(8233)
+	case uiPort < 0:
+		uiPort = 0
+	}
+
+	fmt.Fprintf(out, "Starting an embedded Temporal server on %s ...\n", filepath.Join(dataDir, devserver.DBFileName))
+	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dataDir, UIPort: uiPort, Logger: logger})
+	if err != nil {
+		return res, err
+	}
+	defer srv.Stop()
+	res.Address, res.UIAddress = srv.Address(), srv.UIAddress()
+
+	c, err := srv.NewClient(client.Options{Logger: quietLogger(logger)})
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	journal, err := sim.OpenJournal(filepath.Join(dataDir, "simulation.jsonl"))
+	if err != nil {
+		return res, err
+	}
+	defer journal.Close()
+	ws, err := runner.Start(c, runner.Options{Journal: journal, Logger: logger})
+	if err != nil {
+		return res, err
+	}
+	defer ws.Stop()
+
+	fmt.Fprintf(out, "Temporal frontend: %s (namespace %s)\n", srv.Address(), srv.Namespace())
+	if srv.UIAddress() != "" {
+		fmt.Fprintf(out, "Temporal Web UI:   http://%s/namespaces/%s/workflows\n", srv.UIAddress(), srv.Namespace())
+	}
+	started, err := incident.StartPrepared(ctx, c, prep)
+	if err != nil {
+		return res, err
+	}
+	res.IncidentID = started.IncidentID
+	fmt.Fprintf(out, "\nIncident %s: playbook %s, started by %s. Scripted responders answer through the same updates as Slack and the CLI.\n\n", started.IncidentID, Playbook, Commander)
+
+	rctx, stopResponders := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var scriptErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res.Refusals, scriptErr = respond(rctx, c, started.IncidentID, opts.Pace)
+	}()
+	final, err := incident.Follow(ctx, c, started.IncidentID, out, incident.FollowOptions{Interval: 100 * time.Millisecond})
+	stopResponders()
+	wg.Wait()
+	if err != nil {
+		return res, err
+	}
+	res.State = final.State
+	res.Effects, res.Attempts = journal.Effects(), journal.Attempts()
+
+	fmt.Fprintf(out, "\nThe simulated twins carried out %d action(s) (%d call(s) in all); the journal is %s.\n", len(res.Effects), len(res.Attempts), filepath.Join(dataDir, "simulation.jsonl"))
+	if srv.UIAddress() != "" {
+		fmt.Fprintf(out, "The Web UI shows the workflow while the demo runs: http://%s/namespaces/%s/workflows/%s\n", srv.UIAddress(), srv.Namespace(), workflows.IncidentWorkflowID(started.IncidentID))
+	}
+	if scriptErr != nil && !errors.Is(scriptErr, context.Canceled) {
+		return res, scriptErr
+	}
+	if final.State != workflows.StateCompleted {
+		return res, fmt.Errorf("incident %s ended %s, not completed", started.IncidentID, final.State)
+	}
+	return res, nil
+}
+
+// respond plays the scripted responders: whenever a step waits for an
+// answer, the next scripted answer for it is sent.
+func respond(ctx context.Context, c client.Client, id string, pace time.Duration) ([]string, error) {
+	next := map[string]int{}
+	var refusals []string
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := incident.Status(ctx, c, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return refusals, nil
+			}
+			return refusals, err
+		}
+		if st.State != workflows.StateRunning {
+			return refusals, nil
+		}
+		for _, s := range st.Steps {
+			if s.State != workflows.StepWaiting || next[s.ID] >= len(script[s.ID]) {
+				continue
+			}
+			a := script[s.ID][next[s.ID]]
+			if a.update == workflows.UpdateAck && s.Kind != "page" {
+				continue
+			}
+			if pace > 0 {
+				select {
+				case <-ctx.Done():
+					return refusals, nil
+				case <-time.After(pace):
+				}
+			}
+			next[s.ID]++
+			_, err := incident.Answer(ctx, c, a.update, id, workflows.Answer{
+				Step: s.ID, Person: a.person, Option: a.option, Reason: a.reason, Round: s.Round, Channel: workflows.ChannelScript,
+			})
+			var refused *incident.Refused
+			switch {
+			case errors.As(err, &refused) && a.refused:
+				refusals = append(refusals, refused.Message)
+			case err != nil && ctx.Err() != nil:
+				return refusals, nil
+			case err != nil:
+				return refusals, fmt.Errorf("scripted %s by %s on %s: %w", a.update, a.person, s.ID, err)
+			case a.refused:
+				return refusals, fmt.Errorf("scripted %s by %s on %s should have been refused", a.update, a.person, s.ID)
+			}
+			break // read the status again before the next answer
+		}
+		select {
+		case <-ctx.Done():
+			return refusals, nil
+		case <-tick.C:
+		}
+	}
+}
+
+// freePort returns want if it can be listened on, else any free port.
+func freePort(want int) int {
+	for _, p := range []int{want, 0} {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return port
+	}
+	return 0
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// quietLogger adapts slog for the Temporal client.
+func quietLogger(l *slog.Logger) tlog.Logger { return tlog.NewStructuredLogger(l) }
