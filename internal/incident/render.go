@@ -158,7 +158,7 @@ func stepNote(s workflows.StepStatus) string {
 		}
 		parts = append(parts, need)
 	}
-	if len(s.Approvals) > 0 {
+	if len(s.Approvals) > 0 && !strings.Contains(s.Reason, "approved by") {
 		var who []string
 		for _, a := range s.Approvals {
 			who = append(who, a.Person)
@@ -171,13 +171,13 @@ func stepNote(s workflows.StepStatus) string {
 	if s.Choice != "" {
 		parts = append(parts, "chose "+s.Choice)
 	}
-	if s.Escalation != "" {
+	if s.Escalation != "" && !strings.Contains(s.Reason, "acknowledged by") {
 		parts = append(parts, s.Escalation)
 	}
 	if s.Reason != "" {
 		parts = append(parts, oneLine(s.Reason))
 	}
-	if s.BreakGlass {
+	if s.BreakGlass && !strings.Contains(s.Reason, "BREAK-GLASS") {
 		parts = append(parts, "BREAK-GLASS")
 	}
 	return strings.Join(parts, "; ")

@@ -83,7 +83,7 @@ func TestRenderStatusText(t *testing.T) {
 	for _, want := range []string{
 		"Commander: carol   Mode: real incident   Started: 2026-11-22 14:03:07Z",
 		"STEP                   KIND      STATE    AWAITING          NOTE",
-		"approval.isolate_ok    approval  done !!                    approved by alice; BREAK-GLASS by gina: spreading; BREAK-GLASS",
+		"approval.isolate_ok    approval  done !!                    approved by alice; BREAK-GLASS by gina: spreading",
 		"approval.reconnect_ok  approval  waiting  alice, bob, noah  needs one from roster.process_safety; round 2",
 		"decision.scope         decision  done                       chose plant3_only",
 		"approval.restore_ok    approval  waiting                    still needs one from roster.ot_operations",
