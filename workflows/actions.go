@@ -115,6 +115,7 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 		switch {
 		case signoff != nil:
 			call.Signoff = signoff
+			it.SignoffRound = r.state(signoff.Approval).Round
 		case waitFor != "":
 			if it.State != StepWaiting || it.Signoff != waitFor {
 				it.State = StepWaiting
@@ -159,13 +160,21 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 			label = it.Key
 		}
 		if err != nil {
+			if errorType(err) == activities.ErrSignoffRefused && call.Signoff != nil && call.Signoff.BreakGlass != nil && r.version >= interpreterV2 {
+				// A refused override cannot be made fresh by asking again:
+				// running it again would only be refused again.
+				it.State = StepFailed
+				it.Reason = "the activity refused the break-glass override: " + errorMessage(err)
+				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err), BreakGlass: true})
+				return
+			}
 			if errorType(err) == activities.ErrSignoffRefused {
 				// Guard three refused: the sign-off went stale on the way.
 				// Ask again and run a new round once it is fresh.
 				it.State = StepPending
 				it.Round++
 				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err)})
-				if call.Signoff != nil && call.Signoff.BreakGlass == nil {
+				if call.Signoff != nil && call.Signoff.BreakGlass == nil && (r.version < interpreterV2 || r.current(call.Signoff.Approval, it.SignoffRound)) {
 					r.reask(ctx, call.Signoff.Approval, "the activity refused the sign-off: "+errorMessage(err))
 				}
 				return
@@ -256,6 +265,15 @@ func (r *runner) signoff(ap *plan.Step, as *StepState) *activities.Signoff {
 		so.Approvers = append(so.Approvers, activities.Approver{Person: a.Person, Roster: a.Roster, At: a.At})
 	}
 	return so
+}
+
+// current reports whether round is still the approval's latest grant. A
+// refusal of a sign-off from an earlier round (the approval has since been
+// asked again and granted afresh) needs no new round: the next attempt takes
+// the fresh one.
+func (r *runner) current(approval string, round int) bool {
+	as := r.state(approval)
+	return as != nil && as.State == StepDone && as.Round == round
 }
 
 // reask opens a new round of a safety approval whose sign-off went stale.

@@ -16,7 +16,9 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 	if a.Person == "" {
 		return nil, fmt.Errorf("say who is answering (the person ID, e.g. --as alice)")
 	}
-	if _, known := r.dir.people[a.Person]; !known {
+	// The commander is a declared person even when the playbook never
+	// names them (the plan only carries the people it refers to).
+	if _, known := r.dir.people[a.Person]; !known && a.Person != r.in.Commander {
 		return nil, fmt.Errorf("%q is not a person this incident knows; people in playbook %s: %s", a.Person, r.plan.Playbook, strings.Join(r.peopleIDs(), ", "))
 	}
 	if r.c.Cancel != nil || r.finished() {
@@ -102,7 +104,10 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 		if !r.mayBreakGlass(a.Person) {
 			return nil, fmt.Errorf("%s may not break glass: only %s", a.Person, strings.Join(bg.BreakGlass.Rosters, ", "))
 		}
-		if bg.BreakGlass.RequireReason && strings.TrimSpace(a.Reason) == "" {
+		// A reason is required whatever require_reason says: the override
+		// is reviewed after the incident, and guard three refuses one
+		// without a reason.
+		if strings.TrimSpace(a.Reason) == "" {
 			return nil, fmt.Errorf("break-glass needs a reason: it is flagged for review after the incident")
 		}
 	default:

@@ -21,8 +21,14 @@ import (
 const (
 	interpreterChange = "firebreak-interpreter"
 	// interpreterV1 is the first durable interpreter.
-	interpreterV1  = 1
-	interpreterMax = interpreterV1
+	interpreterV1 = 1
+	// interpreterV2 refuses to start without the plan's required inputs;
+	// fails an action whose break-glass override the activity refused
+	// instead of running it again (and again); and asks for a sign-off
+	// again after a guard-three refusal only when the refused sign-off is
+	// still the approval's latest.
+	interpreterV2  = interpreterV1 + 1
+	interpreterMax = interpreterV2
 )
 
 // Activity defaults when a step does not say.
@@ -61,6 +67,8 @@ type runner struct {
 	// cancelActs cancels every activity in flight when the incident is cancelled.
 	actCtx     workflow.Context
 	cancelActs workflow.CancelFunc
+	// refused receives SignalRefused.
+	refused workflow.ReceiveChannel
 }
 
 // setup validates the input, restores or creates the state and registers the
@@ -80,6 +88,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		byID:   map[string]int{},
 	}
 	r.version = workflow.GetVersion(ctx, interpreterChange, workflow.DefaultVersion, interpreterMax)
+	if r.version >= interpreterV2 && in.Carry == nil {
+		if missing := missingInputs(in); len(missing) > 0 {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s needs input %s; start the incident with a value for each", in.Plan.Playbook, strings.Join(missing, ", ")), "BadInput", nil)
+		}
+	}
 	for i, s := range in.Plan.Steps {
 		r.byID[s.ID] = i
 	}
@@ -113,11 +126,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 			return nil, err
 		}
 	}
-	refused := workflow.GetSignalChannel(ctx, SignalRefused)
+	r.refused = workflow.GetSignalChannel(ctx, SignalRefused)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var rf Refusal
-			if !refused.Receive(ctx, &rf) {
+			if !r.refused.Receive(ctx, &rf) {
 				return
 			}
 			r.recordRefusal(ctx, rf)
@@ -126,13 +139,37 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 	return r, nil
 }
 
-func (r *runner) startDetail() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "playbook %s", r.plan.Playbook)
-	if r.in.Exercise {
-		b.WriteString(" (exercise: simulated actuators only)")
+// missingInputs lists the plan's required inputs the run was not given, as
+// "NAME (TYPE)".
+func missingInputs(in IncidentInput) []string {
+	var out []string
+	for _, pi := range in.Plan.Inputs {
+		if _, ok := in.Inputs[pi.Name]; pi.Required && !ok {
+			out = append(out, fmt.Sprintf("%s (%s)", pi.Name, pi.Type))
+		}
 	}
-	return b.String()
+	return out
+}
+
+// drainRefusals records refusals signalled but not yet received, so none
+// is lost when the run ends or continues as new.
+func (r *runner) drainRefusals(ctx workflow.Context) {
+	for {
+		var rf Refusal
+		if !r.refused.ReceiveAsync(&rf) {
+			return
+		}
+		r.recordRefusal(ctx, rf)
+	}
+}
+
+// startDetail is the detail of the incident_started event.
+func (r *runner) startDetail() string {
+	detail := "playbook " + r.plan.Playbook
+	if r.in.Exercise {
+		detail += " (exercise: simulated actuators only)"
+	}
+	return detail
 }
 
 // run is the main loop: start what is ready, then wait for an answer, an
@@ -150,6 +187,7 @@ func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return r.cancelled(ctx, err)
 			}
+			r.drainRefusals(ctx)
 			r.event(ctx, Event{Kind: EventContinuedAsNew, Detail: fmt.Sprintf("history reached %d events; run %d continues with every answer so far", workflow.GetInfo(ctx).GetCurrentHistoryLength(), r.c.Runs+2)})
 			next := r.in
 			next.Carry = r.c
@@ -169,6 +207,7 @@ func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
 	}
 	// Let answers that arrived with the last change finish before closing.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	r.drainRefusals(ctx)
 	res := r.result()
 	r.event(ctx, Event{Kind: EventIncidentFinished, Detail: res.State})
 	r.upsertState(ctx, res.State)
@@ -188,6 +227,7 @@ func (r *runner) cancelled(ctx workflow.Context, cause error) (IncidentResult, e
 		r.event(dctx, Event{Kind: EventCancelled, Detail: "the workflow was cancelled through Temporal"})
 	}
 	r.cancelOpen(dctx)
+	r.drainRefusals(dctx)
 	res := r.result()
 	r.event(dctx, Event{Kind: EventIncidentFinished, Detail: res.State})
 	r.upsertState(dctx, res.State)

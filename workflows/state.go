@@ -76,8 +76,10 @@ type Iteration struct {
 	// Round counts sign-off refusals by guard three; each refusal asks again.
 	Round int `json:"round,omitempty"`
 	// Signoff is the approval whose fresh sign-off this iteration waits for.
-	Signoff    string    `json:"signoff,omitempty"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Signoff string `json:"signoff,omitempty"`
+	// SignoffRound is the round of the sign-off the running attempt carries.
+	SignoffRound int       `json:"signoff_round,omitempty"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
 }
 
 // Each is the each.key and each.value of a for_each iteration.
