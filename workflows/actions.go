@@ -192,9 +192,6 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 		if res.Simulated {
 			detail = strings.TrimSpace(detail + " (simulated)")
 		}
-		if call.Signoff != nil && call.Signoff.BreakGlass != nil {
-			detail = strings.TrimSpace(detail + " [break-glass]")
-		}
 		it.Summary = detail
 		if s.ForEach != nil {
 			r.event(ctx, Event{Kind: EventIterationFinished, Step: s.ID, Iteration: label, Detail: detail, BreakGlass: call.Signoff != nil && call.Signoff.BreakGlass != nil})
