@@ -47,6 +47,9 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 		return nil, fmt.Errorf("%s answers %s steps; %s is a %s (%s)", update, articled(want), s.ID, s.Kind, answerVerb(s.Kind))
 	}
 	if st.State != StepWaiting {
+		if st.State == StepPending {
+			return nil, fmt.Errorf("%s is not waiting for answers: it is %s (%s)%s", s.ID, st.State, NotOpenYet, r.waitingHint())
+		}
 		return nil, fmt.Errorf("%s is not waiting for answers: it is %s%s", s.ID, st.State, suffix(st.Reason))
 	}
 	if a.Round != 0 && a.Round != st.Round {

@@ -43,6 +43,13 @@ var Updates = []string{UpdateAck, UpdateApprove, UpdateDeny, UpdateDecide, Updat
 // workflow records at most MaxRefusals of them.
 const SignalRefused = "refused"
 
+// NotOpenYet is part of the refusal of an answer to a step that has not
+// started asking yet. The step may be about to open: a worker that was down
+// can deliver the event that opens it together with the answer, and the
+// validator sees the answer first. Front doors retry such a refusal briefly
+// before reporting it.
+const NotOpenYet = "not open for answers yet"
+
 // MaxRefusals bounds how many refused answers one incident records.
 const MaxRefusals = 200
 

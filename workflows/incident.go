@@ -27,8 +27,12 @@ const (
 	// instead of running it again (and again); and asks for a sign-off
 	// again after a guard-three refusal only when the refused sign-off is
 	// still the approval's latest.
-	interpreterV2  = interpreterV1 + 1
-	interpreterMax = interpreterV2
+	interpreterV2 = interpreterV1 + 1
+	// interpreterV3 keeps one timer for the next deadline across wake-ups
+	// and cancels it when the deadline changes, instead of starting a new
+	// timer every time the loop waits (the old ones fired later for nothing).
+	interpreterV3  = interpreterV2 + 1
+	interpreterMax = interpreterV3
 )
 
 // Activity defaults when a step does not say.
@@ -61,9 +65,14 @@ type runner struct {
 	logger  log.Logger
 	version workflow.Version
 
-	dirty    bool // something changed; the main loop should look again
-	inflight int  // activities dispatched and not yet finished
-	draining bool // continue-as-new is due: start nothing new
+	dirty bool // something changed; the main loop should look again
+	// timer is the one timer for the next deadline (interpreter v3), due at
+	// timerAt; cancelTimer cancels it.
+	timer       workflow.Future
+	timerAt     time.Time
+	cancelTimer workflow.CancelFunc
+	inflight    int  // activities dispatched and not yet finished
+	draining    bool // continue-as-new is due: start nothing new
 	// cancelActs cancels every activity in flight when the incident is cancelled.
 	actCtx     workflow.Context
 	cancelActs workflow.CancelFunc
@@ -194,12 +203,16 @@ func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
 			return IncidentResult{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 		}
 		r.dirty = false
-		wake := func() bool { return r.dirty }
 		var err error
-		if d, ok := r.nextDeadline(ctx); ok {
-			_, err = workflow.AwaitWithTimeout(ctx, d, wake)
+		if r.version >= interpreterV3 {
+			err = r.sleep(ctx)
 		} else {
-			err = workflow.Await(ctx, wake)
+			wake := func() bool { return r.dirty }
+			if d, ok := r.nextDeadline(ctx); ok {
+				_, err = workflow.AwaitWithTimeout(ctx, d, wake)
+			} else {
+				err = workflow.Await(ctx, wake)
+			}
 		}
 		if err != nil {
 			return r.cancelled(ctx, err)
@@ -345,6 +358,27 @@ func (r *runner) nextDeadline(ctx workflow.Context) (time.Duration, bool) {
 		d = time.Millisecond
 	}
 	return d, true
+}
+
+// sleep waits until something changes or the next deadline passes. One
+// timer stands for the next deadline; it is kept while that deadline stays
+// the same and cancelled when it moves.
+func (r *runner) sleep(ctx workflow.Context) error {
+	d, ok := r.nextDeadline(ctx)
+	at := workflow.Now(ctx).Add(d)
+	if r.timer != nil && (!ok || !at.Equal(r.timerAt)) {
+		r.cancelTimer()
+		r.timer = nil
+	}
+	if ok && r.timer == nil {
+		tctx, cancel := workflow.WithCancel(ctx)
+		r.timer, r.timerAt, r.cancelTimer = workflow.NewTimer(tctx, d), at, cancel
+	}
+	err := workflow.Await(ctx, func() bool { return r.dirty || (r.timer != nil && r.timer.IsReady()) })
+	if r.timer != nil && r.timer.IsReady() {
+		r.timer = nil
+	}
+	return err
 }
 
 // ---- advancing the graph ----

@@ -57,15 +57,30 @@ func UpdateID(update string, a workflows.Answer) string {
 func Answer(ctx context.Context, c client.Client, updateName, incidentID string, a workflows.Answer) (workflows.AnswerResult, error) {
 	var res workflows.AnswerResult
 	wfID := workflows.IncidentWorkflowID(incidentID)
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		UpdateID:     UpdateID(updateName, a),
-		WorkflowID:   wfID,
-		UpdateName:   updateName,
-		Args:         []any{a},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, &res)
+	send := func() error {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			UpdateID:     UpdateID(updateName, a),
+			WorkflowID:   wfID,
+			UpdateName:   updateName,
+			Args:         []any{a},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, &res)
+		}
+		return err
+	}
+	err := send()
+	// A step that is about to open may be refused as "not open yet" when the
+	// event that opens it reaches the worker together with the answer. A
+	// refused update leaves no trace, so the same update ID can be sent again.
+	for deadline := time.Now().Add(notOpenRetryFor); err != nil && notOpenYet(err) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(notOpenRetryEvery):
+		}
+		err = send()
 	}
 	if err == nil {
 		return res, nil
@@ -87,6 +102,17 @@ func Answer(ctx context.Context, c client.Client, updateName, incidentID string,
 		return res, &NoWorkerError{IncidentID: incidentID, What: "answer", err: err}
 	}
 	return res, fmt.Errorf("answering incident %s: %w", incidentID, err)
+}
+
+// How long and how often Answer retries a "not open yet" refusal.
+const (
+	notOpenRetryFor   = 3 * time.Second
+	notOpenRetryEvery = 200 * time.Millisecond
+)
+
+func notOpenYet(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && strings.Contains(appErr.Message(), workflows.NotOpenYet)
 }
 
 // notFound builds the error for an incident the server says it cannot find,

@@ -1,0 +1,416 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/runner"
+	"github.com/firebreak-ir/firebreak/workflows"
+)
+
+var (
+	record    = flag.Bool("record", false, "run the replay scenarios on an embedded server and write the histories missing from "+historiesDir)
+	overwrite = flag.Bool("overwrite", false, "with -record, also rewrite the current interpreter version's histories that exist (only while no incident runs on the code they came from)")
+)
+
+// historiesDir is where the replay tests in workflows read recorded histories.
+const historiesDir = "../../workflows/testdata/histories"
+
+// scriptedAnswer is one answer a scripted responder gives to a step.
+type scriptedAnswer struct {
+	update, person, option, reason string
+	// refused marks an answer the incident must refuse.
+	refused bool
+	// ready, when set, holds the answer back until the step's status passes.
+	ready func(workflows.StepStatus) bool
+}
+
+// scenario is one recorded incident.
+type scenario struct {
+	// name is the history's file name without ".json".
+	name string
+	req  incident.StartRequest
+	// script answers steps, in order per step, whenever they wait.
+	script map[string][]scriptedAnswer
+	// want is the incident's final state; steps are final step states to check.
+	want  string
+	steps map[string]string
+}
+
+// demoScript is internal/demo's script: an ack, a refused answer, a
+// two-person sign-off, a task, a decision to reconnect and its own sign-off.
+func demoScript() map[string][]scriptedAnswer {
+	return map[string][]scriptedAnswer{
+		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+		"approval.isolate_ok": {
+			{update: workflows.UpdateApprove, person: "hiro", refused: true},
+			{update: workflows.UpdateApprove, person: "alice"},
+			{update: workflows.UpdateApprove, person: "olga"},
+		},
+		"task.verify_islanded": {{update: workflows.UpdateDone, person: "farid"}},
+		"decision.reconnect":   {{update: workflows.UpdateDecide, person: "dmitri", option: "reconnect"}},
+		"approval.restore_ok": {
+			{update: workflows.UpdateApprove, person: "bob"},
+			{update: workflows.UpdateApprove, person: "erin"},
+		},
+		"task.call_regulator": {{update: workflows.UpdateDone, person: "kate"}},
+	}
+}
+
+var ransomwareInputs = []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"]`}
+
+// replayScenarios are the recorded incidents. Add one for every new kind of
+// behaviour the interpreter gains; never re-record an old one to make a
+// change pass (see workflows/replay_test.go).
+func replayScenarios(scenarioDir string) []scenario {
+	ransomware := func(id string, exercise bool) incident.StartRequest {
+		return incident.StartRequest{Dir: libraryDir, Playbook: "ot_ransomware_containment", Inputs: ransomwareInputs, Commander: "ines", IncidentID: id, Exercise: exercise}
+	}
+	denied := map[string][]scriptedAnswer{
+		"page.ot_engineer": {{update: workflows.UpdateAck, person: "olga"}},
+		"approval.isolate_ok": {
+			{update: workflows.UpdateApprove, person: "alice"},
+			{update: workflows.UpdateDeny, person: "erin", reason: "compressor 2 is mid-startup; isolating now would trip it"},
+		},
+		"task.call_regulator": {{update: workflows.UpdateDone, person: "maria"}},
+	}
+	breakGlass := map[string][]scriptedAnswer{
+		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+		"approval.isolate_ok": {
+			{update: workflows.UpdateBreakGlass, person: "farid", reason: "HMIs freezing, ransomware spreading; nobody from process safety reachable"},
+		},
+		"task.verify_islanded": {{update: workflows.UpdateDone, person: "grace"}},
+		"decision.reconnect":   {{update: workflows.UpdateDecide, person: "olga", option: "stay_isolated"}},
+		"task.call_regulator":  {{update: workflows.UpdateDone, person: "kate"}},
+	}
+	cancel := map[string][]scriptedAnswer{
+		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+		"approval.isolate_ok": {
+			{update: workflows.UpdateApprove, person: "noah"},
+			{update: workflows.UpdateCancel, person: "ines", reason: "false positive: the EDR alert was a red-team exercise"},
+		},
+	}
+	stale := map[string][]scriptedAnswer{
+		"approval.isolate_ok": {
+			{update: workflows.UpdateApprove, person: "alice"},
+			{update: workflows.UpdateApprove, person: "dmitri"},
+			// Asked again once the sign-off went stale during wait.settle.
+			{update: workflows.UpdateApprove, person: "bob", ready: round(2)},
+			{update: workflows.UpdateApprove, person: "olga", ready: round(2)},
+		},
+	}
+	ladder := map[string][]scriptedAnswer{
+		// carol is paged by tier 2; she acknowledges once the ladder has
+		// gone round to tier 1 again.
+		"page.oncall": {{update: workflows.UpdateAck, person: "carol", ready: func(s workflows.StepStatus) bool {
+			return strings.Contains(s.Escalation, "round 2")
+		}}},
+	}
+	return []scenario{
+		{name: "ransomware_demo", req: ransomware("REC-ransomware", false), script: demoScript(), want: workflows.StateCompleted,
+			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}},
+		{name: "ransomware_exercise", req: ransomware("REC-exercise", true), script: demoScript(), want: workflows.StateCompleted,
+			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}},
+		{name: "ransomware_denied", req: ransomware("REC-denied", false), script: denied, want: workflows.StateCompleted,
+			steps: map[string]string{"approval.isolate_ok": workflows.StepDenied, "step.isolate": workflows.StepSkipped, "task.call_regulator": workflows.StepDone}},
+		{name: "ransomware_break_glass", req: ransomware("REC-break-glass", false), script: breakGlass, want: workflows.StateCompleted,
+			steps: map[string]string{"step.isolate": workflows.StepDone, "approval.restore_ok": workflows.StepSkipped}},
+		{name: "ransomware_cancelled", req: ransomware("REC-cancelled", false), script: cancel, want: workflows.StateCancelled,
+			steps: map[string]string{"step.isolate": workflows.StepCancelled}},
+		{name: "stale_signoff", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_stale_signoff", Commander: "ines", IncidentID: "REC-stale"},
+			script: stale, want: workflows.StateCompleted, steps: map[string]string{"step.isolate": workflows.StepDone}},
+		{name: "page_ladder", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_page_ladder", Commander: "ines", IncidentID: "REC-ladder"},
+			script: ladder, want: workflows.StateCompleted, steps: map[string]string{"page.oncall": workflows.StepDone, "notify.acked": workflows.StepDone}},
+	}
+}
+
+func round(n int) func(workflows.StepStatus) bool {
+	return func(s workflows.StepStatus) bool { return s.Round == n }
+}
+
+// scenarioSafety replaces the library's safety policy for the custom
+// scenarios: a sign-off is good for 2 seconds, so it goes stale in a wait.
+const scenarioSafety = `
+safety {
+  signoff {
+    rosters           = [roster.process_safety, roster.ot_operations]
+    exclude_initiator = true
+    valid_for         = "2s"
+  }
+  break_glass {
+    rosters        = [roster.shift_supervisor]
+    require_reason = true
+  }
+}
+`
+
+// scenarioPlaybooks are the custom scenarios' playbooks, loaded with the
+// library's people, plant and integrations.
+const scenarioPlaybooks = `
+escalation "replay_ladder" {
+  tier {
+    notify     = [person.olga]
+    ack_within = "1s"
+  }
+  tier {
+    notify     = [person.carol]
+    ack_within = "1s"
+  }
+  repeat = 1
+}
+
+playbook "replay_stale_signoff" {
+  title    = "Replay recording: a sign-off goes stale before the isolation"
+  severity = "sev2"
+
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.plant3_control]
+    prompt = "Isolate the plant 3 control network?"
+  }
+
+  wait "settle" {
+    duration = "4s"
+    needs    = [approval.isolate_ok]
+  }
+
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with = {
+      zone   = zone.plant3_control
+      reason = "replay recording"
+    }
+    needs = [approval.isolate_ok, wait.settle]
+  }
+}
+
+playbook "replay_page_ladder" {
+  title    = "Replay recording: a page climbs its ladder"
+  severity = "sev3"
+
+  page "oncall" {
+    escalation = escalation.replay_ladder
+    message    = "Replay recording: please acknowledge"
+  }
+
+  notify "acked" {
+    message = "Acknowledged by ${page.oncall.acknowledged_by}"
+    needs   = [page.oncall]
+  }
+}
+`
+
+// writeScenarioDir writes the library with the scenario safety policy and
+// playbooks into a temporary directory.
+func writeScenarioDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(libraryDir, "*.hcl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no library files in %s: %v", libraryDir, err)
+	}
+	for _, f := range files {
+		if filepath.Base(f) == "safety.hcl" {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, src := range map[string]string{"safety.hcl": scenarioSafety, "replay_scenarios.hcl": scenarioPlaybooks} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestReplayScenariosCompile keeps the recording scenarios loadable without
+// running them.
+func TestReplayScenariosCompile(t *testing.T) {
+	dir := writeScenarioDir(t)
+	for _, sc := range replayScenarios(dir) {
+		if _, err := incident.Prepare(sc.req); err != nil {
+			t.Errorf("%s: %v", sc.name, err)
+		}
+	}
+}
+
+// TestRecordHistories runs every replay scenario on an embedded server with
+// the production worker assembly (runner.Start) and writes each history to
+// workflows/testdata/histories/vN_NAME.json, N being the interpreter version
+// it ran on (its GetVersion marker), in the JSON form of
+// `temporal workflow show --output json`. A file that exists is kept (the
+// scenario still runs, as a check) unless -overwrite is given too, so after
+// an interpreter version bump -record adds the new version's histories and
+// leaves the old versions' alone. It runs only with -record:
+//
+//	go test ./internal/bench -run TestRecordHistories -record             # new scenarios
+//	go test ./internal/bench -run TestRecordHistories -record -overwrite  # all of them
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("records workflows/testdata/histories; run with -record (and -overwrite to replace existing files)")
+	}
+	e := startServer(t, devserver.Options{Ephemeral: true})
+	ws, err := runner.Start(e.c, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ws.Stop)
+	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeScenarioDir(t)
+	for _, sc := range replayScenarios(dir) {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			recordScenario(t, e, sc)
+		})
+	}
+}
+
+func recordScenario(t *testing.T, e *env, sc scenario) {
+	ctx, cancel := context.WithTimeout(e.ctx, 3*time.Minute)
+	defer cancel()
+	prep, err := incident.Prepare(sc.req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := incident.StartPrepared(ctx, e.c, prep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := respond(ctx, e.c, started.IncidentID, sc.script); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.IncidentResult
+	if err := e.c.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.State != sc.want {
+		t.Errorf("incident ended %s, want %s", res.State, sc.want)
+	}
+	for _, s := range res.Steps {
+		if want, ok := sc.steps[s.ID]; ok && s.State != want {
+			t.Errorf("%s is %s (%s), want %s", s.ID, s.State, s.Reason, want)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	h, err := history(ctx, e.c, started.WorkflowID, started.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, err := interpreterVersion(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(historiesDir, fmt.Sprintf("v%d_%s.json", version, sc.name))
+	if _, err := os.Stat(path); err == nil && !*overwrite {
+		t.Logf("kept %s (exists; -overwrite replaces it): this run had %s", path, shapeOf(h))
+		return
+	}
+	if err := os.WriteFile(path, append(bytes.TrimSpace(data), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %s", path, shapeOf(h))
+}
+
+// interpreterChange is the workflow.GetVersion change ID of the interpreter
+// (workflows/incident.go).
+const interpreterChange = "firebreak-interpreter"
+
+// interpreterVersion reads the interpreter version a history ran on from its
+// GetVersion marker (0, workflow.DefaultVersion, when it has none).
+func interpreterVersion(h *historypb.History) (int, error) {
+	for _, ev := range h.Events {
+		m := ev.GetMarkerRecordedEventAttributes()
+		if m == nil || m.GetMarkerName() != versionMarker {
+			continue
+		}
+		var change string
+		var version int
+		dc := converter.GetDefaultDataConverter()
+		if err := dc.FromPayloads(m.GetDetails()["change-id"], &change); err != nil {
+			return 0, fmt.Errorf("reading the version marker's change ID: %w", err)
+		}
+		if change != interpreterChange {
+			continue
+		}
+		if err := dc.FromPayloads(m.GetDetails()["version"], &version); err != nil {
+			return 0, fmt.Errorf("reading the version marker's version: %w", err)
+		}
+		return version, nil
+	}
+	return 0, nil
+}
+
+// versionMarker is the marker name workflow.GetVersion records.
+const versionMarker = "Version"
+
+// respond plays the script: whenever a step waits and its next scripted
+// answer is ready, the answer is sent through incident.Answer, the path the
+// CLI and Slack take. It returns when the incident is no longer running.
+func respond(ctx context.Context, c client.Client, id string, script map[string][]scriptedAnswer) error {
+	next := map[string]int{}
+	for {
+		st, err := incident.Status(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if st.State != workflows.StateRunning {
+			return nil
+		}
+		for _, s := range st.Steps {
+			if s.State != workflows.StepWaiting || next[s.ID] >= len(script[s.ID]) {
+				continue
+			}
+			a := script[s.ID][next[s.ID]]
+			if a.ready != nil && !a.ready(s) {
+				continue
+			}
+			next[s.ID]++
+			_, err := incident.Answer(ctx, c, a.update, id, workflows.Answer{
+				Step: s.ID, Person: a.person, Option: a.option, Reason: a.reason, Round: s.Round, Channel: workflows.ChannelScript,
+			})
+			var refused *incident.Refused
+			switch {
+			case errors.As(err, &refused) && a.refused:
+			case err != nil:
+				return fmt.Errorf("scripted %s by %s on %s: %w", a.update, a.person, s.ID, err)
+			case a.refused:
+				return fmt.Errorf("scripted %s by %s on %s should have been refused", a.update, a.person, s.ID)
+			}
+			break // read the status again before the next answer
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
