@@ -311,7 +311,6 @@ func TestBreakGlassIsFlagged(t *testing.T) {
 	f := newFixture(t)
 	c := call("ot.block_conduit", "step.block")
 	c.Signoff.Approvers = nil
-	c.Signoff.GrantedAt = granted.Add(-time.Hour)
 	c.Signoff.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "ransomware on the HMI", At: granted}
 	res := f.mustRun(t, c, map[string]any{"conduit": "conduit.dmz_to_control"})
 	if res.Output["enforcement"] != "nftables.plant3_gw" {

@@ -41,7 +41,7 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	cut, kept, err := a.prepareZone(in.Call, action, zone)
+	cut, kept, err := a.prepareZone(ctx, in.Call, action, zone)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -77,7 +77,7 @@ func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionRes
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	restore, _, err := a.prepareZone(in.Call, action, zone)
+	restore, _, err := a.prepareZone(ctx, in.Call, action, zone)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -112,7 +112,7 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 	if !ok {
 		return ActionResult{}, badArgs("%s (%s): conduit %q is not in the plant model (known: %s)", stepName(in.Call), action, name, listOrNone(p.conduitIDs()))
 	}
-	if err := a.guard(in.Call, c.To); err != nil {
+	if err := a.guard(ctx, in.Call, c.To); err != nil {
 		return ActionResult{}, err
 	}
 	if err := needEnforcement(in.Call, action, []Conduit{c}); err != nil {
@@ -143,7 +143,7 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 // in the plant model (an unknown zone is a bad argument, which no fresh
 // sign-off could fix), runs guard three, and checks that every conduit to act
 // on can be enforced and that an isolator is wired in.
-func (a *Activities) prepareZone(call Call, action, zone string) (act, kept []Conduit, err error) {
+func (a *Activities) prepareZone(ctx context.Context, call Call, action, zone string) (act, kept []Conduit, err error) {
 	p, err := plantOf(call, action)
 	if err != nil {
 		return nil, nil, err
@@ -151,7 +151,7 @@ func (a *Activities) prepareZone(call Call, action, zone string) (act, kept []Co
 	if _, ok := p.zone(zone); !ok {
 		return nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
 	}
-	if err := a.guard(call, zone); err != nil {
+	if err := a.guard(ctx, call, zone); err != nil {
 		return nil, nil, err
 	}
 	for _, c := range p.Conduits {

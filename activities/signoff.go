@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -17,11 +19,12 @@ import (
 // It returns nil when the sign-off
 //   - is present and lists target among the zones it covers, and
 //   - either is a break-glass override naming a person and a non-empty
-//     reason (such an override is not subject to the quorum or to
-//     staleness; it is flagged for post-incident review elsewhere),
+//     reason (such an override is not subject to the quorum; it is flagged
+//     for post-incident review elsewhere),
 //   - or has at least Required (and at least one) distinct approving
-//     people, one person counting once however often they appear, and is
-//     fresh: when ValidFor is positive, now is before GrantedAt+ValidFor.
+//     people, one person counting once however often they appear,
+//   - and is fresh: when ValidFor is positive, now is before
+//     GrantedAt+ValidFor (for an override, GrantedAt is when it was forced).
 //
 // Otherwise the error says which step, sign-off and zone, and why, in words a
 // responder can act on, e.g. "step.isolate: sign-off approval.isolate_ok for
@@ -65,16 +68,19 @@ func CheckSignoff(call Call, target string, now time.Time) error {
 		case strings.TrimSpace(bg.Reason) == "":
 			return fmt.Errorf("%s: break-glass override of %s for %s by %s has no reason; an override needs a typed reason", step, name, target, bg.Person)
 		}
-		return nil
-	}
-	people := distinctApprovers(s.Approvers)
-	need := max(s.Required, 1)
-	if len(people) < need {
-		who := "none"
-		if len(people) > 0 {
-			who = strings.Join(people, ", ")
+		// An override forces the action it was given for; like any
+		// sign-off it goes stale after valid_for.
+		name = fmt.Sprintf("%s (a break-glass override by %s)", name, bg.Person)
+	} else {
+		people := distinctApprovers(s.Approvers)
+		need := max(s.Required, 1)
+		if len(people) < need {
+			who := "none"
+			if len(people) > 0 {
+				who = strings.Join(people, ", ")
+			}
+			return fmt.Errorf("%s: sign-off %s for %s has %d distinct approver(s) (%s); it needs %d", step, name, target, len(people), who, need)
 		}
-		return fmt.Errorf("%s: sign-off %s for %s has %d distinct approver(s) (%s); it needs %d", step, name, target, len(people), who, need)
 	}
 	if s.ValidFor > 0 {
 		if s.GrantedAt.IsZero() {
@@ -90,11 +96,28 @@ func CheckSignoff(call Call, target string, now time.Time) error {
 
 // guard runs CheckSignoff and turns a refusal into the non-retryable
 // ErrSignoffRefused failure the workflow reacts to by asking again.
-func (a *Activities) guard(call Call, target string) error {
-	if err := CheckSignoff(call, target, a.now()); err != nil {
+func (a *Activities) guard(ctx context.Context, call Call, target string) error {
+	if err := CheckSignoff(call, target, a.signoffClock(ctx)); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSignoffRefused, nil)
 	}
 	return nil
+}
+
+// signoffClock is the moment guard three judges a sign-off's freshness at:
+// now, on an action's first attempt. A retry carries on an action that was
+// authorised when the workflow scheduled it, and an earlier attempt may
+// already have cut some conduits; refusing it half way would leave the zone
+// half isolated with nobody told, so a retry is judged at the time the
+// action was scheduled (guard two checked the sign-off then too).
+func (a *Activities) signoffClock(ctx context.Context) time.Time {
+	now := a.now()
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		if info.Attempt > 1 && !info.ScheduledTime.IsZero() && info.ScheduledTime.Before(now) {
+			return info.ScheduledTime
+		}
+	}
+	return now
 }
 
 // distinctApprovers returns the distinct non-empty people, sorted.

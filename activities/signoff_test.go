@@ -78,11 +78,16 @@ func TestCheckSignoff(t *testing.T) {
 			s.BreakGlass = &activities.BreakGlass{Reason: "fire", At: fresh}
 			return s
 		}, want: []string{"break-glass", "names no person"}},
-		{name: "break-glass with reason accepted even if stale and alone", now: stale, edit: func(s *activities.Signoff) *activities.Signoff {
+		{name: "break-glass with reason accepted alone", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Approvers = nil
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "ransomware spreading to the SIS", At: granted}
 			return s
 		}},
+		{name: "break-glass goes stale like any sign-off", now: stale, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Approvers = nil
+			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "ransomware spreading to the SIS", At: granted}
+			return s
+		}, want: []string{"approval.isolate_ok (a break-glass override by person.sam)", "expired at 2024-05-01T10:15:00Z (valid for 15m)"}},
 		{name: "break-glass must still cover the target", target: "plant4_control", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "fire", At: granted}
 			return s

@@ -16,18 +16,18 @@ import (
 // launches the iterations.
 func (r *runner) beginAction(ctx workflow.Context, s *plan.Step, st *StepState) bool {
 	if _, ok := activities.ActivityFor(s.Action.Action); !ok {
-		r.finish(ctx, s, st, StepFailed, fmt.Sprintf("this worker has no activity for action %q", s.Action.Action))
+		r.failAction(ctx, s, st, fmt.Sprintf("this worker has no activity for action %q", s.Action.Action))
 		return true
 	}
 	if s.ForEach != nil {
 		v, err := s.ForEach.Eval(r.scope(nil))
 		if err != nil {
-			r.finish(ctx, s, st, StepFailed, fmt.Sprintf("could not evaluate for_each (%s): %v", s.ForEach.Source, err))
+			r.failAction(ctx, s, st, fmt.Sprintf("could not evaluate for_each (%s): %v", s.ForEach.Source, err))
 			return true
 		}
 		its, err := eachOf(v)
 		if err != nil {
-			r.finish(ctx, s, st, StepFailed, err.Error())
+			r.failAction(ctx, s, st, err.Error())
 			return true
 		}
 		st.Iterations = its
@@ -79,12 +79,7 @@ func (r *runner) tickAction(ctx workflow.Context, s *plan.Step, st *StepState) b
 	}
 	switch {
 	case len(failed) > 0:
-		st.Continued = s.Action.OnFailure == plan.OnFailureContinue
-		reason := strings.Join(failed, "; ")
-		if st.Continued {
-			reason += " (on_failure = continue)"
-		}
-		r.finish(ctx, s, st, StepFailed, reason)
+		r.failAction(ctx, s, st, strings.Join(failed, "; "))
 	case len(skipped) > 0:
 		r.finish(ctx, s, st, StepSkipped, strings.Join(skipped, "; "))
 	default:
@@ -95,6 +90,19 @@ func (r *runner) tickAction(ctx workflow.Context, s *plan.Step, st *StepState) b
 		r.finish(ctx, s, st, StepDone, summary)
 	}
 	return true
+}
+
+// failAction finishes an action step as failed. Its dependants go on when
+// the step says on_failure = "continue" (before interpreter v4 only once
+// the step had started running).
+func (r *runner) failAction(ctx workflow.Context, s *plan.Step, st *StepState, reason string) {
+	if st.State == StepRunning || r.version >= interpreterV4 {
+		st.Continued = s.Action.OnFailure == plan.OnFailureContinue
+	}
+	if st.Continued {
+		reason += " (on_failure = continue)"
+	}
+	r.finish(ctx, s, st, StepFailed, reason)
 }
 
 // launchIteration evaluates the arguments, applies guard two for
@@ -160,9 +168,10 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 			label = it.Key
 		}
 		if err != nil {
-			if errorType(err) == activities.ErrSignoffRefused && call.Signoff != nil && call.Signoff.BreakGlass != nil && r.version >= interpreterV2 {
-				// A refused override cannot be made fresh by asking again:
-				// running it again would only be refused again.
+			if errorType(err) == activities.ErrSignoffRefused && call.Signoff != nil && call.Signoff.BreakGlass != nil && r.version >= interpreterV2 &&
+				(r.version < interpreterV4 || r.fresh(ctx, call.Signoff)) {
+				// A refused override that is still fresh cannot be mended by
+				// asking again: running it again would only be refused again.
 				it.State = StepFailed
 				it.Reason = "the activity refused the break-glass override: " + errorMessage(err)
 				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err), BreakGlass: true})
@@ -174,7 +183,7 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 				it.State = StepPending
 				it.Round++
 				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err)})
-				if call.Signoff != nil && call.Signoff.BreakGlass == nil && (r.version < interpreterV2 || r.current(call.Signoff.Approval, it.SignoffRound)) {
+				if call.Signoff != nil && (call.Signoff.BreakGlass == nil || r.version >= interpreterV4) && (r.version < interpreterV2 || r.current(call.Signoff.Approval, it.SignoffRound)) {
 					r.reask(ctx, call.Signoff.Approval, "the activity refused the sign-off: "+errorMessage(err))
 				}
 				return
@@ -208,7 +217,6 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 // sign-off to hand the activity; or the approval now asked again because its
 // sign-off went stale; or why the step cannot run at all.
 func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff, string, string) {
-	now := workflow.Now(ctx)
 	var best *activities.Signoff
 	var stale, waiting string
 	for _, id := range s.Action.GuardedBy {
@@ -220,7 +228,7 @@ func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff,
 		switch as.State {
 		case StepDone:
 			so := r.signoff(ap, as)
-			if so.BreakGlass != nil || so.ValidFor == 0 || now.Before(so.GrantedAt.Add(so.ValidFor)) {
+			if (so.BreakGlass != nil && r.version < interpreterV4) || r.fresh(ctx, so) {
 				if best == nil || so.GrantedAt.After(best.GrantedAt) {
 					best = so
 				}
@@ -246,6 +254,13 @@ func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff,
 		return nil, stale, ""
 	}
 	return nil, "", fmt.Sprintf("no valid safety sign-off covers zone %s (guarded by %s)", s.Action.Target, strings.Join(s.Action.GuardedBy, ", "))
+}
+
+// fresh reports whether a sign-off is still within its valid_for. From
+// interpreter v4 a break-glass override is held to it too: it forces the
+// action it was given for, not every later action on the zone.
+func (r *runner) fresh(ctx workflow.Context, so *activities.Signoff) bool {
+	return so.ValidFor == 0 || workflow.Now(ctx).Before(so.GrantedAt.Add(so.ValidFor))
 }
 
 // signoff builds the record a safety-critical activity re-checks.

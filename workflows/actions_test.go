@@ -9,6 +9,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -194,5 +195,39 @@ func TestBadArgumentsNotRetried(t *testing.T) {
 	wantStep(t, res.Steps, "step.contain", workflows.StepFailed, "host")
 	if n := len(h.activityStarts("ContainHost")); n != 1 {
 		t.Errorf("%d attempts of a bad-arguments failure, want 1", n)
+	}
+}
+
+// TestOnFailureContinueWhenForEachFails: a for_each that cannot be
+// evaluated fails the step, and on_failure = "continue" still lets its
+// dependants run.
+func TestOnFailureContinueWhenForEachFails(t *testing.T) {
+	for _, c := range []struct {
+		onFailure string
+		after     string
+	}{{"continue", workflows.StepDone}, {"abort", workflows.StepSkipped}} {
+		p := compile(t, `playbook "p" {
+  step "contain" {
+    action     = "edr.contain_host"
+    for_each   = ["ws-1", "ws-2"]
+    with       = { host = each.value }
+    on_failure = "`+c.onFailure+`"
+  }
+  notify "after" {
+    message = "containment over"
+    needs   = [step.contain]
+  }
+}`)
+		// A reference the plan cannot resolve at run time, as a step
+		// output that never came would be.
+		p.StepByID("step.contain").ForEach = &plan.Expr{Op: plan.OpRef, Path: []string{"step", "gone", "output", "hosts"}, Source: "step.gone.output.hosts"}
+		h := newHarness(t)
+		h.run(workflows.IncidentInput{Plan: p})
+		res := h.result()
+		wantStep(t, res.Steps, "step.contain", workflows.StepFailed, "could not evaluate for_each (step.gone.output.hosts)")
+		wantStep(t, res.Steps, "notify.after", c.after)
+		if n := len(h.activityStarts("ContainHost")); n != 0 {
+			t.Errorf("on_failure = %s: %d containments started", c.onFailure, n)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 			return nil, fmt.Errorf("%s has no page to acknowledge%s", s.ID, r.waitingHint())
 		}
 	} else if s.Kind != want {
-		return nil, fmt.Errorf("%s answers %s steps; %s is a %s (%s)", update, articled(want), s.ID, s.Kind, answerVerb(s.Kind))
+		return nil, fmt.Errorf("%s answers %s steps; %s is %s (%s)", update, want, s.ID, articled(s.Kind), answerVerb(s.Kind))
 	}
 	if st.State != StepWaiting {
 		if st.State == StepPending {
@@ -53,6 +53,12 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 		return nil, fmt.Errorf("%s is not waiting for answers: it is %s%s", s.ID, st.State, suffix(st.Reason))
 	}
 	if a.Round != 0 && a.Round != st.Round {
+		switch {
+		case s.Kind == plan.KindPage:
+			return nil, fmt.Errorf("%s is a page and has no rounds; acknowledge it without a round", s.ID)
+		case a.Round > st.Round:
+			return nil, fmt.Errorf("this answer is for round %d of %s, which has not begun; it is asking round %d", a.Round, s.ID, st.Round)
+		}
 		return nil, fmt.Errorf("this answer is for round %d of %s, which is over; it is now asking again (round %d)", a.Round, s.ID, st.Round)
 	}
 	switch update {
@@ -109,8 +115,9 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 		}
 		// A reason is required whatever require_reason says: the override
 		// is reviewed after the incident, and guard three refuses one
-		// without a reason.
-		if strings.TrimSpace(a.Reason) == "" {
+		// without a reason. (Interpreter v1 went by require_reason; the
+		// handler repeats this check on replay, so v1 keeps its rule.)
+		if strings.TrimSpace(a.Reason) == "" && (r.version >= interpreterV2 || bg.BreakGlass.RequireReason) {
 			return nil, fmt.Errorf("break-glass needs a reason: it is flagged for review after the incident")
 		}
 	default:
@@ -297,9 +304,10 @@ func suffix(reason string) string {
 	return " (" + reason + ")"
 }
 
+// articled puts "a" or "an" before a step kind.
 func articled(kind string) string {
-	if kind == plan.KindApproval {
-		return "an approval"
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
 	}
 	return "a " + kind
 }
@@ -309,7 +317,7 @@ func answerVerb(kind string) string {
 	case plan.KindPage:
 		return "answer it with ack"
 	case plan.KindApproval:
-		return "answer it with approve or deny"
+		return "answer it with approve or deny, or break-glass if it is a safety sign-off"
 	case plan.KindDecision:
 		return "answer it with decide"
 	case plan.KindTask:

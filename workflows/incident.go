@@ -31,8 +31,16 @@ const (
 	// interpreterV3 keeps one timer for the next deadline across wake-ups
 	// and cancels it when the deadline changes, instead of starting a new
 	// timer every time the loop waits (the old ones fired later for nothing).
-	interpreterV3  = interpreterV2 + 1
-	interpreterMax = interpreterV3
+	interpreterV3 = interpreterV2 + 1
+	// interpreterV4 holds a break-glass override to the approval's
+	// valid_for like any sign-off (it used to stay good for every later
+	// action on the zone) and asks again when it has gone stale; keeps
+	// escalation ladders paging while the run waits to continue as new;
+	// lets on_failure = "continue" cover a for_each that cannot be
+	// evaluated and an action this worker lacks; and starts each round of
+	// an approval with nobody paged yet.
+	interpreterV4  = interpreterV3 + 1
+	interpreterMax = interpreterV4
 )
 
 // Activity defaults when a step does not say.
@@ -72,7 +80,7 @@ type runner struct {
 	timerAt     time.Time
 	cancelTimer workflow.CancelFunc
 	inflight    int  // activities dispatched and not yet finished
-	draining    bool // continue-as-new is due: start nothing new
+	draining    bool // continue-as-new is due: start no new step or action
 	// cancelActs cancels every activity in flight when the incident is cancelled.
 	actCtx     workflow.Context
 	cancelActs workflow.CancelFunc

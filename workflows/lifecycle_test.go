@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -458,4 +459,48 @@ func TestAnswerBeforeAsked(t *testing.T) {
   }
 }`), Commander: "alice"})
 	refused(t, early, "approval.isolate_ok is not waiting for answers: it is pending")
+}
+
+// TestPagingGoesOnWhileDraining: once continue-as-new is due, the run waits
+// for in-flight actions before handing over, but its escalation ladder keeps
+// paging meanwhile; people are never left unpaged for the hand-over.
+func TestPagingGoesOnWhileDraining(t *testing.T) {
+	p := compile(t, `playbook "p" {
+  page "oncall" {
+    escalation = escalation.ladder
+    message    = "Plant alarm flood"
+  }
+  step "contain" {
+    action = "edr.contain_host"
+    with   = { host = "ws-1" }
+    retry {
+      attempts = 3
+      backoff  = "20m"
+    }
+  }
+  task "report" {
+    assign       = roster.compliance
+    instructions = "File the report"
+  }
+}`)
+	h := newHarness(t)
+	h.twin.FailNext(sim.OpContain, 2)
+	h.at(time.Minute, func() { h.env.SetCurrentHistoryLength(500) })
+	h.run(workflows.IncidentInput{Plan: p, IncidentID: "INC-D", ContinueAfterEvents: 400})
+	if _, ok := isContinueAsNew(h.env.GetWorkflowError()); !ok {
+		t.Fatalf("want a continue-as-new, got %v", h.env.GetWorkflowError())
+	}
+	var at []time.Duration
+	for _, s := range h.activityStarts(activities.PageActivity) {
+		at = append(at, h.since(s.At))
+	}
+	// The ladder: tier 1 at 0, tier 2 at +5m, then again at +15m and +20m,
+	// all while the containment retries until +40m.
+	want := []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 20 * time.Minute}
+	if !slices.Equal(at, want) {
+		t.Errorf("pages at %v, want %v", at, want)
+	}
+	if d := h.since(h.env.Now()); d < 40*time.Minute {
+		t.Errorf("handed over at +%s, before the containment finished at +40m", d)
+	}
 }

@@ -58,7 +58,7 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 		}
 		r.event(ctx, Event{Kind: EventEscalated, Step: s.ID, Detail: fmt.Sprintf("no acknowledgement; escalation.%s tier %d, round %d", l.Escalation, l.Tier+1, l.Cycle+1)})
 	}
-	if r.draining {
+	if r.holdDeliveries() {
 		return false
 	}
 	tier := esc.Tiers[l.Tier]
@@ -94,6 +94,14 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 	return true
 }
 
+// holdDeliveries reports whether pages and prompts wait for the run to
+// continue as new. From interpreter v4 they go on while it waits for
+// in-flight actions (they are short, and people must not go unpaged); only
+// new steps and actions wait.
+func (r *runner) holdDeliveries() bool {
+	return r.draining && r.version < interpreterV4
+}
+
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -116,6 +124,9 @@ func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, ro
 	st.BreakGlass = nil
 	st.Prompted = false
 	st.Ladder = nil
+	if r.version >= interpreterV4 {
+		st.Paged = nil
+	}
 	st.Reason = ""
 	st.FinishedAt = time.Time{}
 	st.Deadline = time.Time{}
@@ -189,7 +200,7 @@ func (r *runner) askable(s *plan.Step) []string {
 }
 
 func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepState) {
-	if st.Prompted || r.draining {
+	if st.Prompted || r.holdDeliveries() {
 		return
 	}
 	st.Prompted = true
@@ -227,7 +238,7 @@ func (r *runner) tickPrompt(ctx workflow.Context, s *plan.Step, st *StepState) b
 		return false
 	}
 	changed := false
-	if !st.Prompted && !r.draining {
+	if !st.Prompted && !r.holdDeliveries() {
 		r.dispatchPrompt(ctx, s, st)
 		changed = true
 	}

@@ -179,7 +179,7 @@ func TestSafetySignoffQuorum(t *testing.T) {
 	}
 	refused(t, again, "bob has already approved", "never counts twice")
 	refused(t, filled, "paul's approval would not count", "still needs one from roster.ot_operations")
-	refused(t, wrongKind, "decide answers a decision", "approve or deny")
+	refused(t, wrongKind, "decide answers decision steps", "is an approval", "approve or deny")
 	accepted(t, second)
 	if !strings.Contains(second.Result.Message, "sign-off complete") || second.Result.StepState != workflows.StepDone {
 		t.Errorf("second approval %+v", second.Result)
@@ -566,5 +566,59 @@ playbook "p" {
 				t.Errorf("done=%v, want %v: %+v", got, c.done, res.Steps)
 			}
 		})
+	}
+}
+
+// TestApprovalRoundPagesAfresh: when a stale sign-off is asked for again,
+// the new round's ladder starts with nobody paged: someone paged only in
+// the first round may not acknowledge the second round's page.
+func TestApprovalRoundPagesAfresh(t *testing.T) {
+	p := compile(t, `playbook "p" {
+  approval "isolate_ok" {
+    kind       = "safety"
+    covers     = [zone.control]
+    prompt     = "Isolate?"
+    timeout    = "5m"
+    on_timeout = escalation.ladder
+  }
+  wait "settle" {
+    duration = "20m"
+    needs    = [approval.isolate_ok]
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok, wait.settle]
+  }
+}`)
+	const step = "approval.isolate_ok"
+	h := newHarness(t)
+	h.answer(11*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "bob"})
+	h.answer(12*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "carol"})
+	gina := h.answer(38*time.Minute, workflows.UpdateAck, workflows.Answer{Step: step, Person: "gina"})
+	frank := h.answer(39*time.Minute, workflows.UpdateAck, workflows.Answer{Step: step, Person: "frank"})
+	h.answer(40*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "bob", Round: 2})
+	h.answer(41*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "carol", Round: 2})
+	h.run(workflows.IncidentInput{Plan: p, IncidentID: "INC-R"})
+	for _, r := range h.replies {
+		if r != gina {
+			accepted(t, r)
+		}
+	}
+	refused(t, gina, "gina has not been paged for approval.isolate_ok", "paged so far: frank")
+	if !strings.Contains(frank.Result.Message, "acknowledged") {
+		t.Errorf("frank's ack: %q", frank.Result.Message)
+	}
+	res := h.result()
+	if res.State != workflows.StateCompleted {
+		t.Fatalf("state %s: %+v", res.State, res.Steps)
+	}
+	var keys []string
+	for _, e := range h.effects(sim.OpPage) {
+		keys = append(keys, e.Key)
+	}
+	want := []string{"INC-R/approval.isolate_ok/page/ladder/0/0", "INC-R/approval.isolate_ok/page/ladder/0/1", "INC-R/approval.isolate_ok#2/page/ladder/0/0"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("page keys %v, want %v", keys, want)
 	}
 }

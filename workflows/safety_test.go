@@ -378,3 +378,104 @@ func TestGuardThreeLateRefusal(t *testing.T) {
 		t.Errorf("block calls %+v", blocks)
 	}
 }
+
+// breakGlassRestorePlaybook has one sign-off guard an isolation and, an
+// hour later, the restore of the same zone.
+const breakGlassRestorePlaybook = `playbook "p" {
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate the control network?"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok]
+  }
+  wait "clean_up" {
+    duration = "1h"
+    needs    = [step.isolate]
+  }
+  step "restore" {
+    action = "ot.restore_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok, wait.clean_up]
+  }
+}`
+
+// TestBreakGlassExpires: a break-glass override forces the action it was
+// given for; like any sign-off it goes stale after valid_for, so the restore
+// an hour later asks for a sign-off again instead of riding on the override.
+func TestBreakGlassExpires(t *testing.T) {
+	h := newHarness(t)
+	const step = "approval.isolate_ok"
+	h.answer(time.Minute, workflows.UpdateBreakGlass, workflows.Answer{Step: step, Person: "erin", Reason: "spreading to the HMIs"})
+	waiting := h.statusAt(62 * time.Minute)
+	h.answer(65*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "bob", Round: 2})
+	h.answer(66*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "carol", Round: 2})
+	h.run(workflows.IncidentInput{Plan: compile(t, breakGlassRestorePlaybook), Commander: "alice"})
+	for _, r := range h.replies {
+		accepted(t, r)
+	}
+	if is := stepOf(t, waiting.Steps, "step.restore"); is.State != workflows.StepWaiting {
+		t.Errorf("restore at +62m: %+v", is)
+	}
+	res := h.result()
+	if res.State != workflows.StateCompleted || !res.BreakGlass {
+		t.Fatalf("result %s break-glass=%v: %+v", res.State, res.BreakGlass, res.Steps)
+	}
+	iso := h.activityStarts("IsolateZone")
+	if len(iso) != 1 || iso[0].Action.Call.Signoff.BreakGlass == nil {
+		t.Fatalf("isolation starts %+v, want one forced by break-glass", iso)
+	}
+	rs := h.activityStarts("RestoreZone")
+	if len(rs) != 1 {
+		t.Fatalf("%d restore starts, want 1", len(rs))
+	}
+	so := rs[0].Action.Call.Signoff
+	if so.BreakGlass != nil || len(so.Approvers) != 2 || h.since(so.GrantedAt) != 66*time.Minute {
+		t.Errorf("restore sign-off %+v, want the round-2 approval granted at +66m", so)
+	}
+	if h.since(rs[0].At) != 66*time.Minute {
+		t.Errorf("restore started at +%s, want +66m", h.since(rs[0].At))
+	}
+	tl := h.timeline()
+	e := firstEvent(t, tl, workflows.EventSignoffStale, step)
+	if h.since(e.At) != 61*time.Minute || !strings.Contains(e.Detail, "older than valid_for 15m") {
+		t.Errorf("signoff_stale %+v", e)
+	}
+	if n := len(events(tl, workflows.EventPrompted, step)); n != 2 {
+		t.Errorf("%d prompts for %s, want 2", n, step)
+	}
+}
+
+// TestGuardThreeRetryFinishesWhatItBegan: an isolation scheduled with a
+// fresh sign-off whose first attempt fails is retried after the sign-off's
+// valid_for has run out. Guard three judges a retry at the time the action
+// was scheduled, so the retry finishes the isolation instead of refusing
+// half way through.
+func TestGuardThreeRetryFinishesWhatItBegan(t *testing.T) {
+	h := newHarness(t)
+	h.acts.Now = h.env.Now
+	h.twin.FailNext(sim.OpCut, 1)
+	const step = "approval.isolate_ok"
+	h.answer(1*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "bob"})
+	h.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "carol"})
+	h.run(workflows.IncidentInput{Plan: compile(t, strings.Replace(stalePlaybook, `duration = "20m"`, `duration = "14m59s"`, 1))})
+	res := h.result()
+	wantStep(t, res.Steps, "step.isolate", workflows.StepDone, "cut dmz_to_control")
+	starts := h.activityStarts("IsolateZone")
+	if len(starts) != 2 || h.since(starts[0].At) != 16*time.Minute+59*time.Second || h.since(starts[1].At) != 17*time.Minute {
+		var at []time.Duration
+		for _, s := range starts {
+			at = append(at, h.since(s.At))
+		}
+		t.Fatalf("isolation attempts at %v, want +16m59s and, after the sign-off ran out at +17m, the retry", at)
+	}
+	if n := len(events(h.timeline(), workflows.EventSignoffRefused, "")); n != 0 {
+		t.Errorf("%d guard-three refusals, want none", n)
+	}
+	if n := len(h.effects(sim.OpCut)); n != 1 {
+		t.Errorf("%d cuts, want 1", n)
+	}
+}
