@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -54,10 +55,20 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	diags := m.checkConfig()
 	if _, ok := m.Config.Playbooks[playbook]; !ok {
 		names := sortedKeys(m.Config.Playbooks)
+		hint := didYouMean(playbook, names)
+		if strings.ContainsAny(playbook, `/\`) || strings.HasSuffix(playbook, ".hcl") || strings.HasSuffix(playbook, ".json") {
+			// A file path where the name belongs.
+			base := filepath.Base(playbook)
+			base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".json"), ".hcl"), ".hcl")
+			hint = " Name a playbook by the label of its playbook block, not by a file (files are loaded together as a directory)."
+			if _, ok := m.Config.Playbooks[base]; ok {
+				hint += fmt.Sprintf(" Did you mean %q?", base)
+			}
+		}
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown playbook",
-			Detail:   fmt.Sprintf("There is no playbook %q.%s Known: %s.", playbook, didYouMean(playbook, names), knownList(names)),
+			Detail:   fmt.Sprintf("There is no playbook %q.%s Known: %s.", playbook, hint, knownList(names)),
 		})
 	}
 	p, d := m.compilePlaybook(playbook, reg)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 	"github.com/firebreak-ir/firebreak/workflows"
@@ -249,8 +250,8 @@ running incident.
 
 --input NAME=VALUE gives a playbook input; repeat it for each. A value that
 is JSON is read as JSON (["a","b"], 3, true, {"k":"v"}); anything else is
-text. Unknown or missing inputs are refused before anything starts, with the
-playbook's inputs and their types.
+text. Unknown, missing or empty required inputs are refused before anything
+starts, with the playbook's inputs and their types.
 
 --as names the incident commander (a person ID from the playbooks; default
 $FIREBREAK_AS). Approvals with exclude_initiator refuse the commander's own
@@ -265,7 +266,7 @@ exercise. No code path leads from an exercise to a real actuator.
 
 --follow stays attached and prints the timeline as it happens, then exits 0
 if the incident completed and 1 if it failed or was cancelled. Ctrl-C stops
-following; the incident keeps running.
+following (exit status 130); the incident keeps running.
 ` + temporalHelp,
 		Example: `  firebreak run ot_ransomware_containment --input zone=plant3_dmz \
     --input 'hosts=["ws-eng-07","hmi-3"]' --as carol
@@ -284,8 +285,13 @@ following; the incident keeps running.
 				return err
 			}
 			var started incident.Started
+			polling := true
 			err = withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
 				started, err = incident.StartPrepared(ctx, c, p)
+				if err == nil {
+					// Only a hint: a server that cannot say is not an error.
+					polling, _ = incident.WorkerPolling(ctx, c)
+				}
 				return err
 			})
 			if err != nil {
@@ -298,6 +304,10 @@ following; the incident keeps running.
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Started %s %s (playbook %s). See it with: firebreak status %s\n",
 				mode, started.IncidentID, started.Playbook, started.IncidentID)
+			if !polling {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Warning: no firebreak worker has polled task queue %q lately; %s does not move until one does (firebreak worker, or firebreak dev with its worker).\n",
+					activities.TaskQueue, started.IncidentID)
+			}
 			if !follow {
 				return nil
 			}
@@ -324,7 +334,7 @@ func followIncident(cmd *cobra.Command, id string) error {
 		var err error
 		res, err = incident.Follow(ctx, c, id, cmd.OutOrStdout(), incident.FollowOptions{})
 		if errors.Is(err, context.Canceled) {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("stopped following %s; it is still running (firebreak status %s)", id, id)}
+			return &exitError{code: exitInterrupted, err: fmt.Errorf("stopped following %s; it is still running (firebreak status %s)", id, id)}
 		}
 		return err
 	})
@@ -405,7 +415,7 @@ The list can lag a second or so behind a start or an end.
 			if cmd.Flags().Changed("exercise") {
 				f.Exercise = &exercise
 			}
-			if f.Limit < 0 || f.Limit > incident.MaxLimit {
+			if f.Limit < 1 || f.Limit > incident.MaxLimit {
 				return usageErrorf("--limit %d is not between 1 and %d", f.Limit, incident.MaxLimit)
 			}
 			if _, err := f.Query(); err != nil {
@@ -519,8 +529,8 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 			if s.needReason && strings.TrimSpace(reason) == "" {
 				return usageErrorf("%s needs --reason TEXT: it goes into the timeline", cmd.Name())
 			}
-			if round < 0 {
-				return usageErrorf("--round %d is not a round; rounds count from 1", round)
+			if cmd.Flags().Changed("round") && round < 1 {
+				return usageErrorf("--round %d is not a round; rounds count from 1 (leave --round out for the current one)", round)
 			}
 			a := workflows.Answer{Step: args[1], Person: person, Reason: reason, Round: round, Channel: workflows.ChannelCLI}
 			if s.option {

@@ -88,6 +88,8 @@ func TestRunChecksBeforeStarting(t *testing.T) {
 			[]string{`--input "zone" is not NAME=VALUE`, `No person "nobody"`, `Incident ID "bad id" is not usable`}},
 		{[]string{"run", "ot_ransomware_contaiment", "--dir", library}, exitInvalid,
 			[]string{"Error: Unknown playbook", `Did you mean "ot_ransomware_containment"?`}},
+		{[]string{"run", library + "/ot_ransomware_containment.hcl", "--dir", library}, exitInvalid,
+			[]string{"Error: Unknown playbook", "not by a file", `Did you mean "ot_ransomware_containment"?`}},
 		{[]string{"run", "p", "--dir", "no/such/dir"}, exitUsage,
 			[]string{"no/such/dir: no such file or directory"}},
 		{[]string{"run", "p", "--dir", writeDir(t, map[string]string{"p.hcl": brokenPlaybook})}, exitInvalid,

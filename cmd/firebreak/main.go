@@ -18,6 +18,9 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	// exitInterrupted is the shell's code for Ctrl-C: following stopped,
+	// the incident goes on.
+	exitInterrupted = 130
 )
 
 // exitError carries an exit code out of a command. A nil err means the

@@ -218,6 +218,9 @@ completed.`,
 			opts.Out = cmd.OutOrStdout()
 			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
 			res, err := demo.Run(ctx, opts)
+			if err != nil && ctx.Err() != nil && cmd.Context().Err() == nil {
+				return &exitError{code: exitInterrupted, err: fmt.Errorf("demo stopped: %w", err)}
+			}
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}

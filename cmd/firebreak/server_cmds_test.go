@@ -16,8 +16,8 @@ func TestDemoCommand(t *testing.T) {
 		"refused            hiro",
 		"approved           alice",
 		"approved           olga",
-		"step.isolate               finished: done",
-		"incident finished: completed",
+		"step.isolate               done               isolated plant3_control",
+		"incident finished  completed",
 		"1 unauthorized answer(s) refused",
 	} {
 		if !strings.Contains(out, want) {

@@ -170,7 +170,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, err
 	}
 	res.IncidentID = started.IncidentID
-	fmt.Fprintf(out, "\nIncident %s: playbook %s, started by %s. Scripted responders answer through the same updates as Slack and the CLI.\n\n", started.IncidentID, Playbook, Commander)
+	fmt.Fprintf(out, "\nIncident %s: playbook %s, started by %s. Scripted responders answer through the same updates as Slack and the CLI.\n", started.IncidentID, Playbook, Commander)
+	if srv.UIAddress() != "" {
+		fmt.Fprintf(out, "Watch it in the Web UI while the demo runs: http://%s/namespaces/%s/workflows/%s\n", srv.UIAddress(), srv.Namespace(), workflows.IncidentWorkflowID(started.IncidentID))
+	}
+	fmt.Fprintln(out)
 
 	rctx, stopResponders := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -189,9 +193,12 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	res.State = final.State
 	res.Effects, res.Attempts = journal.Effects(), journal.Attempts()
 
-	fmt.Fprintf(out, "\nThe simulated twins carried out %d action(s) (%d call(s) in all); the journal is %s.\n", len(res.Effects), len(res.Attempts), filepath.Join(dataDir, "simulation.jsonl"))
-	if srv.UIAddress() != "" {
-		fmt.Fprintf(out, "The Web UI shows the workflow while the demo runs: http://%s/namespaces/%s/workflows/%s\n", srv.UIAddress(), srv.Namespace(), workflows.IncidentWorkflowID(started.IncidentID))
+	fmt.Fprintf(out, "\nThe simulated twins carried out %d action(s) (%d call(s) in all).\n", len(res.Effects), len(res.Attempts))
+	if opts.DataDir == "" {
+		fmt.Fprintf(out, "The server's state and the twins' journal were in a temporary directory, removed now; keep them with --data-dir DIR.\n")
+	} else {
+		fmt.Fprintf(out, "The twins' journal is %s. To look at the incident again: firebreak dev --data-dir %s, then firebreak status %s (or the Web UI).\n",
+			filepath.Join(dataDir, "simulation.jsonl"), dataDir, started.IncidentID)
 	}
 	if scriptErr != nil && !errors.Is(scriptErr, context.Canceled) {
 		return res, scriptErr

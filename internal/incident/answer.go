@@ -120,8 +120,10 @@ func notOpenYet(err error) bool {
 func notFound(ctx context.Context, c client.Client, incidentID string) error {
 	e := &NotFoundError{IncidentID: incidentID}
 	d, err := c.DescribeWorkflowExecution(ctx, workflows.IncidentWorkflowID(incidentID), "")
-	if err == nil && d.GetWorkflowExecutionInfo() != nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil {
-		e.Finished = executionState(d.GetWorkflowExecutionInfo().GetStatus().String())
+	if info := d.GetWorkflowExecutionInfo(); err == nil && info != nil && info.GetCloseTime() != nil {
+		// The incident's own end state (cancelled, failed...), which a
+		// workflow that returned normally records in its search attributes.
+		e.Finished = summarise(info).State
 	}
 	return e
 }

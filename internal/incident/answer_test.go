@@ -109,7 +109,7 @@ func TestErrorsRead(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&NotFoundError{IncidentID: "INC-9"}, "no incident INC-9 (is it finished? try `firebreak list`)"},
+		{&NotFoundError{IncidentID: "INC-9"}, "no incident INC-9 on this server: it never started here, or it finished longer ago than the namespace keeps incidents; `firebreak list` shows the ones it knows"},
 		{&NotFoundError{IncidentID: "INC-9", Finished: "completed"}, "incident INC-9 has finished (completed) and takes no more answers"},
 		{&Refused{Message: "bob may not answer approval.isolate_ok: not in roster.process_safety"}, "refused: bob may not answer"},
 		{&AlreadyExistsError{IncidentID: "INC-9"}, "incident INC-9 already exists"},

@@ -36,7 +36,7 @@ func (e *NotFoundError) Error() string {
 	if e.Finished != "" {
 		return fmt.Sprintf("incident %s has finished (%s) and takes no more answers; see `firebreak status %s`", e.IncidentID, e.Finished, e.IncidentID)
 	}
-	return fmt.Sprintf("no incident %s (is it finished? try `firebreak list`)", e.IncidentID)
+	return fmt.Sprintf("no incident %s on this server: it never started here, or it finished longer ago than the namespace keeps incidents; `firebreak list` shows the ones it knows", e.IncidentID)
 }
 
 // NoWorkerError means the server accepted the request but no worker answered
@@ -47,8 +47,14 @@ type NoWorkerError struct {
 	err        error
 }
 
-// Error says nobody answered and that a worker must be running.
+// Error says nobody answered and that a worker must be running; for an
+// answer, also that it was sent and is still waiting on the server.
 func (e *NoWorkerError) Error() string {
+	if e.What == "answer" {
+		return fmt.Sprintf("the answer on incident %s was sent but not confirmed: no firebreak worker replied in time (is one running and polling task queue %q?). "+
+			"It waits on the server and is applied or refused when a worker picks the incident up; run the same command again to see the outcome (it is never applied twice). (%v)",
+			e.IncidentID, activities.TaskQueue, e.err)
+	}
 	return fmt.Sprintf("no reply to the %s on incident %s in time: is a firebreak worker running and polling task queue %q? (%v)",
 		e.What, e.IncidentID, activities.TaskQueue, e.err)
 }

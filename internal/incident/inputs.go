@@ -70,6 +70,10 @@ func ParseInputs(p *plan.Plan, args []string) (map[string]any, error) {
 			problems = append(problems, fmt.Sprintf("Input %q is given more than once.", name))
 			continue
 		}
+		if in.Required && strings.TrimSpace(raw) == "" {
+			problems = append(problems, fmt.Sprintf("Input %q is empty; it is required, so give it a value, e.g. --input %s=%s (an empty text on purpose is written --input '%s=\"\"').", name, name, exampleValue(in.Type), name))
+			continue
+		}
 		v, err := inputValue(in, raw)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("Input %q is %s: %s.", name, in.Type, err))
@@ -154,6 +158,16 @@ func inputValue(in plan.Input, raw string) (any, error) {
 	}
 	if generic == nil {
 		return nil, fmt.Errorf("null is not a value; leave the input out to use its default")
+	}
+	if t := strings.TrimSpace(raw); generic == raw && t != "" && strings.ContainsRune("[{\"", rune(t[0])) {
+		// It was meant as JSON but does not parse: say so rather than
+		// that a string is not a list.
+		var syntax error
+		var v any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			syntax = err
+		}
+		return nil, fmt.Errorf("%q is not valid JSON (%v); quote strings inside it and the whole value for the shell, e.g. --input %s=%s", raw, syntax, in.Name, exampleValue(in.Type))
 	}
 	b, err := json.Marshal(generic)
 	if err != nil {

@@ -55,6 +55,11 @@ type Summary struct {
 // latest run of each (continued-as-new runs are left out), narrowed by the
 // firebreak search attributes. Values are quoted, so any text is safe.
 func (f Filter) Query() (string, error) {
+	// Severities and states are lower-case words; SEV1 means sev1.
+	f.Severity, f.State = strings.ToLower(f.Severity), strings.ToLower(f.State)
+	if sevs := []string{"sev1", "sev2", "sev3", "sev4"}; f.Severity != "" && !slices.Contains(sevs, f.Severity) {
+		return "", &InputError{Problems: []string{fmt.Sprintf("Severity %q is not one of %s.", f.Severity, strings.Join(sevs, ", "))}}
+	}
 	if f.State != "" && !slices.Contains(States, f.State) {
 		return "", &InputError{Problems: []string{fmt.Sprintf("State %q is not one of %s.", f.State, strings.Join(States, ", "))}}
 	}

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,8 @@ func TestFilterQuery(t *testing.T) {
 		{Filter{}, `WorkflowType = 'Incident' AND ExecutionStatus != 'ContinuedAsNew'`},
 		{Filter{Playbook: "ot_ransomware_containment", Severity: "sev1", State: "running", Exercise: &no},
 			`WorkflowType = 'Incident' AND ExecutionStatus != 'ContinuedAsNew' AND FirebreakPlaybook = 'ot_ransomware_containment' AND FirebreakSeverity = 'sev1' AND FirebreakState = 'running' AND ExecutionStatus = 'Running' AND FirebreakExercise = false`},
+		{Filter{Severity: "SEV2", State: "Failed"},
+			`WorkflowType = 'Incident' AND ExecutionStatus != 'ContinuedAsNew' AND FirebreakSeverity = 'sev2' AND FirebreakState = 'failed'`},
 		{Filter{State: "cancelled", Exercise: &yes},
 			`WorkflowType = 'Incident' AND ExecutionStatus != 'ContinuedAsNew' AND FirebreakState = 'cancelled' AND FirebreakExercise = true`},
 		{Filter{Playbook: `x' OR 'a' = 'a`},
@@ -38,6 +41,10 @@ func TestFilterQuery(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) {
 		t.Fatalf("unknown state: %v", err)
+	}
+	_, err = Filter{Severity: "critical"}.Query()
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), `Severity "critical" is not one of sev1, sev2, sev3, sev4`) {
+		t.Fatalf("unknown severity: %v", err)
 	}
 }
 

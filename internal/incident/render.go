@@ -89,15 +89,47 @@ func RenderEventLine(e workflows.Event) string {
 	} else {
 		b.WriteString("   ")
 	}
-	fmt.Fprintf(&b, " %-26s %-18s", eventStep(e), EventWord(e.Kind))
-	if who := eventWho(e); who != "" {
+	word, detail := wordAndDetail(e)
+	fmt.Fprintf(&b, " %-26s %-18s", eventStep(e), word)
+	who := eventWho(e)
+	if who != "" {
 		b.WriteString(" " + who)
 	}
-	line := strings.TrimRight(b.String(), " ")
-	if e.Detail != "" {
-		line += ": " + oneLine(e.Detail)
+	if detail != "" {
+		if who != "" {
+			b.WriteString(":")
+		}
+		b.WriteString(" " + oneLine(detail))
 	}
-	return line
+	return strings.TrimRight(b.String(), " ")
+}
+
+// finalStates are the step states a step's last event opens its detail
+// with ("done: approved by alice, olga").
+var finalStates = map[string]bool{
+	workflows.StepDone: true, workflows.StepSkipped: true, workflows.StepFailed: true,
+	workflows.StepTimedOut: true, workflows.StepCancelled: true, workflows.StepDenied: true,
+}
+
+// wordAndDetail is what an event reads as for people, and its detail
+// without a state the word already says: a step's "finished" event with
+// the detail "done: approved by alice" reads "done", "approved by alice".
+func wordAndDetail(e workflows.Event) (string, string) {
+	word, detail := EventWord(e.Kind), e.Detail
+	if e.Step == "" {
+		return word, detail
+	}
+	switch e.Kind {
+	case workflows.EventStepFinished, workflows.EventStepSkipped, workflows.EventStepFailed, workflows.EventTimedOut, workflows.EventCancelled:
+		state, rest, _ := strings.Cut(detail, ": ")
+		if finalStates[state] {
+			if e.Kind == workflows.EventStepFinished {
+				word = strings.ReplaceAll(state, "_", " ")
+			}
+			detail = rest
+		}
+	}
+	return word, detail
 }
 
 // oneLine folds runs of white space, including newlines, into single spaces.
@@ -282,7 +314,8 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 func writeEventTable(ew *errWriter, events []workflows.Event) {
 	ew.printf("| # | Time (UTC) | Step | Event | Who | Channel | Detail |\n|---|---|---|---|---|---|---|\n")
 	for _, e := range events {
-		event := mdCell(EventWord(e.Kind))
+		word, detail := wordAndDetail(e)
+		event := mdCell(word)
 		if e.BreakGlass || e.Kind == workflows.EventBreakGlass {
 			event = "**" + event + " (break-glass)**"
 			if e.Kind == workflows.EventBreakGlass {
@@ -290,7 +323,7 @@ func writeEventTable(ew *errWriter, events []workflows.Event) {
 			}
 		}
 		ew.printf("| %d | %s | %s | %s | %s | %s | %s |\n", e.Seq, fmtTime(e.At), mdCell(eventStep(e)), event,
-			mdCell(e.Person), mdCell(e.Channel), mdCell(e.Detail))
+			mdCell(e.Person), mdCell(e.Channel), mdCell(detail))
 	}
 }
 

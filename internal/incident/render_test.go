@@ -54,11 +54,32 @@ func TestRenderEventLine(t *testing.T) {
 		0: "14:03:07Z                               incident started   carol via cli: zone=plant3_dmz",
 		2: "14:04:37Z    page.ot_oncall             acknowledged       dmitri via slack",
 		4: "14:07:07Z !! approval.isolate_ok        BREAK-GLASS        gina via cli: safety gate forced: spreading *fast* (flagged)",
-		5: "14:08:07Z    step.contain[ws-eng-07]    finished: contained",
+		5: "14:08:07Z    step.contain[ws-eng-07]    finished           contained",
 	}
 	for i, want := range cases {
 		if got := RenderEventLine(sampleTimeline.Events[i]); got != want {
 			t.Errorf("event %d:\n got %q\nwant %q", i, got, want)
+		}
+	}
+	// A step's last event says its state once, in the event column.
+	at := sampleTimeline.Events[0].At
+	for _, c := range []struct {
+		e    workflows.Event
+		want string
+	}{
+		{workflows.Event{At: at, Kind: workflows.EventStepFinished, Step: "approval.isolate_ok", Detail: "done: approved by alice, olga"},
+			"14:03:07Z    approval.isolate_ok        done               approved by alice, olga"},
+		{workflows.Event{At: at, Kind: workflows.EventStepSkipped, Step: "step.restore", Detail: "skipped: when is false: x"},
+			"14:03:07Z    step.restore               skipped            when is false: x"},
+		{workflows.Event{At: at, Kind: workflows.EventStepFinished, Step: "notify.x", Detail: "done"},
+			"14:03:07Z    notify.x                   done"},
+		{workflows.Event{At: at, Kind: workflows.EventStepFailed, Step: "page.x", Detail: "page delivery failed: 503"},
+			"14:03:07Z    page.x                     failed             page delivery failed: 503"},
+		{workflows.Event{At: at, Kind: workflows.EventStepStarted, Step: "step.open_room", Detail: "slack.open_channel"},
+			"14:03:07Z    step.open_room             started            slack.open_channel"},
+	} {
+		if got := RenderEventLine(c.e); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
 		}
 	}
 	// Times are UTC whatever the event's zone.

@@ -287,3 +287,14 @@ func isSearchAttributeError(err error) bool {
 	msg := strings.ToLower(ia.Error())
 	return strings.Contains(msg, "search attribute")
 }
+
+// WorkerPolling reports whether a worker has polled the incident task queue
+// lately (the server remembers pollers for a few minutes). An incident
+// started while it is false does not move until a worker comes.
+func WorkerPolling(ctx context.Context, c client.Client) (bool, error) {
+	resp, err := c.DescribeTaskQueue(ctx, activities.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return false, fmt.Errorf("asking the server about task queue %q: %w", activities.TaskQueue, err)
+	}
+	return len(resp.GetPollers()) > 0, nil
+}
