@@ -37,19 +37,23 @@ TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default
 worker must be running: it carries out the incident and answers queries and
 updates.`
 
-// answerHelp is the part of every answering command's help about identity.
-const answerHelp = `
+// answerHelp is the part of every answering command's help about identity;
+// step is an example step ID of the kind the command answers.
+func answerHelp(step string) string {
+	name := step[strings.IndexByte(step, '.')+1:]
+	return fmt.Sprintf(`
 --as is the person ID answering (as declared with person "ID" in the
-playbooks); it may also come from FIREBREAK_AS. STEP is the step ID, such as
-approval.isolate_ok, or just its name, isolate_ok (names are unique in a
-playbook). The incident itself checks the answer: someone not on the right
-roster, the commander where self-approval is excluded, a second answer from
-the same person, or an answer to an earlier round (--round) is refused with
-the reason, and the refusal is recorded in the timeline. Every answer is
-recorded with channel "cli". Sending the same answer twice is harmless.
+playbooks); it may also come from FIREBREAK_AS. STEP is the step ID, such
+as %s, or just its name, %s (names are unique in a
+playbook). The incident itself checks the answer: someone it is not for,
+the commander where self-approval is excluded, a second answer from the
+same person, or an answer to an earlier round is refused with the reason,
+and the refusal is recorded in the timeline. Every answer is recorded with
+channel "cli". Sending the same answer twice is harmless.
 
 Exit status: 0 the answer was taken, 1 it was refused or failed, 2 the
-command line was wrong.`
+command line was wrong.`, step, name)
+}
 
 // incidentCmds returns the commands that run and answer incidents.
 func incidentCmds() []*cobra.Command {
@@ -59,7 +63,7 @@ func incidentCmds() []*cobra.Command {
 		newListCmd(),
 		newTimelineCmd(),
 		newAnswerCmd(answerSpec{
-			use: "ack INCIDENT STEP --as PERSON", update: workflows.UpdateAck,
+			use: "ack INCIDENT STEP --as PERSON", step: "page.ot_engineer", update: workflows.UpdateAck,
 			short: "Acknowledge a page, which stops its escalation",
 			long: `Ack acknowledges a page: the escalation ladder stops climbing. Only someone
 who has been paged for the step may acknowledge it.`,
@@ -67,7 +71,7 @@ who has been paged for the step may acknowledge it.`,
   FIREBREAK_AS=dmitri firebreak ack INC-20261122-4F2A ot_engineer`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "approve INCIDENT STEP --as PERSON", update: workflows.UpdateApprove,
+			use: "approve INCIDENT STEP --as PERSON", step: "approval.isolate_ok", update: workflows.UpdateApprove,
 			short: "Approve an approval or safety sign-off",
 			long: `Approve adds your approval to an approval step. A sign-off may need several
 distinct people from named rosters (for example one from process safety and
@@ -77,7 +81,7 @@ needs.`,
   firebreak approve INC-20261122-4F2A isolate_ok --as dmitri --round 2`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "deny INCIDENT STEP --as PERSON --reason TEXT", update: workflows.UpdateDeny, needReason: true,
+			use: "deny INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateDeny, needReason: true,
 			short: "Deny an approval, with a reason",
 			long: `Deny refuses an approval step. One denial is enough: the step is denied and
 the steps that need it are skipped. The reason is required; it is shown to
@@ -86,7 +90,7 @@ the people waiting and kept in the timeline.`,
     --reason "compressor 2 is mid-restart; isolating now trips the plant"`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "decide INCIDENT STEP OPTION --as PERSON", update: workflows.UpdateDecide, option: true,
+			use: "decide INCIDENT STEP OPTION --as PERSON", step: "decision.reconnect", update: workflows.UpdateDecide, option: true,
 			short: "Choose an option of a decision",
 			long: `Decide answers a decision step with one of its options (see the playbook,
 or the prompt the incident sent). The playbook's later steps may depend on
@@ -94,14 +98,14 @@ the choice.`,
 			example: `  firebreak decide INC-20261122-4F2A decision.reconnect stay_isolated --as carol`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "done INCIDENT STEP --as PERSON", update: workflows.UpdateDone,
+			use: "done INCIDENT STEP --as PERSON", step: "task.verify_islanded", update: workflows.UpdateDone,
 			short: "Mark a manual task done",
 			long: `Done marks a task step as finished. The people it is assigned to, and the
 incident's commander, may mark it done.`,
 			example: `  firebreak done INC-20261122-4F2A task.verify_islanded --as farid`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "break-glass INCIDENT STEP --as PERSON --reason TEXT", update: workflows.UpdateBreakGlass, needReason: true,
+			use: "break-glass INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateBreakGlass, needReason: true,
 			short: "Force a safety sign-off in an emergency (flagged for review)",
 			long: `Break-glass forces a safety sign-off (an approval with kind = "safety") that
 has not been given, so the safety-critical steps behind it may run. Only the
@@ -499,6 +503,8 @@ exactly as the incident keeps it.
 type answerSpec struct {
 	use, short, long, example string
 	update                    string
+	// step is an example step ID of the kind the command answers.
+	step string
 	// option is true when the command takes an OPTION argument (decide).
 	option bool
 	// needReason is true when --reason is required.
@@ -518,7 +524,7 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     s.use,
 		Short:   s.short,
-		Long:    s.long + "\n" + answerHelp + "\n" + temporalHelp,
+		Long:    s.long + "\n" + answerHelp(s.step) + "\n" + temporalHelp,
 		Example: s.example,
 		Args:    exactArgs(argNames...),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -545,7 +551,10 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 	if s.needReason {
 		cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the timeline)")
 	}
-	cmd.Flags().IntVar(&round, "round", 0, "the prompt round answered (default: the current one); an answer to an earlier round is refused as stale")
+	if s.update != workflows.UpdateAck {
+		// Pages have no rounds; prompts are asked again in new rounds.
+		cmd.Flags().IntVar(&round, "round", 0, "the prompt round answered (default: the current one); an answer to an earlier round is refused as stale")
+	}
 	addTimeout(cmd, &timeout)
 	return cmd
 }

@@ -230,7 +230,7 @@ completed.`,
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", "playbooks/library", "the playbook directory")
 	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "keep the server's state here (kept afterwards) instead of a temporary directory")
-	cmd.Flags().IntVar(&opts.UIPort, "ui-port", 0, "Web UI port (0: 8233 if free, else any; -1: no UI)")
+	cmd.Flags().IntVar(&opts.UIPort, "ui-port", 8233, "Web UI port, or another free one if it is taken (0: no UI)")
 	cmd.Flags().DurationVar(&opts.Pace, "pace", 300*time.Millisecond, "pause between scripted answers")
 	return cmd
 }

@@ -40,8 +40,9 @@ type Options struct {
 	// DataDir holds the server's SQLite file and the simulation journal. When
 	// empty a temporary directory is used and removed afterwards.
 	DataDir string
-	// UIPort serves the Temporal Web UI; 0 picks 8233 when free, else any
-	// free port; -1 serves no UI.
+	// UIPort is the port to serve the Temporal Web UI on, or another free
+	// one when it is taken (a demo never fails for a busy port); zero or
+	// less serves no UI.
 	UIPort int
 	// Pace is the pause between scripted answers, so people can watch the
 	// timeline grow. Zero answers as soon as a step waits.
@@ -129,12 +130,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	} else if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return res, err
 	}
-	uiPort := opts.UIPort
-	switch {
-	case uiPort == 0:
-		uiPort = freePort(8233)
-	case uiPort < 0:
-		uiPort = 0
+	uiPort := 0
+	if opts.UIPort > 0 {
+		uiPort = freePort(opts.UIPort)
 	}
 
 	fmt.Fprintf(out, "Starting an embedded Temporal server on %s ...\n", filepath.Join(dataDir, devserver.DBFileName))

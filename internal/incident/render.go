@@ -200,7 +200,7 @@ func stepNote(s workflows.StepStatus) string {
 	if s.Round > 1 {
 		parts = append(parts, fmt.Sprintf("round %d", s.Round))
 	}
-	if s.Choice != "" {
+	if s.Choice != "" && !strings.Contains(s.Reason, " chose ") {
 		parts = append(parts, "chose "+s.Choice)
 	}
 	if s.Escalation != "" && !strings.Contains(s.Reason, "acknowledged by") {
