@@ -94,6 +94,14 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 	return true
 }
 
+// peopleAsked is the prompted event's detail: "1 person asked", "3 people asked".
+func peopleAsked(n int) string {
+	if n == 1 {
+		return "1 person asked"
+	}
+	return fmt.Sprintf("%d people asked", n)
+}
+
 // holdDeliveries reports whether pages and prompts wait for the run to
 // continue as new. From interpreter v4 they go on while it waits for
 // in-flight actions (they are short, and people must not go unpaged); only
@@ -223,7 +231,7 @@ func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepStat
 	in.Text = text
 	in.Call = r.call(s, st)
 	in.Call.Action = "prompt"
-	r.event(ctx, Event{Kind: EventPrompted, Step: s.ID, Detail: fmt.Sprintf("%d people asked", len(in.To))})
+	r.event(ctx, Event{Kind: EventPrompted, Step: s.ID, Detail: peopleAsked(len(in.To))})
 	var res activities.PromptResult
 	r.launch(ctx, r.activityContext(deliveryOptions()), activities.PromptActivity, in, &res, func(ctx workflow.Context, err error) {
 		if err != nil && !terminal(st.State) {

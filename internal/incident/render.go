@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -165,7 +166,7 @@ func RenderStatusText(w io.Writer, st workflows.Status) error {
 	}
 	ew.printf("\n\n")
 
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	tw := newTable(ew)
 	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tAWAITING\tNOTE")
 	for _, s := range st.Steps {
 		state := s.State
@@ -355,7 +356,7 @@ func RenderListText(w io.Writer, list []Summary) error {
 		_, err := fmt.Fprintln(w, "No incidents.")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INCIDENT\tPLAYBOOK\tSEVERITY\tSTATE\tMODE\tSTARTED (UTC)\tCLOSED (UTC)\tFLAGS")
 	for _, s := range list {
 		mode := "real"
@@ -370,6 +371,35 @@ func RenderListText(w io.Writer, list []Summary) error {
 			fmtTime(s.StartedAt), fmtTime(s.ClosedAt), flags)
 	}
 	return tw.Flush()
+}
+
+// newTable returns a tabwriter for a text table whose lines carry no
+// trailing padding.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(&trimWriter{w: w}, 0, 0, 2, ' ', 0)
+}
+
+// trimWriter passes whole lines on without their trailing spaces.
+type trimWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	for {
+		i := bytes.IndexByte(t.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := t.w.Write(bytes.TrimRight(t.buf[:i], " ")); err != nil {
+			return 0, err
+		}
+		if _, err := t.w.Write([]byte{'\n'}); err != nil {
+			return 0, err
+		}
+		t.buf = t.buf[i+1:]
+	}
 }
 
 func dash(s string) string {

@@ -3,6 +3,7 @@ package incident
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,18 @@ func TestRenderStatusText(t *testing.T) {
 	if lines[0] != "Incident INC-20261122-4F2A: ot_ransomware_containment (sev1), running" ||
 		!strings.HasPrefix(lines[1], "!! BREAK-GLASS") {
 		t.Fatalf("header:\n%s", out)
+	}
+	// A step with nothing awaited and no note leaves no padding behind.
+	pending := sampleStatus
+	pending.Steps = append(slices.Clone(sampleStatus.Steps), workflows.StepStatus{ID: "task.later", Kind: "task", State: workflows.StepPending})
+	var pb bytes.Buffer
+	if err := RenderStatusText(&pb, pending); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(pb.String(), "\n") {
+		if strings.TrimRight(l, " ") != l {
+			t.Errorf("line %q ends in spaces", l)
+		}
 	}
 	for _, want := range []string{
 		"Commander: carol   Mode: real incident   Started: 2026-11-22 14:03:07Z",
