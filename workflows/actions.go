@@ -256,9 +256,10 @@ func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff,
 	return nil, "", fmt.Sprintf("no valid safety sign-off covers zone %s (guarded by %s)", s.Action.Target, strings.Join(s.Action.GuardedBy, ", "))
 }
 
-// fresh reports whether a sign-off is still within its valid_for. From
-// interpreter v4 a break-glass override is held to it too: it forces the
-// action it was given for, not every later action on the zone.
+// fresh reports whether a sign-off is still within its valid_for, counted
+// from its grant (for a break-glass override, from when it was forced).
+// Callers hold overrides to it from interpreter v4 on: an override forces
+// the action it was given for, not every later action on the zone.
 func (r *runner) fresh(ctx workflow.Context, so *activities.Signoff) bool {
 	return so.ValidFor == 0 || workflow.Now(ctx).Before(so.GrantedAt.Add(so.ValidFor))
 }
