@@ -99,6 +99,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}()
 
+	// Busy ports are found before anything is created or started, so a
+	// clash leaves no files behind and no server noise before the error.
+	if err := checkPortsFree(opts); err != nil {
+		return nil, err
+	}
 	var dbPath string
 	if !opts.Ephemeral {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
@@ -289,6 +294,29 @@ func (p ports) reachable(port int) string {
 		host = DefaultIP
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// checkPortsFree reports a chosen frontend or Web UI port that something
+// already listens on.
+func checkPortsFree(opts Options) error {
+	for _, c := range []struct {
+		port int
+		hint string
+	}{
+		{opts.Port, "is another Temporal server or firebreak dev running? stop it or pick another port"},
+		{opts.UIPort, "web UI: is another firebreak dev or Temporal UI running? pick another UI port"},
+	} {
+		if c.port == 0 {
+			continue
+		}
+		addr := net.JoinHostPort(opts.IP, strconv.Itoa(c.port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s: %w (%s)", addr, err, c.hint)
+		}
+		_ = ln.Close()
+	}
+	return nil
 }
 
 func pickPorts(ip string, frontend int) (ports, error) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -530,11 +531,16 @@ func TestBusyPortIsAClearError(t *testing.T) {
 		t.Errorf("Start on a busy port: err = %v", err)
 	}
 	// A busy UI port fails Start cleanly (ui-server alone would exit the
-	// process) and leaves the frontend port free again.
+	// process), before anything is created, and leaves the frontend port
+	// free again.
 	front := freeTestPort(t)
-	_, err = Start(testContext(t, time.Minute), Options{Ephemeral: true, Port: front, UIPort: port})
+	dir := filepath.Join(t.TempDir(), "state")
+	_, err = Start(testContext(t, time.Minute), Options{DataDir: dir, Port: front, UIPort: port})
 	if err == nil || !strings.Contains(err.Error(), "web UI") {
 		t.Fatalf("Start on a busy UI port: err = %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a failed Start left %s behind (stat: %v)", dir, err)
 	}
 	again, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(front)))
 	if err != nil {
