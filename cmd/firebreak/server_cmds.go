@@ -68,9 +68,6 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := os.MkdirAll(dataDir, 0o755); err != nil {
-				return &exitError{code: exitInvalid, err: fmt.Errorf("creating the data directory: %w", err)}
-			}
 			logger := warnLogger(cmd, verbose)
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			srv, err := devserver.Start(startCtx, devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger})
