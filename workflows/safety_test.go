@@ -381,17 +381,7 @@ func TestGuardThreeLateRefusal(t *testing.T) {
 
 // breakGlassRestorePlaybook has one sign-off guard an isolation and, an
 // hour later, the restore of the same zone.
-const breakGlassRestorePlaybook = `playbook "p" {
-  approval "isolate_ok" {
-    kind   = "safety"
-    covers = [zone.control]
-    prompt = "Isolate the control network?"
-  }
-  step "isolate" {
-    action = "ot.isolate_zone"
-    with   = { zone = zone.control }
-    needs  = [approval.isolate_ok]
-  }
+var breakGlassRestorePlaybook = strings.TrimSuffix(signoffPlaybook, "}") + `
   wait "clean_up" {
     duration = "1h"
     needs    = [step.isolate]
