@@ -154,6 +154,9 @@ func (c *compiler) safetyCheck() {
 		}
 		a.Target = zone
 		c.uses["zone."+zone] = true
+		if cs.spec.Target == actions.TargetZone {
+			c.warnNothingToCut(cs, zone)
+		}
 		anc := c.ancestors(cs)
 		var guards, conditional, otherZones, unreachable []string
 		for _, other := range c.order {
@@ -204,6 +207,30 @@ func (c *compiler) safetyCheck() {
 		}
 		c.errorf(cs.blk.DeclRange, "Safety-critical step without a safety sign-off", "%s", detail)
 	}
+}
+
+// warnNothingToCut warns about isolating (or restoring) a zone that has no
+// conduit into it that isolation would cut: the action would change nothing
+// while the timeline says the zone was isolated.
+func (c *compiler) warnNothingToCut(cs *cstep, zone string) {
+	var kept []string
+	for _, n := range sortedKeys(c.cfg.Conduits) {
+		k := c.cfg.Conduits[n]
+		if k.To == nil || k.To.Name != zone {
+			continue
+		}
+		if !k.KeepOpenOnIsolation {
+			return
+		}
+		kept = append(kept, "conduit."+n)
+	}
+	into := "no conduit leads into it"
+	if len(kept) > 0 {
+		into = "the only conduits into it (" + strings.Join(kept, ", ") + ") are marked keep_open_on_isolation"
+	}
+	c.warnf(cs.blk.DeclRange, "Isolation would cut nothing",
+		"%s runs %s on zone.%s, but %s, so there is nothing to cut or reopen. Declare the zone's conduits (conduit \"NAME\" { from = ..., to = zone.%s, enforcement = ... }), or act on the zone the traffic really enters.",
+		cs.out.ID, cs.spec.Name, zone, into, zone)
 }
 
 func joinPrefixed(p string, ss []string) string {

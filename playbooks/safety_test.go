@@ -576,3 +576,68 @@ func TestLoadSameFileTwice(t *testing.T) {
 		t.Fatal("library not loaded")
 	}
 }
+
+// TestIsolationThatCutsNothingWarns: isolating or restoring a zone with no
+// conduit into it that isolation would cut compiles, with a warning at the
+// step, since the action would change nothing.
+func TestIsolationThatCutsNothingWarns(t *testing.T) {
+	const keepOpen = `
+conduit "sis_to_other" {
+  from                   = zone.dmz
+  to                     = zone.other
+  enforcement            = "nftables.gw"
+  keep_open_on_isolation = true
+}`
+	cases := []struct {
+		name, action, zone, extra string
+		want                      []string // fragments of the warning; none for no warning
+	}{
+		{"isolating a zone with conduits into it", "ot.isolate_zone", "control", "", nil},
+		{"isolating a zone nothing leads into", "ot.isolate_zone", "other", "", []string{"step.act runs ot.isolate_zone on zone.other", "no conduit leads into it"}},
+		{"a zone whose conduits only lead out", "ot.restore_zone", "dmz", "", []string{"no conduit leads into it"}},
+		{"only keep-open conduits", "ot.isolate_zone", "other", keepOpen, []string{"(conduit.sis_to_other) are marked keep_open_on_isolation"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, diags := LoadSource(map[string][]byte{"base.hcl": []byte(safetyBase + c.extra), "pb.hcl": []byte(`playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = [zone.` + c.zone + `]
+    prompt = "Go?"
+  }
+  step "act" {
+    action = "` + c.action + `"
+    with   = { zone = zone.` + c.zone + ` }
+    needs  = [approval.ok]
+  }
+}`)})
+			if diags.HasErrors() {
+				t.Fatalf("decode: %s", diags.Error())
+			}
+			diags = m.Check(actions.Builtin())
+			if diags.HasErrors() {
+				t.Fatalf("errors: %s", diags.Error())
+			}
+			var warns []*hcl.Diagnostic
+			for _, d := range diags {
+				if d.Summary == "Isolation would cut nothing" {
+					warns = append(warns, d)
+				}
+			}
+			if len(c.want) == 0 {
+				if len(warns) != 0 {
+					t.Fatalf("unexpected warning: %s", warns[0].Detail)
+				}
+				return
+			}
+			if len(warns) != 1 || warns[0].Severity != hcl.DiagWarning || warns[0].Subject == nil || warns[0].Subject.Start.Line != 7 {
+				t.Fatalf("want one warning at pb.hcl:7, got %v", diags)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(warns[0].Detail, w) {
+					t.Errorf("warning %q lacks %q", warns[0].Detail, w)
+				}
+			}
+		})
+	}
+}
