@@ -58,8 +58,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 		hint := didYouMean(playbook, names)
 		if strings.ContainsAny(playbook, `/\`) || strings.HasSuffix(playbook, ".hcl") || strings.HasSuffix(playbook, ".json") {
 			// A file path where the name belongs.
-			base := filepath.Base(playbook)
-			base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".json"), ".hcl"), ".hcl")
+			base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(playbook), ".json"), ".hcl")
 			hint = " Name a playbook by the label of its playbook block, not by a file (files are loaded together as a directory)."
 			if _, ok := m.Config.Playbooks[base]; ok {
 				hint += fmt.Sprintf(" Did you mean %q?", base)

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,9 +13,9 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/firebreak-ir/firebreak/internal/demo"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/runner"
@@ -31,45 +30,16 @@ var (
 // historiesDir is where the replay tests in workflows read recorded histories.
 const historiesDir = "../../workflows/testdata/histories"
 
-// scriptedAnswer is one answer a scripted responder gives to a step.
-type scriptedAnswer struct {
-	update, person, option, reason string
-	// refused marks an answer the incident must refuse.
-	refused bool
-	// ready, when set, holds the answer back until the step's status passes.
-	ready func(workflows.StepStatus) bool
-}
-
 // scenario is one recorded incident.
 type scenario struct {
 	// name is the history's file name without ".json".
 	name string
 	req  incident.StartRequest
 	// script answers steps, in order per step, whenever they wait.
-	script map[string][]scriptedAnswer
+	script incident.Script
 	// want is the incident's final state; steps are final step states to check.
 	want  string
 	steps map[string]string
-}
-
-// demoScript is internal/demo's script: an ack, a refused answer, a
-// two-person sign-off, a task, a decision to reconnect and its own sign-off.
-func demoScript() map[string][]scriptedAnswer {
-	return map[string][]scriptedAnswer{
-		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
-		"approval.isolate_ok": {
-			{update: workflows.UpdateApprove, person: "hiro", refused: true},
-			{update: workflows.UpdateApprove, person: "alice"},
-			{update: workflows.UpdateApprove, person: "olga"},
-		},
-		"task.verify_islanded": {{update: workflows.UpdateDone, person: "farid"}},
-		"decision.reconnect":   {{update: workflows.UpdateDecide, person: "dmitri", option: "reconnect"}},
-		"approval.restore_ok": {
-			{update: workflows.UpdateApprove, person: "bob"},
-			{update: workflows.UpdateApprove, person: "erin"},
-		},
-		"task.call_regulator": {{update: workflows.UpdateDone, person: "kate"}},
-	}
 }
 
 var ransomwareInputs = []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"]`}
@@ -81,50 +51,50 @@ func replayScenarios(scenarioDir string) []scenario {
 	ransomware := func(id string, exercise bool) incident.StartRequest {
 		return incident.StartRequest{Dir: libraryDir, Playbook: "ot_ransomware_containment", Inputs: ransomwareInputs, Commander: "ines", IncidentID: id, Exercise: exercise}
 	}
-	denied := map[string][]scriptedAnswer{
-		"page.ot_engineer": {{update: workflows.UpdateAck, person: "olga"}},
+	denied := incident.Script{
+		"page.ot_engineer": {{Update: workflows.UpdateAck, Person: "olga"}},
 		"approval.isolate_ok": {
-			{update: workflows.UpdateApprove, person: "alice"},
-			{update: workflows.UpdateDeny, person: "erin", reason: "compressor 2 is mid-startup; isolating now would trip it"},
+			{Update: workflows.UpdateApprove, Person: "alice"},
+			{Update: workflows.UpdateDeny, Person: "erin", Reason: "compressor 2 is mid-startup; isolating now would trip it"},
 		},
-		"task.call_regulator": {{update: workflows.UpdateDone, person: "maria"}},
+		"task.call_regulator": {{Update: workflows.UpdateDone, Person: "maria"}},
 	}
-	breakGlass := map[string][]scriptedAnswer{
-		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+	breakGlass := incident.Script{
+		"page.ot_engineer": {{Update: workflows.UpdateAck, Person: "dmitri"}},
 		"approval.isolate_ok": {
-			{update: workflows.UpdateBreakGlass, person: "farid", reason: "HMIs freezing, ransomware spreading; nobody from process safety reachable"},
+			{Update: workflows.UpdateBreakGlass, Person: "farid", Reason: "HMIs freezing, ransomware spreading; nobody from process safety reachable"},
 		},
-		"task.verify_islanded": {{update: workflows.UpdateDone, person: "grace"}},
-		"decision.reconnect":   {{update: workflows.UpdateDecide, person: "olga", option: "stay_isolated"}},
-		"task.call_regulator":  {{update: workflows.UpdateDone, person: "kate"}},
+		"task.verify_islanded": {{Update: workflows.UpdateDone, Person: "grace"}},
+		"decision.reconnect":   {{Update: workflows.UpdateDecide, Person: "olga", Option: "stay_isolated"}},
+		"task.call_regulator":  {{Update: workflows.UpdateDone, Person: "kate"}},
 	}
-	cancel := map[string][]scriptedAnswer{
-		"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
+	cancel := incident.Script{
+		"page.ot_engineer": {{Update: workflows.UpdateAck, Person: "dmitri"}},
 		"approval.isolate_ok": {
-			{update: workflows.UpdateApprove, person: "noah"},
-			{update: workflows.UpdateCancel, person: "ines", reason: "false positive: the EDR alert was a red-team exercise"},
+			{Update: workflows.UpdateApprove, Person: "noah"},
+			{Update: workflows.UpdateCancel, Person: "ines", Reason: "false positive: the EDR alert was a red-team exercise"},
 		},
 	}
-	stale := map[string][]scriptedAnswer{
+	stale := incident.Script{
 		"approval.isolate_ok": {
-			{update: workflows.UpdateApprove, person: "alice"},
-			{update: workflows.UpdateApprove, person: "dmitri"},
+			{Update: workflows.UpdateApprove, Person: "alice"},
+			{Update: workflows.UpdateApprove, Person: "dmitri"},
 			// Asked again once the sign-off went stale during wait.settle.
-			{update: workflows.UpdateApprove, person: "bob", ready: round(2)},
-			{update: workflows.UpdateApprove, person: "olga", ready: round(2)},
+			{Update: workflows.UpdateApprove, Person: "bob", Ready: round(2)},
+			{Update: workflows.UpdateApprove, Person: "olga", Ready: round(2)},
 		},
 	}
-	ladder := map[string][]scriptedAnswer{
+	ladder := incident.Script{
 		// carol is paged by tier 2; she acknowledges once the ladder has
 		// gone round to tier 1 again.
-		"page.oncall": {{update: workflows.UpdateAck, person: "carol", ready: func(s workflows.StepStatus) bool {
+		"page.oncall": {{Update: workflows.UpdateAck, Person: "carol", Ready: func(s workflows.StepStatus) bool {
 			return strings.Contains(s.Escalation, "round 2")
 		}}},
 	}
 	return []scenario{
-		{name: "ransomware_demo", req: ransomware("REC-ransomware", false), script: demoScript(), want: workflows.StateCompleted,
+		{name: "ransomware_demo", req: ransomware("REC-ransomware", false), script: demo.Script(), want: workflows.StateCompleted,
 			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}},
-		{name: "ransomware_exercise", req: ransomware("REC-exercise", true), script: demoScript(), want: workflows.StateCompleted,
+		{name: "ransomware_exercise", req: ransomware("REC-exercise", true), script: demo.Script(), want: workflows.StateCompleted,
 			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}},
 		{name: "ransomware_denied", req: ransomware("REC-denied", false), script: denied, want: workflows.StateCompleted,
 			steps: map[string]string{"approval.isolate_ok": workflows.StepDenied, "step.isolate": workflows.StepSkipped, "task.call_regulator": workflows.StepDone}},
@@ -299,7 +269,7 @@ func recordScenario(t *testing.T, e *env, sc scenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := respond(ctx, e.c, started.IncidentID, sc.script); err != nil {
+	if _, err := incident.PlayScript(ctx, e.c, started.IncidentID, sc.script, 0); err != nil {
 		t.Fatal(err)
 	}
 	var res workflows.IncidentResult
@@ -371,46 +341,3 @@ func interpreterVersion(h *historypb.History) (int, error) {
 
 // versionMarker is the marker name workflow.GetVersion records.
 const versionMarker = "Version"
-
-// respond plays the script: whenever a step waits and its next scripted
-// answer is ready, the answer is sent through incident.Answer, the path the
-// CLI and Slack take. It returns when the incident is no longer running.
-func respond(ctx context.Context, c client.Client, id string, script map[string][]scriptedAnswer) error {
-	next := map[string]int{}
-	for {
-		st, err := incident.Status(ctx, c, id)
-		if err != nil {
-			return err
-		}
-		if st.State != workflows.StateRunning {
-			return nil
-		}
-		for _, s := range st.Steps {
-			if s.State != workflows.StepWaiting || next[s.ID] >= len(script[s.ID]) {
-				continue
-			}
-			a := script[s.ID][next[s.ID]]
-			if a.ready != nil && !a.ready(s) {
-				continue
-			}
-			next[s.ID]++
-			_, err := incident.Answer(ctx, c, a.update, id, workflows.Answer{
-				Step: s.ID, Person: a.person, Option: a.option, Reason: a.reason, Round: s.Round, Channel: workflows.ChannelScript,
-			})
-			var refused *incident.Refused
-			switch {
-			case errors.As(err, &refused) && a.refused:
-			case err != nil:
-				return fmt.Errorf("scripted %s by %s on %s: %w", a.update, a.person, s.ID, err)
-			case a.refused:
-				return fmt.Errorf("scripted %s by %s on %s should have been refused", a.update, a.person, s.ID)
-			}
-			break // read the status again before the next answer
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}

@@ -67,32 +67,28 @@ type Result struct {
 	Address   string
 }
 
-// A scripted answer: who sends which update to which step.
-type answer struct {
-	update string
-	person string
-	option string
-	reason string
-	// refused marks an answer the script expects to be refused.
-	refused bool
-}
-
-// script is what the scripted responders do, step by step, in order.
-var script = map[string][]answer{
-	"page.ot_engineer": {{update: workflows.UpdateAck, person: "dmitri"}},
-	"approval.isolate_ok": {
-		// A SOC analyst is not on either sign-off roster: refused.
-		{update: workflows.UpdateApprove, person: "hiro", refused: true},
-		{update: workflows.UpdateApprove, person: "alice"},
-		{update: workflows.UpdateApprove, person: "olga"},
-	},
-	"task.verify_islanded": {{update: workflows.UpdateDone, person: "farid"}},
-	"decision.reconnect":   {{update: workflows.UpdateDecide, person: "dmitri", option: "reconnect"}},
-	"approval.restore_ok": {
-		{update: workflows.UpdateApprove, person: "bob"},
-		{update: workflows.UpdateApprove, person: "erin"},
-	},
-	"task.call_regulator": {{update: workflows.UpdateDone, person: "kate"}},
+// Script returns what the demo's scripted responders do, step by step: the
+// OT on-call engineer acknowledges the page; a SOC analyst, on neither
+// sign-off roster, is refused; one process-safety and one OT operations
+// engineer sign off; the shift supervisor confirms islanded operation; OT
+// decides to reconnect; a fresh two-person sign-off allows the restore; and
+// compliance reports.
+func Script() incident.Script {
+	return incident.Script{
+		"page.ot_engineer": {{Update: workflows.UpdateAck, Person: "dmitri"}},
+		"approval.isolate_ok": {
+			{Update: workflows.UpdateApprove, Person: "hiro", Refused: true},
+			{Update: workflows.UpdateApprove, Person: "alice"},
+			{Update: workflows.UpdateApprove, Person: "olga"},
+		},
+		"task.verify_islanded": {{Update: workflows.UpdateDone, Person: "farid"}},
+		"decision.reconnect":   {{Update: workflows.UpdateDecide, Person: "dmitri", Option: "reconnect"}},
+		"approval.restore_ok": {
+			{Update: workflows.UpdateApprove, Person: "bob"},
+			{Update: workflows.UpdateApprove, Person: "erin"},
+		},
+		"task.call_regulator": {{Update: workflows.UpdateDone, Person: "kate"}},
+	}
 }
 
 // Run runs the demo and returns what happened. The error is nil only when
@@ -180,7 +176,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		res.Refusals, scriptErr = respond(rctx, c, started.IncidentID, opts.Pace)
+		res.Refusals, scriptErr = incident.PlayScript(rctx, c, started.IncidentID, Script(), opts.Pace)
 	}()
 	final, err := incident.Follow(ctx, c, started.IncidentID, out, incident.FollowOptions{Interval: 100 * time.Millisecond})
 	stopResponders()
@@ -205,64 +201,6 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("incident %s ended %s, not completed", started.IncidentID, final.State)
 	}
 	return res, nil
-}
-
-// respond plays the scripted responders: whenever a step waits for an
-// answer, the next scripted answer for it is sent.
-func respond(ctx context.Context, c client.Client, id string, pace time.Duration) ([]string, error) {
-	next := map[string]int{}
-	var refusals []string
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		st, err := incident.Status(ctx, c, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return refusals, nil
-			}
-			return refusals, err
-		}
-		if st.State != workflows.StateRunning {
-			return refusals, nil
-		}
-		for _, s := range st.Steps {
-			if s.State != workflows.StepWaiting || next[s.ID] >= len(script[s.ID]) {
-				continue
-			}
-			a := script[s.ID][next[s.ID]]
-			if a.update == workflows.UpdateAck && s.Kind != "page" {
-				continue
-			}
-			if pace > 0 {
-				select {
-				case <-ctx.Done():
-					return refusals, nil
-				case <-time.After(pace):
-				}
-			}
-			next[s.ID]++
-			_, err := incident.Answer(ctx, c, a.update, id, workflows.Answer{
-				Step: s.ID, Person: a.person, Option: a.option, Reason: a.reason, Round: s.Round, Channel: workflows.ChannelScript,
-			})
-			var refused *incident.Refused
-			switch {
-			case errors.As(err, &refused) && a.refused:
-				refusals = append(refusals, refused.Message)
-			case err != nil && ctx.Err() != nil:
-				return refusals, nil
-			case err != nil:
-				return refusals, fmt.Errorf("scripted %s by %s on %s: %w", a.update, a.person, s.ID, err)
-			case a.refused:
-				return refusals, fmt.Errorf("scripted %s by %s on %s should have been refused", a.update, a.person, s.ID)
-			}
-			break // read the status again before the next answer
-		}
-		select {
-		case <-ctx.Done():
-			return refusals, nil
-		case <-tick.C:
-		}
-	}
 }
 
 // freePort returns want if it can be listened on, else any free port.

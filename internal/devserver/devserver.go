@@ -339,16 +339,10 @@ func pickPorts(ip string, frontend int) (ports, error) {
 	}
 	var err error
 	if p.frontend == 0 {
+		// A chosen port was checked by checkPortsFree.
 		if p.frontend, err = probe(ip); err != nil {
 			return p, err
 		}
-	} else {
-		addr := net.JoinHostPort(ip, strconv.Itoa(p.frontend))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return p, fmt.Errorf("cannot listen on %s: %w (is another Temporal server or firebreak dev running? stop it or pick another port)", addr, err)
-		}
-		_ = ln.Close()
 	}
 	// The frontend's HTTP API (also used by Nexus) shares its IP.
 	if p.http, err = probe(ip); err != nil {

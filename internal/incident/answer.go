@@ -75,10 +75,8 @@ func Answer(ctx context.Context, c client.Client, updateName, incidentID string,
 	// event that opens it reaches the worker together with the answer. A
 	// refused update leaves no trace, so the same update ID can be sent again.
 	for deadline := time.Now().Add(notOpenRetryFor); err != nil && notOpenYet(err) && time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(notOpenRetryEvery):
+		if err := sleepCtx(ctx, notOpenRetryEvery); err != nil {
+			return res, err
 		}
 		err = send()
 	}
