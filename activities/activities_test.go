@@ -527,7 +527,7 @@ func TestMessagesKeysAndExerciseMarking(t *testing.T) {
 	}
 
 	v, err := f.env.ExecuteActivity(activities.PageActivity, activities.PageInput{
-		Call: base, Escalation: "ot_engineering", Cycle: 1, Tier: 2, To: people, Text: "Ransomware near plant 3", AckWithin: "5m"})
+		Call: base, StepKind: "approval", Round: 2, Escalation: "ot_engineering", Cycle: 1, Tier: 2, To: people, Text: "Ransomware near plant 3", AckWithin: "5m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +537,7 @@ func TestMessagesKeysAndExerciseMarking(t *testing.T) {
 		t.Errorf("page result %+v", page)
 	}
 	v, err = f.env.ExecuteActivity(activities.PromptActivity, activities.PromptInput{
-		Call: base, Kind: "approval", To: people, Text: "Isolate plant 3?", Options: []string{"approve", "deny"}})
+		Call: base, Kind: "approval", Round: 2, To: people, Text: "Isolate plant 3?", Options: []string{"approve", "deny"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,6 +597,14 @@ func TestMessagesKeysAndExerciseMarking(t *testing.T) {
 			}
 			if !strings.HasPrefix(s, activities.ExercisePrefix) || strings.HasPrefix(s, activities.ExercisePrefix+activities.ExercisePrefix) {
 				t.Errorf("%s %s %q is not marked once as an exercise", e.Op, k, s)
+			}
+		}
+		if e.Op == sim.OpPage || e.Op == sim.OpPrompt {
+			// Buttons carry incident, step, round and option back.
+			var req activities.DeliverRequest
+			_ = json.Unmarshal(e.Request, &req)
+			if req.IncidentID != "ttx-1" || req.Step != "approval.isolate_ok" || req.StepKind != "approval" || req.Round != 2 {
+				t.Errorf("%s request %+v does not carry incident, step, step kind and round", e.Op, req)
 			}
 		}
 		if e.Op == sim.OpTrigger {

@@ -212,7 +212,12 @@ type NotifyResult struct {
 
 // PageInput is the input of the Page activity: one tier of a ladder.
 type PageInput struct {
-	Call       Call        `json:"call"`
+	Call Call `json:"call"`
+	// StepKind is the kind of the step paging: page, or an approval or task
+	// whose on_timeout escalation is climbing.
+	StepKind string `json:"step_kind,omitempty"`
+	// Round is the step's prompt round (0 for a page step).
+	Round      int         `json:"round,omitempty"`
 	Escalation string      `json:"escalation"`
 	Cycle      int         `json:"cycle"`
 	Tier       int         `json:"tier"`
@@ -231,7 +236,9 @@ type PageResult struct {
 type PromptInput struct {
 	Call Call `json:"call"`
 	// Kind is the step kind asking: approval, decision or task.
-	Kind    string      `json:"kind"`
+	Kind string `json:"kind"`
+	// Round is the prompt round asked (1 for the first).
+	Round   int         `json:"round,omitempty"`
 	To      []Recipient `json:"to"`
 	Text    string      `json:"text"`
 	Options []string    `json:"options,omitempty"`

@@ -128,6 +128,16 @@ type DeliverRequest struct {
 	Purpose string `json:"purpose"`
 	// Kind is the prompt kind (approval, decision, task); "" otherwise.
 	Kind string `json:"kind,omitempty"`
+	// StepKind is the kind of the step the message belongs to (page,
+	// approval, decision, task, notify), so a page for an approval that
+	// timed out can offer the approval's own answers.
+	StepKind string `json:"step_kind,omitempty"`
+	// Round is the prompt round of the step the message asks about (1 for
+	// the first, higher once a stale sign-off is asked again; 0 for a page
+	// of a page step, which has no rounds, and for notices). Buttons carry
+	// it back with the answer, so a click on an old round's message is
+	// refused as stale instead of counting for the new round.
+	Round int `json:"round,omitempty"`
 	// IncidentChannel asks for the message in the incident channel too.
 	IncidentChannel bool        `json:"incident_channel,omitempty"`
 	To              []Recipient `json:"to,omitempty"` // people to deliver to directly
