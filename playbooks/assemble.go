@@ -35,16 +35,10 @@ func (c *compiler) assemble(sorted []*cstep) *plan.Plan {
 	c.closeUses()
 	cfg := c.cfg
 	for _, n := range c.used("person") {
-		x := cfg.People[n]
-		p.People = append(p.People, plan.Person{ID: n, Name: x.DisplayName, Slack: x.Slack, Email: x.Email, PagerDuty: x.PD})
+		p.People = append(p.People, cfg.planPerson(n))
 	}
 	for _, n := range c.used("roster") {
-		x := cfg.Rosters[n]
-		r := plan.Roster{ID: n, Description: x.Description, SlackUsergroup: x.SlackUsergroup}
-		for _, m := range x.Members {
-			r.Members = append(r.Members, m.Name)
-		}
-		p.Rosters = append(p.Rosters, r)
+		p.Rosters = append(p.Rosters, cfg.planRoster(n))
 	}
 	for _, n := range c.used("escalation") {
 		x := cfg.Escalations[n]

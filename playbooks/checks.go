@@ -105,72 +105,15 @@ func checkIntegrationRef(cfg *Config, id string, r hcl.Range, kinds []string, er
 	}
 }
 
-// groupPeople resolves quorum groups ("roster.x", "person.y") to people.
-func groupPeople(cfg *Config, groups []string) [][]string {
-	out := make([][]string, len(groups))
-	for i, g := range groups {
-		kind, name, _ := strings.Cut(g, ".")
-		switch kind {
-		case blockPerson:
-			out[i] = []string{name}
-		case blockRoster:
-			if r := cfg.Rosters[name]; r != nil {
-				for _, m := range r.Members {
-					out[i] = append(out[i], m.Name)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// quorumMet reports whether distinct people, none of them excluded, can meet
-// the quorum.
-func quorumMet(q plan.Quorum, groups [][]string, excluded string) bool {
-	if q.Rule == plan.QuorumOneFromEach {
-		// Bipartite matching of groups to distinct people (augmenting paths).
-		owner := map[string]int{}
-		var try func(g int, seen map[string]bool) bool
-		try = func(g int, seen map[string]bool) bool {
-			for _, p := range groups[g] {
-				if p == excluded || seen[p] {
-					continue
-				}
-				seen[p] = true
-				if o, taken := owner[p]; !taken || try(o, seen) {
-					owner[p] = g
-					return true
-				}
-			}
-			return false
-		}
-		for g := range groups {
-			if !try(g, map[string]bool{}) {
-				return false
-			}
-		}
-		return true
-	}
-	people := map[string]bool{}
-	for _, g := range groups {
-		for _, p := range g {
-			if p != excluded {
-				people[p] = true
-			}
-		}
-	}
-	return len(people) >= q.Count
-}
-
 // quorumDiags reports a quorum the declared people cannot meet (an error),
 // or one that fails when a particular person starts the incident (a warning).
 func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagnostics {
-	if usesUsergroup(cfg, q.Groups) {
+	dir := cfg.Directory()
+	if dir.FromUsergroup(q.Groups) {
 		// Members come from a Slack user group when the incident runs; the
 		// run checks the quorum then.
 		return nil
 	}
-	groups := groupPeople(cfg, q.Groups)
 	rule := fmt.Sprintf("%d distinct people from %s", q.Count, strings.Join(q.Groups, ", "))
 	if q.Count == 1 {
 		rule = "one person from " + strings.Join(q.Groups, ", ")
@@ -178,7 +121,7 @@ func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagn
 	if q.Rule == plan.QuorumOneFromEach {
 		rule = "one distinct person from each of " + strings.Join(q.Groups, ", ")
 	}
-	if !quorumMet(q, groups, "") {
+	if !dir.QuorumPossible(q, "") {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Quorum cannot be met",
 			Detail:  fmt.Sprintf("%s needs %s, and the people declared cannot make that up (one person never counts twice). Add members to the rosters.", what, rule),
 			Subject: &r}}
@@ -186,19 +129,10 @@ func quorumDiags(cfg *Config, q plan.Quorum, r hcl.Range, what string) hcl.Diagn
 	if !q.ExcludeInitiator {
 		return nil
 	}
-	var everyone []string
-	seen := map[string]bool{}
-	for _, g := range groups {
-		for _, p := range g {
-			if !seen[p] {
-				seen[p] = true
-				everyone = append(everyone, p)
-			}
-		}
-	}
+	everyone := dir.Expand(q.Groups)
 	sort.Strings(everyone)
 	for _, p := range everyone {
-		if !quorumMet(q, groups, p) {
+		if !dir.QuorumPossible(q, p) {
 			return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Quorum fails if one person starts the incident",
 				Detail:  fmt.Sprintf("%s needs %s, excluding whoever started the incident. If person.%s starts it, nobody else can complete the quorum. Add members to the rosters.", what, rule, p),
 				Subject: &r}}

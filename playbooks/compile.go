@@ -167,7 +167,7 @@ func (c *compiler) evalContext() *hcl.EvalContext {
 	}
 	vars[rootInput] = cty.ObjectVal(inputs)
 	vars[rootIncident] = unknownObject(incidentAttrs)
-	byKind := map[string]map[string]cty.Value{}
+	byKind := map[plan.Kind]map[string]cty.Value{}
 	for _, k := range plan.StepKinds {
 		byKind[k] = map[string]cty.Value{}
 	}
@@ -185,7 +185,7 @@ func (c *compiler) evalContext() *hcl.EvalContext {
 		byKind[cs.blk.Kind][cs.blk.Name] = unknownObject(attrs)
 	}
 	for k, v := range byKind {
-		vars[k] = cty.ObjectVal(v)
+		vars[string(k)] = cty.ObjectVal(v)
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: Functions()}
 }
@@ -332,7 +332,7 @@ func (c *compiler) stepRef(cs *cstep, trav hcl.Traversal, explicit bool) *cstep 
 	if target == nil {
 		var same, other []string
 		for _, s := range c.order {
-			if s.blk.Kind == kind {
+			if string(s.blk.Kind) == kind {
 				same = append(same, s.blk.Name)
 			} else if s.blk.Name == attr.Name {
 				other = append(other, s.out.ID)
@@ -404,7 +404,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 		for k := range commonStepResults {
 			known[k] = true
 		}
-		for k := range stepResults[root] {
+		for k := range stepResults[plan.Kind(root)] {
 			known[k] = true
 		}
 		if !known[name] {
@@ -495,7 +495,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 		}
 		return true
 	}
-	roots := append([]string{rootInput, rootIncident, rootEach}, plan.StepKinds...)
+	roots := append([]string{rootInput, rootIncident, rootEach}, plan.StepKindNames()...)
 	roots = append(roots, sortedKeys(entityAttrs)...)
 	sort.Strings(roots)
 	hint := didYouMean(root, roots)

@@ -3,6 +3,8 @@ package playbooks
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
 // Block type names of the playbook language.
@@ -179,15 +181,16 @@ type Input struct {
 // Attribute expressions are kept raw; the compiler evaluates them once every
 // name in the module is known.
 type StepBlock struct {
-	Kind, Name string
-	Attrs      hcl.Attributes
-	Retry      *hcl.Block
-	DeclRange  hcl.Range
+	Kind      plan.Kind
+	Name      string
+	Attrs     hcl.Attributes
+	Retry     *hcl.Block
+	DeclRange hcl.Range
 	// order is the block's position in load order, for stable sorting.
 	order int
 }
 
-func (s *StepBlock) addr() string { return s.Kind + "." + s.Name }
+func (s *StepBlock) addr() string { return string(s.Kind) + "." + s.Name }
 
 // Exercise is a decoded exercise block.
 type Exercise struct {

@@ -12,6 +12,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
 // Schemas, one per block type. They are package variables so that the
@@ -532,7 +534,7 @@ func (d *decoder) playbook(b *hcl.Block) {
 		if sc == nil {
 			continue
 		}
-		st := &StepBlock{Kind: sb.Type, Name: sb.Labels[0], Attrs: sc.Attributes, DeclRange: sb.DefRange, order: d.order}
+		st := &StepBlock{Kind: plan.Kind(sb.Type), Name: sb.Labels[0], Attrs: sc.Attributes, DeclRange: sb.DefRange, order: d.order}
 		d.order++
 		for _, rb := range sc.Blocks {
 			if st.Retry != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -27,13 +28,6 @@ var (
 	answersSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "approval"}, {Name: "decision"}, {Name: "task"}, {Name: "with", Required: true}, {Name: "after"},
 	}}
-)
-
-// Answers an exercise responder may give.
-const (
-	answerApprove = "approve"
-	answerDeny    = "deny"
-	answerDone    = "done"
 )
 
 // checkExercise checks one exercise block against its playbook. plans holds
@@ -75,7 +69,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		if s == nil {
 			var known []string
 			for _, st := range pb.Steps {
-				if contains(kinds, st.Kind) {
+				if contains(kinds, string(st.Kind)) {
 					known = append(known, st.addr())
 				}
 			}
@@ -134,7 +128,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 			parseDurationAttr(&diags, a)
 		}
 		if a := c.Attributes["of"]; a != nil {
-			stepRef(a, plan.StepKinds...)
+			stepRef(a, plan.StepKindNames()...)
 		}
 	}
 	for _, b := range ex.Injects {
@@ -198,7 +192,8 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 				delayAttr(&diags, a)
 			}
 			if target != nil && compiled != nil && m.Config.People[who] != nil {
-				if asked := askedOf(compiled.StepByID(target.addr())); !personIn(m.Config, asked, who) && !usesUsergroup(m.Config, asked) {
+				dir := m.Config.Directory()
+				if asked := rules.AskedPrincipals(compiled.StepByID(target.addr())); !contains(dir.Expand(asked), who) && !dir.FromUsergroup(asked) {
 					r := set[0].Expr.Range()
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Responder is not asked",
 						Detail: fmt.Sprintf("person.%s answers %s, but only %s are asked, so the answer will be refused as unauthorised. If that is the point of the exercise, ignore this.",
@@ -216,17 +211,8 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 			}
 			answer := v.AsString()
 			var allowed []string
-			switch target.Kind {
-			case plan.KindApproval:
-				allowed = []string{answerApprove, answerDeny}
-			case plan.KindTask:
-				allowed = []string{answerDone}
-			case plan.KindDecision:
-				if oa := target.Attrs["options"]; oa != nil {
-					var ignore hcl.Diagnostics
-					opts, _ := strListValue(&ignore, oa)
-					allowed = opts
-				}
+			if compiled != nil {
+				allowed = rules.AllowedAnswers(compiled.StepByID(target.addr()))
 			}
 			if allowed != nil && !contains(allowed, answer) {
 				errorf(wa.Expr.Range(), "Invalid answer", "%s can be answered with %s; got %q.%s", target.addr(), strings.Join(quoteAll(allowed), ", "), answer, didYouMean(answer, allowed))
@@ -328,40 +314,4 @@ func delayAttr(diags *hcl.Diagnostics, a *hcl.Attribute) {
 		r := a.Expr.Range()
 		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid delay", Detail: err.Error() + ".", Subject: &r})
 	}
-}
-
-// askedOf returns the principals a step asks to answer it.
-func askedOf(st *plan.Step) []string {
-	switch {
-	case st == nil:
-		return nil
-	case st.Approval != nil:
-		return st.Approval.Quorum.Groups
-	case st.Decision != nil:
-		return st.Decision.Ask
-	case st.Task != nil:
-		return st.Task.Assign
-	}
-	return nil
-}
-
-// personIn reports whether a person is among principals ("person.x", "roster.y").
-func personIn(cfg *Config, principals []string, person string) bool {
-	for _, g := range groupPeople(cfg, principals) {
-		if contains(g, person) {
-			return true
-		}
-	}
-	return false
-}
-
-// usesUsergroup reports whether any of the principals is a roster filled from
-// a Slack user group, whose members are only known at run time.
-func usesUsergroup(cfg *Config, principals []string) bool {
-	for _, p := range principals {
-		if kind, name, _ := strings.Cut(p, "."); kind == blockRoster && cfg.Rosters[name] != nil && cfg.Rosters[name].SlackUsergroup != "" {
-			return true
-		}
-	}
-	return false
 }

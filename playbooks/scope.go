@@ -32,7 +32,7 @@ var commonStepResults = map[string]cty.Type{
 }
 
 // stepResults are the extra attributes each kind of step exposes.
-var stepResults = map[string]map[string]cty.Type{
+var stepResults = map[plan.Kind]map[string]cty.Type{
 	plan.KindStep:     {"output": cty.DynamicPseudoType},
 	plan.KindPage:     {"acknowledged_by": cty.String, "acknowledged_at": cty.String},
 	plan.KindApproval: {"approved": cty.Bool, "approved_by": cty.List(cty.String), "denied_by": cty.String, "reason": cty.String},
@@ -52,7 +52,7 @@ var entityAttrs = map[string][]string{
 }
 
 func isStepKind(s string) bool {
-	_, ok := stepResults[s]
+	_, ok := stepResults[plan.Kind(s)]
 	return ok
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // beginAction expands for_each and moves the step to running; tickAction
@@ -269,7 +270,7 @@ func (r *runner) signoff(ap *plan.Step, as *StepState) *activities.Signoff {
 	so := &activities.Signoff{
 		Approval:   ap.ID,
 		Covers:     ap.Approval.Covers,
-		Required:   required(ap.Approval.Quorum),
+		Required:   rules.Required(ap.Approval.Quorum),
 		GrantedAt:  as.GrantedAt,
 		ValidFor:   ap.Approval.Quorum.ValidFor.Std(),
 		BreakGlass: as.BreakGlass,

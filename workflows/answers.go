@@ -4,165 +4,133 @@ import (
 	"fmt"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // check is the validator of every update: it decides whether an answer may
-// be given, without changing anything. Its error is what the person sees.
-func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Step, error) {
+// be given, without changing anything. A refusal is a *rules.Refusal, whose
+// code the validator sends as the application error's type (see refuse);
+// its message is what the person sees. The rules themselves live in the
+// rule book (playbooks/rules), which the compiler and the front doors share.
+func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Step, *rules.Refusal) {
+	if r.version >= interpreterV5 {
+		// Sizes first, so no refusal below quotes an oversized text.
+		if rf := rules.CheckAnswerText(a.Step, a.Person, a.Option, a.Reason); rf != nil {
+			return nil, rf
+		}
+	}
 	if a.Person == "" {
-		return nil, fmt.Errorf("say who is answering (the person ID, e.g. --as alice)")
+		return nil, rules.Refuse(rules.UnknownPerson, "say who is answering (the person ID, e.g. --as alice)")
 	}
 	// The commander is a declared person even when the playbook never
 	// names them (the plan only carries the people it refers to).
-	if _, known := r.dir.people[a.Person]; !known && a.Person != r.in.Commander {
-		return nil, fmt.Errorf("%q is not a person this incident knows; people in playbook %s: %s", a.Person, r.plan.Playbook, strings.Join(r.peopleIDs(), ", "))
+	if _, known := r.dir.Person(a.Person); !known && a.Person != r.in.Commander {
+		return nil, rules.Refuse(rules.UnknownPerson, "%q is not a person this incident knows; people in playbook %s: %s", a.Person, r.plan.Playbook, strings.Join(r.dir.PeopleIDs(), ", "))
 	}
 	if r.c.Cancel != nil || r.finished() {
-		return nil, fmt.Errorf("incident %s is over (%s); nothing can be answered", r.in.IncidentID, r.finalState())
+		return nil, rules.Refuse(rules.IncidentFinished, "incident %s is over (%s); nothing can be answered", r.in.IncidentID, r.finalState())
 	}
 	if update == UpdateCancel {
-		if strings.TrimSpace(a.Reason) == "" {
-			return nil, fmt.Errorf("cancelling an incident needs a reason, for the timeline")
+		if rf := rules.RequireReason(update, a.Reason, "cancelling an incident"); rf != nil {
+			return nil, rf
 		}
-		if r.in.Commander != "" && a.Person != r.in.Commander && !r.mayBreakGlass(a.Person) {
-			return nil, fmt.Errorf("%s may not cancel incident %s: only its commander (%s) or the break-glass rosters may", a.Person, r.in.IncidentID, r.in.Commander)
-		}
-		return nil, nil
+		return nil, r.dir.MayCancel(r.plan.Safety, a.Person, r.in.Commander, r.in.IncidentID)
+	}
+	if !contains(Updates, update) {
+		return nil, rules.Refuse(rules.UnknownAnswer, "unknown answer %q", update)
 	}
 	s := r.plan.StepByID(a.Step)
 	if s == nil {
-		return nil, fmt.Errorf("no step %q in playbook %s%s", a.Step, r.plan.Playbook, r.waitingHint())
+		return nil, rules.Refuse(rules.UnknownStep, "no step %q in playbook %s%s", a.Step, r.plan.Playbook, r.waitingHint())
 	}
 	st := r.state(s.ID)
-	want := map[string]string{UpdateApprove: plan.KindApproval, UpdateDeny: plan.KindApproval, UpdateDecide: plan.KindDecision, UpdateDone: plan.KindTask, UpdateBreakGlass: plan.KindApproval}[update]
 	if update == UpdateAck {
 		if st.Ladder == nil || (s.Kind != plan.KindPage && st.State != StepWaiting) {
-			return nil, fmt.Errorf("%s has no page to acknowledge%s", s.ID, r.waitingHint())
+			return nil, rules.Refuse(rules.WrongKind, "%s has no page to acknowledge%s", s.ID, r.waitingHint())
 		}
-	} else if s.Kind != want {
-		return nil, fmt.Errorf("%s answers %s steps; %s is %s (%s)", update, want, s.ID, articled(s.Kind), answerVerb(s.Kind))
+	} else if want := rules.AnswersKind(update); s.Kind != want {
+		return nil, rules.Refuse(rules.WrongKind, "%s answers %s steps; %s is %s (%s)", update, want, s.ID, articled(s.Kind), rules.HowToAnswer(s.Kind))
 	}
 	if st.State != StepWaiting {
 		if st.State == StepPending {
-			return nil, fmt.Errorf("%s is not waiting for answers: it is %s (%s)%s", s.ID, st.State, NotOpenYet, r.waitingHint())
+			return nil, rules.Refuse(rules.NotOpenYet, "%s is not waiting for answers: it is %s (%s)%s", s.ID, st.State, NotOpenYet, r.waitingHint())
 		}
-		return nil, fmt.Errorf("%s is not waiting for answers: it is %s%s", s.ID, st.State, suffix(st.Reason))
+		return nil, rules.Refuse(rules.NotOpen, "%s is not waiting for answers: it is %s%s", s.ID, st.State, suffix(st.Reason))
 	}
 	if a.Round != 0 && a.Round != st.Round {
 		switch {
 		case s.Kind == plan.KindPage:
-			return nil, fmt.Errorf("%s is a page and has no rounds; acknowledge it without a round", s.ID)
+			return nil, rules.Refuse(rules.StaleRound, "%s is a page and has no rounds; acknowledge it without a round", s.ID)
 		case a.Round > st.Round:
-			return nil, fmt.Errorf("this answer is for round %d of %s, which has not begun; it is asking round %d", a.Round, s.ID, st.Round)
+			return nil, rules.Refuse(rules.StaleRound, "this answer is for round %d of %s, which has not begun; it is asking round %d", a.Round, s.ID, st.Round)
 		}
-		return nil, fmt.Errorf("this answer is for round %d of %s, which is over; it is now asking again (round %d)", a.Round, s.ID, st.Round)
+		return nil, rules.Refuse(rules.StaleRound, "this answer is for round %d of %s, which is over; it is now asking again (round %d)", a.Round, s.ID, st.Round)
 	}
 	switch update {
 	case UpdateAck:
 		l := st.Ladder
 		if l.AckedBy != "" {
-			return nil, fmt.Errorf("%s was already acknowledged by %s", s.ID, l.AckedBy)
+			return nil, rules.Refuse(rules.Duplicate, "%s was already acknowledged by %s", s.ID, l.AckedBy)
 		}
 		if !contains(st.Paged, a.Person) {
-			return nil, fmt.Errorf("%s has not been paged for %s; paged so far: %s", a.Person, s.ID, strings.Join(st.Paged, ", "))
+			return nil, rules.Refuse(rules.NotAuthorised, "%s has not been paged for %s; paged so far: %s", a.Person, s.ID, strings.Join(st.Paged, ", "))
 		}
 	case UpdateApprove, UpdateDeny:
-		q := s.Approval.Quorum
-		if err := r.mayAnswerApproval(s, a.Person); err != nil {
-			return nil, err
+		if rf := r.dir.MayApprove(s, a.Person, r.in.Commander, r.in.IncidentID); rf != nil {
+			return nil, rf
 		}
 		if update == UpdateDeny {
-			if strings.TrimSpace(a.Reason) == "" {
-				return nil, fmt.Errorf("denying %s needs a reason, for the people waiting on it and the timeline", s.ID)
-			}
-			return s, nil
+			return s, rules.RequireReason(update, a.Reason, "denying "+s.ID)
 		}
-		for _, ap := range st.Approvals {
-			if ap.Person == a.Person {
-				return nil, fmt.Errorf("%s has already approved %s; one person never counts twice (%s)", a.Person, s.ID, r.need(s, st))
-			}
-		}
-		before, _ := r.dir.quorumMatch(q, approverIDs(st.Approvals))
-		after, _ := r.dir.quorumMatch(q, append(approverIDs(st.Approvals), a.Person))
-		if after <= before {
-			return nil, fmt.Errorf("%s's approval would not count: %s", a.Person, r.need(s, st))
+		if rf := r.dir.MayCount(s, a.Person, approverIDs(st.Approvals)); rf != nil {
+			return nil, rf
 		}
 	case UpdateDecide:
-		if !contains(r.dir.expand(s.Decision.Ask), a.Person) {
-			return nil, fmt.Errorf("%s may not decide %s: only %s", a.Person, s.ID, strings.Join(s.Decision.Ask, ", "))
-		}
-		if !contains(s.Decision.Options, a.Option) {
-			return nil, fmt.Errorf("%q is not an option of %s; options: %s", a.Option, s.ID, strings.Join(s.Decision.Options, ", "))
+		if rf := r.dir.MayDecide(s, a.Person, a.Option); rf != nil {
+			return nil, rf
 		}
 	case UpdateDone:
-		if !contains(r.dir.expand(s.Task.Assign), a.Person) && a.Person != r.in.Commander {
-			return nil, fmt.Errorf("%s may not mark %s done: it is assigned to %s", a.Person, s.ID, strings.Join(s.Task.Assign, ", "))
+		if rf := r.dir.MayMarkDone(s, a.Person, r.in.Commander); rf != nil {
+			return nil, rf
 		}
 	case UpdateBreakGlass:
-		if s.Approval.Kind != plan.ApprovalSafety {
-			return nil, fmt.Errorf("break-glass forces safety sign-offs only; %s is a %s approval", s.ID, s.Approval.Kind)
-		}
-		bg := r.plan.Safety
-		if bg == nil || bg.BreakGlass == nil {
-			return nil, fmt.Errorf("the safety policy has no break_glass block, so nobody may break glass")
-		}
-		if !r.mayBreakGlass(a.Person) {
-			return nil, fmt.Errorf("%s may not break glass: only %s", a.Person, strings.Join(bg.BreakGlass.Rosters, ", "))
+		if rf := r.dir.MayBreakGlassOn(r.plan.Safety, s, a.Person); rf != nil {
+			return nil, rf
 		}
 		// A reason is required whatever require_reason says: the override
 		// is reviewed after the incident, and guard three refuses one
 		// without a reason. (Interpreter v1 went by require_reason; the
 		// handler repeats this check on replay, so v1 keeps its rule.)
-		if strings.TrimSpace(a.Reason) == "" && (r.version >= interpreterV2 || bg.BreakGlass.RequireReason) {
-			return nil, fmt.Errorf("break-glass needs a reason: it is flagged for review after the incident")
+		if r.version >= interpreterV2 || r.plan.Safety.BreakGlass.RequireReason {
+			if rf := rules.RequireReason(update, a.Reason, "breaking glass on "+s.ID); rf != nil {
+				return nil, rf
+			}
 		}
-	default:
-		return nil, fmt.Errorf("unknown answer %q", update)
 	}
 	return s, nil
 }
 
-// mayAnswerApproval checks that a person is among an approval's approvers
-// and is not the initiator when the quorum excludes them.
-func (r *runner) mayAnswerApproval(s *plan.Step, person string) error {
-	q := s.Approval.Quorum
-	in := false
-	for _, g := range q.Groups {
-		if r.dir.inGroup(person, g) {
-			in = true
-		}
+// refuse turns a refusal into the error an update returns: a Temporal
+// application error whose type is the refusal's code, so front doors branch
+// on the code, never on the message.
+func refuse(rf *rules.Refusal) error {
+	if rf == nil {
+		return nil
 	}
-	if !in {
-		return fmt.Errorf("%s may not answer %s: not in %s", person, s.ID, strings.Join(q.Groups, " or "))
-	}
-	if q.ExcludeInitiator && person == r.in.Commander {
-		return fmt.Errorf("%s started incident %s and may not answer %s (exclude_initiator: no self-approval)", person, r.in.IncidentID, s.ID)
-	}
-	return nil
-}
-
-func (r *runner) mayBreakGlass(person string) bool {
-	if r.plan.Safety == nil || r.plan.Safety.BreakGlass == nil {
-		return false
-	}
-	for _, g := range r.plan.Safety.BreakGlass.Rosters {
-		if r.dir.inGroup(person, g) {
-			return true
-		}
-	}
-	return false
+	return temporal.NewApplicationError(rf.Message, string(rf.Code))
 }
 
 // apply is the handler of every update: it records the answer. The main
 // loop does the rest.
 func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerResult, error) {
-	s, err := r.check(ctx, update, a)
-	if err != nil {
-		return AnswerResult{}, err
+	s, rf := r.check(ctx, update, a)
+	if rf != nil {
+		return AnswerResult{}, refuse(rf)
 	}
 	r.dirty = true
 	now := workflow.Now(ctx)
@@ -190,11 +158,11 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		}
 	case UpdateApprove:
 		st.Approvals = append(st.Approvals, Approval{Person: a.Person, At: now})
-		n, groups := r.dir.quorumMatch(s.Approval.Quorum, approverIDs(st.Approvals))
+		n, groups := r.dir.QuorumMatch(s.Approval.Quorum, approverIDs(st.Approvals))
 		for i := range st.Approvals {
 			st.Approvals[i].Roster = groups[i]
 		}
-		need := required(s.Approval.Quorum)
+		need := rules.Required(s.Approval.Quorum)
 		ev.Kind = EventApproved
 		ev.Detail = fmt.Sprintf("%d of %d", n, need)
 		if g := groups[len(groups)-1]; g != "" {
@@ -249,36 +217,13 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 
 // need says what an approval still lacks.
 func (r *runner) need(s *plan.Step, st *StepState) string {
-	q := s.Approval.Quorum
-	n, groups := r.dir.quorumMatch(q, approverIDs(st.Approvals))
-	total := required(q)
-	if n >= total {
-		return "the quorum is complete"
-	}
-	if q.Rule == plan.QuorumOneFromEach {
-		var missing []string
-		for _, g := range q.Groups {
-			if !contains(groups, g) {
-				missing = append(missing, g)
-			}
-		}
-		return "still needs one from " + strings.Join(missing, " and ")
-	}
-	return fmt.Sprintf("still needs %d more from %s", total-n, strings.Join(q.Groups, ", "))
+	return r.dir.QuorumNeed(s.Approval.Quorum, approverIDs(st.Approvals))
 }
 
 func approverIDs(as []Approval) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
 		out[i] = a.Person
-	}
-	return out
-}
-
-func (r *runner) peopleIDs() []string {
-	out := make([]string, 0, len(r.plan.People))
-	for _, p := range r.plan.People {
-		out = append(out, p.ID)
 	}
 	return out
 }
@@ -305,25 +250,11 @@ func suffix(reason string) string {
 }
 
 // articled puts "a" or "an" before a step kind.
-func articled(kind string) string {
-	if strings.ContainsRune("aeiou", rune(kind[0])) {
-		return "an " + kind
+func articled(kind plan.Kind) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + string(kind)
 	}
-	return "a " + kind
-}
-
-func answerVerb(kind string) string {
-	switch kind {
-	case plan.KindPage:
-		return "answer it with ack"
-	case plan.KindApproval:
-		return "answer it with approve or deny, or break-glass if it is a safety sign-off"
-	case plan.KindDecision:
-		return "answer it with decide"
-	case plan.KindTask:
-		return "answer it with done"
-	}
-	return "it takes no answers"
+	return "a " + string(kind)
 }
 
 // ---- queries ----

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // WorkflowName is the registered name of the incident workflow.
@@ -21,33 +22,36 @@ func IncidentIDFromWorkflowID(workflowID string) string {
 	return workflowID
 }
 
-// Update names: how people answer a running incident. Each update takes an
-// Answer and returns an AnswerResult; its validator refuses answers that may
-// not be given (unauthorized person, self-approval, stale or duplicate answer,
-// unknown option) without writing anything to the history.
+// Update names: how people answer a running incident; they are the rule
+// book's answer names. Each update takes an Answer and returns an
+// AnswerResult; its validator refuses answers that may not be given
+// (unauthorized person, self-approval, stale or duplicate answer, unknown
+// option) without writing anything to the history. A refusal is a Temporal
+// application error whose type is a rules.Code.
 const (
-	UpdateAck        = "ack"
-	UpdateApprove    = "approve"
-	UpdateDeny       = "deny"
-	UpdateDecide     = "decide"
-	UpdateDone       = "done"
-	UpdateBreakGlass = "break_glass"
-	UpdateCancel     = "cancel"
+	UpdateAck        = rules.Ack
+	UpdateApprove    = rules.Approve
+	UpdateDeny       = rules.Deny
+	UpdateDecide     = rules.Decide
+	UpdateDone       = rules.Done
+	UpdateBreakGlass = rules.BreakGlass
+	UpdateCancel     = rules.Cancel
 )
 
 // Updates lists every update name, in the order the documentation gives them.
-var Updates = []string{UpdateAck, UpdateApprove, UpdateDeny, UpdateDecide, UpdateDone, UpdateBreakGlass, UpdateCancel}
+var Updates = rules.Answers
 
 // SignalRefused is the signal a front door (CLI, Slack) sends after an
 // update was refused, so the refusal is audited in the timeline. The
 // workflow records at most MaxRefusals of them.
 const SignalRefused = "refused"
 
-// NotOpenYet is part of the refusal of an answer to a step that has not
-// started asking yet. The step may be about to open: a worker that was down
-// can deliver the event that opens it together with the answer, and the
-// validator sees the answer first. Front doors retry such a refusal briefly
-// before reporting it.
+// NotOpenYet is part of the message of a refusal coded rules.NotOpenYet: an
+// answer to a step that has not started asking yet. The step may be about
+// to open: a worker that was down can deliver the event that opens it
+// together with the answer, and the validator sees the answer first. Front
+// doors retry such a refusal briefly before reporting it; they go by the
+// code, not this text.
 const NotOpenYet = "not open for answers yet"
 
 // MaxRefusals bounds how many refused answers one incident records.
@@ -178,9 +182,9 @@ type Status struct {
 
 // StepStatus is one step's state in a Status.
 type StepStatus struct {
-	ID    string `json:"id"`
-	Kind  string `json:"kind"`
-	State string `json:"state"`
+	ID    string    `json:"id"`
+	Kind  plan.Kind `json:"kind"`
+	State string    `json:"state"`
 	// Reason says why a step is skipped, failed, denied or timed out.
 	Reason string `json:"reason,omitempty"`
 	// Awaiting are the people who may answer now (waiting steps only).

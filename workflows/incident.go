@@ -12,6 +12,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Interpreter versions, recorded with workflow.GetVersion so that a change to
@@ -39,8 +40,15 @@ const (
 	// lets on_failure = "continue" cover a for_each that cannot be
 	// evaluated and an action this worker lacks; and starts each round of
 	// an approval with nobody paged yet.
-	interpreterV4  = interpreterV3 + 1
-	interpreterMax = interpreterV4
+	interpreterV4 = interpreterV3 + 1
+	// interpreterV5 refuses, at the start, a plan with a step of a kind it
+	// does not run or without its kind's settings (the incident fails with
+	// a BadPlan error instead of spinning until Temporal's deadlock
+	// detector fires); and refuses answers whose texts are over the rule
+	// book's limits (a reason over 2,000 characters, an option or ID over
+	// 200) before any other check.
+	interpreterV5  = interpreterV4 + 1
+	interpreterMax = interpreterV5
 )
 
 // Activity defaults when a step does not say.
@@ -110,6 +118,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s needs input %s; start the incident with a value for each", in.Plan.Playbook, strings.Join(missing, ", ")), "BadInput", nil)
 		}
 	}
+	if r.version >= interpreterV5 {
+		if err := checkKinds(in.Plan); err != nil {
+			return nil, err
+		}
+	}
 	for i, s := range in.Plan.Steps {
 		r.byID[s.ID] = i
 	}
@@ -136,8 +149,8 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Answer) (AnswerResult, error) { return r.apply(ctx, name, a) },
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Answer) error {
-				_, err := r.check(ctx, name, a)
-				return err
+				_, rf := r.check(ctx, name, a)
+				return refuse(rf)
 			}})
 		if err != nil {
 			return nil, err
@@ -311,6 +324,15 @@ func (r *runner) recordRefusal(ctx workflow.Context, rf Refusal) {
 		return
 	}
 	r.c.Refusals++
+	if r.version >= interpreterV5 {
+		// Anyone who can reach the namespace can send this signal: bound
+		// what it writes into the timeline.
+		rf.Update = rules.Clip(rf.Update, 40)
+		rf.Message = rules.Clip(rf.Message, rules.MaxRefusalMessage)
+		rf.Answer.Step = rules.Clip(rf.Answer.Step, rules.MaxID)
+		rf.Answer.Person = rules.Clip(rf.Answer.Person, rules.MaxID)
+		rf.Answer.Channel = rules.Clip(rf.Answer.Channel, 40)
+	}
 	detail := fmt.Sprintf("%s refused: %s", rf.Update, rf.Message)
 	if r.c.Refusals == MaxRefusals {
 		detail += fmt.Sprintf(" (the timeline records no more than %d refusals)", MaxRefusals)
@@ -416,18 +438,8 @@ func (r *runner) step(ctx workflow.Context, s *plan.Step, st *StepState) bool {
 	if st.State == StepPending {
 		return r.begin(ctx, s, st)
 	}
-	switch s.Kind {
-	case plan.KindStep:
-		return r.tickAction(ctx, s, st)
-	case plan.KindPage:
-		return r.tickPage(ctx, s, st)
-	case plan.KindApproval, plan.KindDecision, plan.KindTask:
-		return r.tickPrompt(ctx, s, st)
-	case plan.KindWait:
-		if !workflow.Now(ctx).Before(st.WaitUntil) {
-			r.finish(ctx, s, st, StepDone, "")
-			return true
-		}
+	if ops := kinds[s.Kind]; ops != nil {
+		return ops.tick(r, ctx, s, st)
 	}
 	return false
 }
@@ -465,27 +477,14 @@ func (r *runner) begin(ctx workflow.Context, s *plan.Step, st *StepState) bool {
 			return true
 		}
 	}
-	now := workflow.Now(ctx)
-	st.StartedAt = now
-	switch s.Kind {
-	case plan.KindStep:
-		return r.beginAction(ctx, s, st)
-	case plan.KindPage:
-		st.State = StepWaiting
-		st.Ladder = &Ladder{Escalation: s.Page.Escalation}
-		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: "paging escalation." + s.Page.Escalation})
-	case plan.KindApproval, plan.KindDecision, plan.KindTask:
-		r.openRound(ctx, s, st, 1)
-	case plan.KindNotify:
-		st.State = StepRunning
-		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID})
-		r.dispatchNotify(ctx, s, st)
-	case plan.KindWait:
-		st.State = StepRunning
-		st.WaitUntil = now.Add(s.Wait.Duration.Std())
-		r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: "waiting " + s.Wait.Duration.Std().String()})
+	ops := kinds[s.Kind]
+	if ops == nil {
+		// Only an interpreter before v5 gets here (v5 refuses such a plan
+		// at the start); it never finished a workflow task on one.
+		return false
 	}
-	return true
+	st.StartedAt = workflow.Now(ctx)
+	return ops.begin(r, ctx, s, st)
 }
 
 func describeOutcome(ns *StepState) string {
@@ -575,7 +574,7 @@ func (r *runner) scope(each *Each) map[string]any {
 		},
 	}
 	for _, k := range plan.StepKinds {
-		sc[k] = map[string]any{}
+		sc[string(k)] = map[string]any{}
 	}
 	for i := range r.plan.Steps {
 		s := &r.plan.Steps[i]
@@ -587,40 +586,12 @@ func (r *runner) scope(each *Each) map[string]any {
 		if terminal(st.State) {
 			v["finished_at"] = timeString(st.FinishedAt)
 		}
-		switch s.Kind {
-		case plan.KindStep:
-			if s.ForEach == nil && len(st.Iterations) == 1 && st.Iterations[0].Output != nil {
-				v["output"] = st.Iterations[0].Output
-			}
-		case plan.KindPage:
-			if l := st.Ladder; l != nil && l.AckedBy != "" && st.State == StepDone {
-				v["acknowledged_by"] = l.AckedBy
-				v["acknowledged_at"] = timeString(l.AckedAt)
-			}
-		case plan.KindApproval:
-			if terminal(st.State) {
-				v["approved"] = st.State == StepDone
-				by := []any{}
-				for _, a := range st.Approvals {
-					by = append(by, a.Person)
-				}
-				v["approved_by"] = by
-				if st.State == StepDenied {
-					v["denied_by"] = st.DeniedBy
-					v["reason"] = st.AnswerNote
-				}
-			}
-		case plan.KindDecision:
-			if st.State == StepDone {
-				v["choice"] = st.Choice
-				v["decided_by"] = st.AnsweredBy
-			}
-		case plan.KindTask:
-			if st.State == StepDone {
-				v["done_by"] = st.AnsweredBy
-			}
+		if ops := kinds[s.Kind]; ops != nil {
+			ops.results(s, st, v)
 		}
-		sc[s.Kind].(map[string]any)[s.Name] = v
+		if m, ok := sc[string(s.Kind)].(map[string]any); ok {
+			m[s.Name] = v
+		}
 	}
 	if each != nil {
 		sc["each"] = map[string]any{"key": each.Key, "value": each.Value}
@@ -706,7 +677,7 @@ func (r *runner) dispatchNotify(ctx workflow.Context, s *plan.Step, st *StepStat
 		}
 		who = append(who, to)
 	}
-	in.To = r.dir.recipients(r.dir.expand(who))
+	in.To = r.dir.recipients(r.dir.Expand(who))
 	var res activities.NotifyResult
 	r.launch(ctx, r.activityContext(deliveryOptions()), activities.NotifyActivity, in, &res, func(ctx workflow.Context, err error) {
 		if st.State != StepRunning {

@@ -62,7 +62,7 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 		return false
 	}
 	tier := esc.Tiers[l.Tier]
-	people := r.dir.expand(tier.Notify)
+	people := r.dir.Expand(tier.Notify)
 	for _, p := range people {
 		if !contains(st.Paged, p) {
 			st.Paged = append(st.Paged, p)
@@ -76,6 +76,8 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 	l.Deadline = now.Add(tier.AckWithin.Std())
 	in := activities.PageInput{
 		Call:       r.call(s, st),
+		StepKind:   string(s.Kind),
+		Round:      st.Round,
 		Escalation: l.Escalation,
 		Cycle:      l.Cycle,
 		Tier:       l.Tier,
@@ -150,61 +152,30 @@ func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, ro
 }
 
 func promptTimeout(s *plan.Step) time.Duration {
-	switch s.Kind {
-	case plan.KindApproval:
-		return s.Approval.Timeout.Std()
-	case plan.KindDecision:
-		return s.Decision.Timeout.Std()
-	case plan.KindTask:
-		return s.Task.Timeout.Std()
+	if p := promptOf(s); p != nil {
+		return p.timeout(s)
 	}
 	return 0
 }
 
 // promptExpr is the text a step asks people with.
 func promptExpr(s *plan.Step) *plan.Expr {
-	switch s.Kind {
-	case plan.KindApproval:
-		return s.Approval.Prompt
-	case plan.KindDecision:
-		return s.Decision.Question
-	case plan.KindTask:
-		return s.Task.Instructions
+	if p := promptOf(s); p != nil {
+		return p.text(s)
 	}
 	return nil
 }
 
 func onTimeout(s *plan.Step) string {
-	switch s.Kind {
-	case plan.KindApproval:
-		return s.Approval.OnTimeout
-	case plan.KindTask:
-		return s.Task.OnTimeout
+	if p := promptOf(s); p != nil {
+		return p.onTimeout(s)
 	}
 	return ""
 }
 
 // askable lists who may answer a step now.
 func (r *runner) askable(s *plan.Step) []string {
-	var people []string
-	switch s.Kind {
-	case plan.KindApproval:
-		people = r.dir.expand(s.Approval.Quorum.Groups)
-		if s.Approval.Quorum.ExcludeInitiator && r.in.Commander != "" {
-			var keep []string
-			for _, p := range people {
-				if p != r.in.Commander {
-					keep = append(keep, p)
-				}
-			}
-			people = keep
-		}
-	case plan.KindDecision:
-		people = r.dir.expand(s.Decision.Ask)
-	case plan.KindTask:
-		people = r.dir.expand(s.Task.Assign)
-	}
-	return people
+	return r.dir.Asked(s, r.in.Commander)
 }
 
 func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepState) {
@@ -212,19 +183,11 @@ func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepStat
 		return
 	}
 	st.Prompted = true
-	var text string
-	var err error
-	in := activities.PromptInput{Kind: s.Kind, To: r.dir.recipients(r.askable(s))}
-	sc := r.scope(nil)
-	switch s.Kind {
-	case plan.KindApproval:
-		text, err = evalString(s.Approval.Prompt, sc)
-	case plan.KindDecision:
-		text, err = evalString(s.Decision.Question, sc)
-		in.Options = s.Decision.Options
-	case plan.KindTask:
-		text, err = evalString(s.Task.Instructions, sc)
+	in := activities.PromptInput{Kind: string(s.Kind), Round: st.Round, To: r.dir.recipients(r.askable(s))}
+	if p := promptOf(s); p != nil {
+		in.Options = p.options(s)
 	}
+	text, err := evalString(promptExpr(s), r.scope(nil))
 	if err != nil {
 		text = fmt.Sprintf("%s (the text could not be built: %v)", s.ID, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Carry is the whole interpreter state. It is what continue-as-new hands to
@@ -120,26 +121,19 @@ func newCarry(p *plan.Plan, now time.Time) *Carry {
 	return c
 }
 
-// directory answers "who is this" questions about the plan's people.
+// directory answers "who is this" questions about the plan's people
+// (through the rule book) and finds its escalations and zones.
 type directory struct {
-	people  map[string]plan.Person
-	rosters map[string]plan.Roster
-	escal   map[string]plan.Escalation
-	zones   map[string]plan.Zone
+	*rules.Directory
+	escal map[string]plan.Escalation
+	zones map[string]plan.Zone
 }
 
 func newDirectory(p *plan.Plan) *directory {
 	d := &directory{
-		people:  map[string]plan.Person{},
-		rosters: map[string]plan.Roster{},
-		escal:   map[string]plan.Escalation{},
-		zones:   map[string]plan.Zone{},
-	}
-	for _, x := range p.People {
-		d.people[x.ID] = x
-	}
-	for _, x := range p.Rosters {
-		d.rosters[x.ID] = x
+		Directory: rules.ForPlan(p),
+		escal:     map[string]plan.Escalation{},
+		zones:     map[string]plan.Zone{},
 	}
 	for _, x := range p.Escalations {
 		d.escal[x.ID] = x
@@ -150,114 +144,14 @@ func newDirectory(p *plan.Plan) *directory {
 	return d
 }
 
-// members expands one principal ("person.x", "roster.y", or a bare person ID)
-// into person IDs.
-func (d *directory) members(principal string) []string {
-	switch {
-	case len(principal) > 7 && principal[:7] == "person.":
-		return []string{principal[7:]}
-	case len(principal) > 7 && principal[:7] == "roster.":
-		return d.rosters[principal[7:]].Members
-	}
-	return []string{principal}
-}
-
-// expand expands principals into distinct person IDs, in first-seen order.
-func (d *directory) expand(principals []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, pr := range principals {
-		for _, m := range d.members(pr) {
-			if !seen[m] {
-				seen[m] = true
-				out = append(out, m)
-			}
-		}
-	}
-	return out
-}
-
-// inGroup reports whether a person belongs to a principal.
-func (d *directory) inGroup(person, principal string) bool {
-	for _, m := range d.members(principal) {
-		if m == person {
-			return true
-		}
-	}
-	return false
-}
-
+// recipients are the people to deliver a message to, with their addresses.
 func (d *directory) recipients(persons []string) []activities.Recipient {
 	out := make([]activities.Recipient, 0, len(persons))
 	for _, id := range persons {
-		p := d.people[id]
+		p, _ := d.Person(id)
 		out = append(out, activities.Recipient{Person: id, Name: p.Name, Slack: p.Slack, Email: p.Email, PagerDuty: p.PagerDuty})
 	}
 	return out
-}
-
-// quorumMatch finds the largest assignment of distinct approvers to groups
-// (one_from_each) or counts distinct eligible approvers (count). It returns
-// the number matched and, for each approver, the group that counts them ("" if
-// they do not count). One person never counts twice.
-func (d *directory) quorumMatch(q plan.Quorum, approvers []string) (int, []string) {
-	groupOf := make([]string, len(approvers))
-	if q.Rule != plan.QuorumOneFromEach {
-		n := 0
-		for i, a := range approvers {
-			for _, g := range q.Groups {
-				if d.inGroup(a, g) {
-					groupOf[i] = g
-					n++
-					break
-				}
-			}
-		}
-		return n, groupOf
-	}
-	// Bipartite matching by augmenting paths (Kuhn): groups on one side,
-	// approvers on the other. Sizes are tiny.
-	owner := make([]int, len(q.Groups)) // group -> approver index, -1 when free
-	for i := range owner {
-		owner[i] = -1
-	}
-	var try func(a int, seen []bool) bool
-	try = func(a int, seen []bool) bool {
-		for g := range q.Groups {
-			if seen[g] || !d.inGroup(approvers[a], q.Groups[g]) {
-				continue
-			}
-			seen[g] = true
-			if owner[g] < 0 || try(owner[g], seen) {
-				owner[g] = a
-				return true
-			}
-		}
-		return false
-	}
-	n := 0
-	for a := range approvers {
-		if try(a, make([]bool, len(q.Groups))) {
-			n++
-		}
-	}
-	for g, a := range owner {
-		if a >= 0 {
-			groupOf[a] = q.Groups[g]
-		}
-	}
-	return n, groupOf
-}
-
-// required is how many distinct people a quorum needs.
-func required(q plan.Quorum) int {
-	if q.Rule == plan.QuorumOneFromEach {
-		return len(q.Groups)
-	}
-	if q.Count < 1 {
-		return 1
-	}
-	return q.Count
 }
 
 // eachOf turns an evaluated for_each value into iterations in a stable order:

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -81,7 +82,7 @@ needs.`,
   firebreak approve INC-20261122-4F2A isolate_ok --as dmitri --round 2`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "deny INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateDeny, needReason: true,
+			use: "deny INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateDeny,
 			short: "Deny an approval, with a reason",
 			long: `Deny refuses an approval step. One denial is enough: the step is denied and
 the steps that need it are skipped. The reason is required; it is shown to
@@ -105,7 +106,7 @@ incident's commander, may mark it done.`,
 			example: `  firebreak done INC-20261122-4F2A task.verify_islanded --as farid`,
 		}),
 		newAnswerCmd(answerSpec{
-			use: "break-glass INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateBreakGlass, needReason: true,
+			use: "break-glass INCIDENT STEP --as PERSON --reason TEXT", step: "approval.isolate_ok", update: workflows.UpdateBreakGlass,
 			short: "Force a safety sign-off in an emergency (flagged for review)",
 			long: `Break-glass forces a safety sign-off (an approval with kind = "safety") that
 has not been given, so the safety-critical steps behind it may run. Only the
@@ -229,12 +230,25 @@ func incidentError(cmd *cobra.Command, err error) error {
 	case errors.As(err, &ref):
 		w := cmd.ErrOrStderr()
 		fmt.Fprintf(w, "Refused: %s\n", ref.Message)
+		if hint := refusalHints[ref.Code]; hint != "" {
+			fmt.Fprintln(w, hint)
+		}
 		if ref.AuditErr != nil {
 			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %v)\n", ref.AuditErr)
 		}
 		return &exitError{code: exitInvalid}
 	}
 	return &exitError{code: exitInvalid, err: err}
+}
+
+// refusalHints say what to do next after a refusal, by its code.
+var refusalHints = map[rules.Code]string{
+	rules.NotAuthorised:    "'firebreak status INCIDENT' lists who is awaited for each step.",
+	rules.SelfApproval:     "'firebreak status INCIDENT' lists who is awaited for each step.",
+	rules.StaleRound:       "'firebreak status INCIDENT' shows the round being asked now; answer without --round to answer it.",
+	rules.NotOpen:          "'firebreak status INCIDENT' shows which steps wait for answers now.",
+	rules.NotOpenYet:       "'firebreak status INCIDENT' shows which steps wait for answers now.",
+	rules.IncidentFinished: "'firebreak timeline INCIDENT' shows how it ended.",
 }
 
 func newRunCmd() *cobra.Command {
@@ -507,8 +521,6 @@ type answerSpec struct {
 	step string
 	// option is true when the command takes an OPTION argument (decide).
 	option bool
-	// needReason is true when --reason is required.
-	needReason bool
 }
 
 func newAnswerCmd(s answerSpec) *cobra.Command {
@@ -532,8 +544,11 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.needReason && strings.TrimSpace(reason) == "" {
+			if rules.NeedsReason(s.update) && strings.TrimSpace(reason) == "" {
 				return usageErrorf("%s needs --reason TEXT: it goes into the timeline", cmd.Name())
+			}
+			if rf := rules.CheckText("--reason", reason, rules.MaxReason); rf != nil {
+				return usageErrorf("%s", rf.Message)
 			}
 			if cmd.Flags().Changed("round") && round < 1 {
 				return usageErrorf("--round %d is not a round; rounds count from 1 (leave --round out for the current one)", round)
@@ -548,8 +563,8 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 		},
 	}
 	addAs(cmd, &as, "your person ID")
-	if s.needReason {
-		cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the timeline)")
+	if rules.NeedsReason(s.update) {
+		cmd.Flags().StringVar(&reason, "reason", "", fmt.Sprintf("why (required, at most %d characters; recorded in the timeline)", rules.MaxReason))
 	}
 	if s.update != workflows.UpdateAck {
 		// Pages have no rounds; prompts are asked again in new rounds.
@@ -612,6 +627,9 @@ Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong.
 			}
 			if strings.TrimSpace(reason) == "" {
 				return usageErrorf("cancel needs --reason TEXT: it goes into the timeline")
+			}
+			if rf := rules.CheckText("--reason", reason, rules.MaxReason); rf != nil {
+				return usageErrorf("%s", rf.Message)
 			}
 			a := workflows.Answer{Person: person, Reason: reason, Channel: workflows.ChannelCLI}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {

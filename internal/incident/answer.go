@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -20,6 +21,10 @@ import (
 // unknown option...). The refusal has been recorded in the timeline unless
 // AuditErr says recording it failed.
 type Refused struct {
+	// Code is the rule book's reason for the refusal (rules.NotAuthorised,
+	// rules.StaleRound, ...): what a program branches on. It is "" when the
+	// worker that refused predates refusal codes.
+	Code rules.Code
 	// Message is the workflow's explanation, for the person.
 	Message string
 	// AuditErr is set when the refusal could not be recorded in the timeline.
@@ -86,11 +91,18 @@ func Answer(ctx context.Context, c client.Client, updateName, incidentID string,
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &appErr):
-		r := &Refused{Message: appErr.Message()}
+		r := &Refused{Code: rules.Code(appErr.Type()), Message: appErr.Message()}
+		// The audit record carries what was refused, bounded: a refused
+		// answer may be refused for being oversized.
+		audited := a
+		audited.Reason = rules.Clip(a.Reason, rules.MaxReason)
+		audited.Option = rules.Clip(a.Option, rules.MaxOption)
+		audited.Step = rules.Clip(a.Step, rules.MaxID)
+		audited.Person = rules.Clip(a.Person, rules.MaxID)
 		r.AuditErr = c.SignalWorkflow(ctx, wfID, "", workflows.SignalRefused, workflows.Refusal{
 			Update:  updateName,
-			Answer:  a,
-			Message: appErr.Message(),
+			Answer:  audited,
+			Message: rules.Clip(appErr.Message(), rules.MaxRefusalMessage),
 			At:      time.Now().UTC(),
 		})
 		return res, r
@@ -110,7 +122,7 @@ const (
 
 func notOpenYet(err error) bool {
 	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && strings.Contains(appErr.Message(), workflows.NotOpenYet)
+	return errors.As(err, &appErr) && appErr.Type() == string(rules.NotOpenYet)
 }
 
 // notFound builds the error for an incident the server says it cannot find,

@@ -305,7 +305,7 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 			if s.BreakGlass {
 				state = "**" + state + " (BREAK-GLASS)**"
 			}
-			ew.printf("| %s | %s | %s | %s | %s | %s |\n", mdCell(s.ID), mdCell(s.Kind), state,
+			ew.printf("| %s | %s | %s | %s | %s | %s |\n", mdCell(s.ID), mdCell(string(s.Kind)), state,
 				fmtTime(s.StartedAt), fmtTime(s.FinishedAt), mdCell(stepNote(s)))
 		}
 	}

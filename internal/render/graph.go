@@ -41,7 +41,7 @@ const (
 // graphNode is one node of the drawn graph.
 type graphNode struct {
 	id    string // step ID as in the plan
-	kind  string
+	kind  plan.Kind
 	lines []string // label lines, unescaped
 	style nodeStyle
 	when  bool
@@ -209,21 +209,27 @@ func mermaidShape(n graphNode) (string, string) {
 	case styleSafety:
 		return "{{", "}}"
 	}
-	switch n.kind {
-	case plan.KindPage:
-		return "([", "])"
-	case plan.KindApproval:
-		return "{{", "}}"
-	case plan.KindDecision:
-		return "{", "}"
-	case plan.KindTask:
-		return "[/", "/]"
-	case plan.KindNotify:
-		return ">", "]"
-	case plan.KindWait:
-		return "((", "))"
+	if sh, ok := kindShapes[n.kind]; ok {
+		return sh.mermaidOpen, sh.mermaidClose
 	}
 	return "[", "]"
+}
+
+// kindShape is how the graph draws an ordinary step of one kind.
+type kindShape struct {
+	mermaidOpen, mermaidClose string // Mermaid's node brackets
+	dot                       string // Graphviz shape ("": the default box)
+}
+
+// kindShapes holds the graph's drawing per step kind; every kind has one.
+var kindShapes = map[plan.Kind]kindShape{
+	plan.KindStep:     {"[", "]", ""},
+	plan.KindPage:     {"([", "])", "cds"},
+	plan.KindApproval: {"{{", "}}", "hexagon"},
+	plan.KindDecision: {"{", "}", "diamond"},
+	plan.KindTask:     {"[/", "/]", "parallelogram"},
+	plan.KindNotify:   {">", "]", "note"},
+	plan.KindWait:     {"((", "))", "ellipse"},
 }
 
 // mermaidID keeps the letters, digits and underscores of s.
@@ -334,22 +340,8 @@ func Dot(p *plan.Plan) string {
 }
 
 // dotShape is the node shape of an ordinary step of the given kind.
-func dotShape(kind string) string {
-	switch kind {
-	case plan.KindPage:
-		return "cds"
-	case plan.KindApproval:
-		return "hexagon"
-	case plan.KindDecision:
-		return "diamond"
-	case plan.KindTask:
-		return "parallelogram"
-	case plan.KindNotify:
-		return "note"
-	case plan.KindWait:
-		return "ellipse"
-	}
-	return ""
+func dotShape(kind plan.Kind) string {
+	return kindShapes[kind].dot
 }
 
 // dotLabel joins label lines with dot's centred line break.

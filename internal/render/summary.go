@@ -103,7 +103,7 @@ func writeStep(b *strings.Builder, s plan.Step, indent string) {
 		fmt.Fprintf(b, "%s%s\n", indent, oneLine(text))
 	}
 
-	kind := s.Kind
+	kind := string(s.Kind)
 	if s.Approval != nil && s.Approval.Kind != "" {
 		kind += " (" + s.Approval.Kind + ")"
 	}
@@ -121,106 +121,160 @@ func writeStep(b *strings.Builder, s plan.Step, indent string) {
 		field("for each", exprString(s.ForEach))
 	}
 
-	if a := s.Action; a != nil {
-		field("action", a.Action)
-		if len(a.With) > 0 {
-			keys := make([]string, 0, len(a.With))
-			for k := range a.With {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			field("with", strings.Join(keys, ", "))
+	if fn := kindDetails[s.Kind]; fn != nil {
+		fn(s, field, marker)
+	}
+}
+
+// stepDetails writes the fields of one kind of step: field writes a
+// labelled line, marker a line of its own.
+type stepDetails func(s plan.Step, field func(label, value string), marker func(text string))
+
+// kindDetails holds the plan summary's details per step kind; every kind
+// has an entry, so a step of any kind shows its settings.
+var kindDetails = map[plan.Kind]stepDetails{
+	plan.KindStep:     actionDetails,
+	plan.KindPage:     pageDetails,
+	plan.KindApproval: approvalDetails,
+	plan.KindDecision: decisionDetails,
+	plan.KindTask:     taskDetails,
+	plan.KindNotify:   notifyDetails,
+	plan.KindWait:     waitDetails,
+}
+
+func actionDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	a := s.Action
+	if a == nil {
+		return
+	}
+	field("action", a.Action)
+	if len(a.With) > 0 {
+		keys := make([]string, 0, len(a.With))
+		for k := range a.With {
+			keys = append(keys, k)
 		}
-		if a.Timeout != 0 {
-			field("timeout", durationString(a.Timeout))
+		sort.Strings(keys)
+		field("with", strings.Join(keys, ", "))
+	}
+	if a.Timeout != 0 {
+		field("timeout", durationString(a.Timeout))
+	}
+	if r := a.Retry; r != nil {
+		v := fmt.Sprintf("%d attempts", r.Attempts)
+		if r.Backoff != 0 {
+			v += ", " + durationString(r.Backoff) + " apart"
 		}
-		if r := a.Retry; r != nil {
-			v := fmt.Sprintf("%d attempts", r.Attempts)
-			if r.Backoff != 0 {
-				v += ", " + durationString(r.Backoff) + " apart"
-			}
-			field("retry", v)
+		field("retry", v)
+	}
+	onFailure := a.OnFailure
+	if onFailure == "" {
+		onFailure = plan.OnFailureAbort
+	}
+	field("on failure", onFailure)
+	if a.SafetyCritical {
+		target := "(no target)"
+		if a.Target != "" {
+			target = "zone " + a.Target
 		}
-		onFailure := a.OnFailure
-		if onFailure == "" {
-			onFailure = plan.OnFailureAbort
-		}
-		field("on failure", onFailure)
-		if a.SafetyCritical {
-			target := "(no target)"
-			if a.Target != "" {
-				target = "zone " + a.Target
-			}
-			marker("⚠ SAFETY-CRITICAL → " + target)
-			if len(a.GuardedBy) > 0 {
-				field("guarded by", strings.Join(a.GuardedBy, ", "))
-			} else {
-				field("guarded by", "⚠ NOTHING: no safety sign-off guards this step")
-			}
+		marker("⚠ SAFETY-CRITICAL → " + target)
+		if len(a.GuardedBy) > 0 {
+			field("guarded by", strings.Join(a.GuardedBy, ", "))
+		} else {
+			field("guarded by", "⚠ NOTHING: no safety sign-off guards this step")
 		}
 	}
-	if pg := s.Page; pg != nil {
-		field("escalation", pg.Escalation)
-		if pg.Message != nil {
-			field("message", proseString(pg.Message))
-		}
+}
+
+func pageDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	pg := s.Page
+	if pg == nil {
+		return
 	}
-	if ap := s.Approval; ap != nil {
-		if ap.Kind == plan.ApprovalSafety {
-			marker(signoffMarker(ap))
-		} else if len(ap.Covers) > 0 {
-			field("covers", strings.Join(ap.Covers, ", "))
-		}
-		if ap.Prompt != nil {
-			field("prompt", proseString(ap.Prompt))
-		}
-		field("quorum", quorumString(ap.Quorum))
-		if ap.Timeout != 0 {
-			v := durationString(ap.Timeout)
-			if ap.OnTimeout != "" {
-				v += ", then escalate to " + ap.OnTimeout + " and keep waiting"
-			}
-			field("timeout", v)
-		}
+	field("escalation", pg.Escalation)
+	if pg.Message != nil {
+		field("message", proseString(pg.Message))
 	}
-	if d := s.Decision; d != nil {
-		field("ask", strings.Join(d.Ask, ", "))
-		if d.Question != nil {
-			field("question", proseString(d.Question))
-		}
-		field("options", strings.Join(d.Options, ", "))
-		if d.Timeout != 0 {
-			v := durationString(d.Timeout)
-			if d.Default != "" {
-				v += ", then " + d.Default
-			}
-			field("timeout", v)
-		} else if d.Default != "" {
-			field("default", d.Default)
-		}
+}
+
+func approvalDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	ap := s.Approval
+	if ap == nil {
+		return
 	}
-	if t := s.Task; t != nil {
-		field("assign", strings.Join(t.Assign, ", "))
-		if t.Instructions != nil {
-			field("instructions", proseString(t.Instructions))
-		}
-		if t.Timeout != 0 {
-			v := durationString(t.Timeout)
-			if t.OnTimeout != "" {
-				v += ", then escalate to " + t.OnTimeout
-			}
-			field("timeout", v)
-		}
+	if ap.Kind == plan.ApprovalSafety {
+		marker(signoffMarker(ap))
+	} else if len(ap.Covers) > 0 {
+		field("covers", strings.Join(ap.Covers, ", "))
 	}
-	if n := s.Notify; n != nil {
-		field("to", strings.Join(n.To, ", "))
-		if n.Message != nil {
-			field("message", proseString(n.Message))
+	if ap.Prompt != nil {
+		field("prompt", proseString(ap.Prompt))
+	}
+	field("quorum", quorumString(ap.Quorum))
+	if ap.Timeout != 0 {
+		v := durationString(ap.Timeout)
+		if ap.OnTimeout != "" {
+			v += ", then escalate to " + ap.OnTimeout + " and keep waiting"
 		}
+		field("timeout", v)
 	}
-	if wt := s.Wait; wt != nil {
-		field("duration", durationString(wt.Duration))
+}
+
+func decisionDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	d := s.Decision
+	if d == nil {
+		return
 	}
+	field("ask", strings.Join(d.Ask, ", "))
+	if d.Question != nil {
+		field("question", proseString(d.Question))
+	}
+	field("options", strings.Join(d.Options, ", "))
+	if d.Timeout != 0 {
+		v := durationString(d.Timeout)
+		if d.Default != "" {
+			v += ", then " + d.Default
+		}
+		field("timeout", v)
+	} else if d.Default != "" {
+		field("default", d.Default)
+	}
+}
+
+func taskDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	t := s.Task
+	if t == nil {
+		return
+	}
+	field("assign", strings.Join(t.Assign, ", "))
+	if t.Instructions != nil {
+		field("instructions", proseString(t.Instructions))
+	}
+	if t.Timeout != 0 {
+		v := durationString(t.Timeout)
+		if t.OnTimeout != "" {
+			v += ", then escalate to " + t.OnTimeout
+		}
+		field("timeout", v)
+	}
+}
+
+func notifyDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	n := s.Notify
+	if n == nil {
+		return
+	}
+	field("to", strings.Join(n.To, ", "))
+	if n.Message != nil {
+		field("message", proseString(n.Message))
+	}
+}
+
+func waitDetails(s plan.Step, field func(label, value string), marker func(text string)) {
+	wt := s.Wait
+	if wt == nil {
+		return
+	}
+	field("duration", durationString(wt.Duration))
 }
 
 // proseString is a text field: a constant string as is, anything else as

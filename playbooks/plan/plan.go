@@ -14,19 +14,46 @@ import (
 // changes meaning; adding fields does not change it.
 const FormatVersion = 1
 
+// Kind is a step kind, as written in the playbook language: the block type
+// of the step ("step", "page", "approval", ...). Every layer that acts on
+// steps (the interpreter, the renderers, the graph) keeps its behaviour per
+// kind in one table, and a test checks each table has every kind.
+type Kind string
+
 // Step kinds, as written in the playbook language.
 const (
-	KindStep     = "step"
-	KindPage     = "page"
-	KindApproval = "approval"
-	KindDecision = "decision"
-	KindTask     = "task"
-	KindNotify   = "notify"
-	KindWait     = "wait"
+	KindStep     Kind = "step"
+	KindPage     Kind = "page"
+	KindApproval Kind = "approval"
+	KindDecision Kind = "decision"
+	KindTask     Kind = "task"
+	KindNotify   Kind = "notify"
+	KindWait     Kind = "wait"
 )
 
 // StepKinds lists every step kind in the order the documentation presents them.
-var StepKinds = []string{KindStep, KindPage, KindApproval, KindDecision, KindTask, KindNotify, KindWait}
+var StepKinds = []Kind{KindStep, KindPage, KindApproval, KindDecision, KindTask, KindNotify, KindWait}
+
+// StepKindNames returns StepKinds as strings, for lists in messages and for
+// lookups by block type.
+func StepKindNames() []string {
+	out := make([]string, len(StepKinds))
+	for i, k := range StepKinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// Known reports whether k is a step kind this version of firebreak knows.
+// A plan made by hand, or by a newer compiler, may carry others.
+func (k Kind) Known() bool {
+	for _, x := range StepKinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
 
 // Approval kinds.
 const (
@@ -94,7 +121,7 @@ type Input struct {
 type Step struct {
 	// ID is the step's address, "<kind>.<name>", unique in the plan.
 	ID   string `json:"id"`
-	Kind string `json:"kind"`
+	Kind Kind   `json:"kind"`
 	Name string `json:"name"`
 	// Description is free text for people reading the plan or timeline.
 	Description string `json:"description,omitempty"`

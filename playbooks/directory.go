@@ -1,0 +1,43 @@
+package playbooks
+
+import (
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
+)
+
+// planPerson is a declared person as the plan and the rule book see it.
+func (cfg *Config) planPerson(id string) plan.Person {
+	x := cfg.People[id]
+	if x == nil {
+		return plan.Person{ID: id}
+	}
+	return plan.Person{ID: id, Name: x.DisplayName, Slack: x.Slack, Email: x.Email, PagerDuty: x.PD}
+}
+
+// planRoster is a declared roster as the plan and the rule book see it.
+func (cfg *Config) planRoster(id string) plan.Roster {
+	x := cfg.Rosters[id]
+	if x == nil {
+		return plan.Roster{ID: id}
+	}
+	r := plan.Roster{ID: id, Description: x.Description, SlackUsergroup: x.SlackUsergroup}
+	for _, m := range x.Members {
+		r.Members = append(r.Members, m.Name)
+	}
+	return r
+}
+
+// Directory is the rule book's directory of every person and roster the
+// configuration declares: who belongs to which roster, as the worker's own
+// configuration says.
+func (cfg *Config) Directory() *rules.Directory {
+	var people []plan.Person
+	for _, id := range sortedKeys(cfg.People) {
+		people = append(people, cfg.planPerson(id))
+	}
+	var rosters []plan.Roster
+	for _, id := range sortedKeys(cfg.Rosters) {
+		rosters = append(rosters, cfg.planRoster(id))
+	}
+	return rules.NewDirectory(people, rosters)
+}
