@@ -560,7 +560,18 @@ func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what s
 			return nil
 		}
 	}
-	return c.toExpr(expr, v)
+	e := c.toExpr(expr, v)
+	c.warnCredential(expr.Range(), fmt.Sprintf("The %s of %s", what, cs.out.ID), e)
+	return e
+}
+
+// warnCredential warns about a URL carrying a credential written into a
+// playbook, where env() cannot be used: the place for it is an integration.
+func (c *compiler) warnCredential(r hcl.Range, where string, e *plan.Expr) {
+	if why := exprCredential(e); why != "" {
+		c.diags = append(c.diags, credentialWarning(r, where, why, ", and the plan carries it into every incident's history",
+			"Configure the service as an integration whose URL is read from the environment when the worker starts (url = env(\"NAME\")), and name the integration here."))
+	}
 }
 
 // toExpr turns an evaluated expression into its plan form: a literal when the
@@ -732,6 +743,7 @@ func (c *compiler) compileWith(cs *cstep, spec *actions.Spec, a *hcl.Attribute) 
 			given[key] = true
 			if e := c.argument(cs, spec, arg, kv.Value); e != nil {
 				out.With[key] = e
+				c.warnCredential(kv.Value.Range(), fmt.Sprintf("Argument %q of %s", key, spec.Name), e)
 			}
 		}
 	}

@@ -423,6 +423,11 @@ func (d *decoder) integration(b *hcl.Block) {
 			d.errorf(a.Expr.Range(), "Unsupported value", "%s: %s.", name, err)
 			continue
 		}
+		if why := valueCredential(v); why != "" {
+			d.diags = append(d.diags, credentialWarning(a.Expr.Range(),
+				fmt.Sprintf("%s of integration %s.%s", name, kind, in.Name), why, " and in every copy of the file",
+				fmt.Sprintf("Read it from the environment when the worker starts instead: %s = env(\"%s\").", name, strings.ToUpper(kind+"_"+in.Name+"_"+name))))
+		}
 		in.Settings[name] = Setting{Value: v}
 	}
 	d.cfg.Integrations[kind+"."+in.Name] = in
