@@ -300,13 +300,17 @@ func (c *compiler) compileStep(cs *cstep) {
 func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
 	elems, diags := hcl.ExprList(a.Expr)
 	if diags.HasErrors() {
-		c.errorf(a.Expr.Range(), "Invalid needs", "needs is a list of step references, such as [step.open_room, approval.isolate_ok].")
+		if isJSONExpr(a.Expr) {
+			c.errorf(a.Expr.Range(), "Invalid needs", `needs is a list of step references, such as ["step.open_room", "${approval.isolate_ok}"].`)
+		} else {
+			c.errorf(a.Expr.Range(), "Invalid needs", "needs is a list of step references, such as [step.open_room, approval.isolate_ok].")
+		}
 		return
 	}
 	for _, e := range elems {
-		trav, ds := hcl.AbsTraversalForExpr(e)
-		if ds.HasErrors() || len(trav) != 2 || !isStepKind(trav.RootName()) {
-			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step of this playbook, such as step.open_room or approval.isolate_ok, without quotes.")
+		trav, ok := refTraversal(e)
+		if !ok || len(trav) != 2 || !isStepKind(trav.RootName()) {
+			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step of this playbook, such as %s.", refHint(e, "step.open_room"))
 			continue
 		}
 		c.stepRef(cs, trav, true)
@@ -556,7 +560,18 @@ func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what s
 			return nil
 		}
 	}
-	return c.toExpr(expr, v)
+	e := c.toExpr(expr, v)
+	c.warnCredential(expr.Range(), fmt.Sprintf("The %s of %s", what, cs.out.ID), e)
+	return e
+}
+
+// warnCredential warns about a URL carrying a credential written into a
+// playbook, where env() cannot be used: the place for it is an integration.
+func (c *compiler) warnCredential(r hcl.Range, where string, e *plan.Expr) {
+	if why := exprCredential(e); why != "" {
+		c.diags = append(c.diags, credentialWarning(r, where, why, ", and the plan carries it into every incident's history",
+			"Configure the service as an integration whose URL is read from the environment when the worker starts (url = env(\"NAME\")), and name the integration here."))
+	}
 }
 
 // toExpr turns an evaluated expression into its plan form: a literal when the
@@ -728,6 +743,7 @@ func (c *compiler) compileWith(cs *cstep, spec *actions.Spec, a *hcl.Attribute) 
 			given[key] = true
 			if e := c.argument(cs, spec, arg, kv.Value); e != nil {
 				out.With[key] = e
+				c.warnCredential(kv.Value.Range(), fmt.Sprintf("Argument %q of %s", key, spec.Name), e)
 			}
 		}
 	}
@@ -1072,11 +1088,14 @@ func (c *compiler) compileNotify(cs *cstep) {
 	attrs := cs.blk.Attrs
 	n := &plan.NotifyStep{To: []string{plan.NotifyIncidentChannel}}
 	if a := attrs["to"]; a != nil {
+		// In JSON, "incident_channel" would pass for a one-part traversal.
+		trav, isRef := refTraversal(a.Expr)
+		isRef = isRef && len(trav) > 1
 		v, diags := a.Expr.Value(nil)
-		if !diags.HasErrors() && v.Type() == cty.String {
+		if !isRef && !diags.HasErrors() && v.Type() == cty.String {
 			if v.AsString() != plan.NotifyIncidentChannel {
 				c.errorf(a.Expr.Range(), "Invalid notify destination",
-					"to is \"incident_channel\" (the default) or a list of people and rosters, such as [roster.compliance]; got %q.", v.AsString())
+					"to is \"incident_channel\" (the default) or a list of people and rosters, such as [%s]; got %q.", refExample(a.Expr, "roster.compliance"), v.AsString())
 			}
 		} else {
 			n.To = c.principals(a)

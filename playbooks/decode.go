@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -424,6 +425,11 @@ func (d *decoder) integration(b *hcl.Block) {
 			d.errorf(a.Expr.Range(), "Unsupported value", "%s: %s.", name, err)
 			continue
 		}
+		if why := valueCredential(v); why != "" {
+			d.diags = append(d.diags, credentialWarning(a.Expr.Range(),
+				fmt.Sprintf("%s of integration %s.%s", name, kind, in.Name), why, " and in every copy of the file",
+				fmt.Sprintf("Read it from the environment when the worker starts instead: %s = env(\"%s\").", name, strings.ToUpper(kind+"_"+in.Name+"_"+name))))
+		}
 		in.Settings[name] = Setting{Value: v}
 	}
 	d.cfg.Integrations[kind+"."+in.Name] = in
@@ -791,7 +797,7 @@ func (d *decoder) oneRef(a *hcl.Attribute, kinds ...string) *Ref {
 }
 
 func decodeRefs(expr hcl.Expression, kinds ...string) ([]Ref, hcl.Diagnostics) {
-	if _, diags := hcl.AbsTraversalForExpr(expr); !diags.HasErrors() {
+	if _, ok := refTraversal(expr); ok {
 		r, diags := decodeRef(expr, kinds...)
 		if r == nil {
 			return nil, diags
@@ -816,21 +822,21 @@ func decodeRefs(expr hcl.Expression, kinds ...string) ([]Ref, hcl.Diagnostics) {
 func refListError(expr hcl.Expression, kinds []string) hcl.Diagnostics {
 	r := expr.Range()
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference list",
-		Detail: fmt.Sprintf("Expected a list of references to %s, such as [%s.NAME].", orList(kinds), kinds[0]), Subject: &r}}
+		Detail: fmt.Sprintf("Expected a list of references to %s, such as [%s].", orList(kinds), refExample(expr, kinds[0]+".NAME")), Subject: &r}}
 }
 
 func decodeRef(expr hcl.Expression, kinds ...string) (*Ref, hcl.Diagnostics) {
 	r := expr.Range()
-	trav, diags := hcl.AbsTraversalForExpr(expr)
-	if diags.HasErrors() || len(trav) != 2 {
+	trav, ok := refTraversal(expr)
+	if !ok || len(trav) != 2 {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
-			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.NAME, without quotes.", orList(kinds), kinds[0]), Subject: &r}}
+			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.", orList(kinds), refHint(expr, kinds[0]+".NAME")), Subject: &r}}
 	}
 	root := trav.RootName()
 	attr, ok := trav[1].(hcl.TraverseAttr)
 	if !ok {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
-			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.NAME.", orList(kinds), kinds[0]), Subject: &r}}
+			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.", orList(kinds), refHint(expr, kinds[0]+".NAME")), Subject: &r}}
 	}
 	for _, k := range kinds {
 		if k == root {
@@ -839,6 +845,64 @@ func decodeRef(expr hcl.Expression, kinds ...string) (*Ref, hcl.Diagnostics) {
 	}
 	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Wrong kind of reference",
 		Detail: fmt.Sprintf("%s.%s is a %s; only %s fits here.", root, attr.Name, root, orList(kinds)), Subject: &r}}
+}
+
+// isJSONExpr reports whether an expression comes from a file in HCL's JSON
+// syntax, where a reference is written inside a string.
+func isJSONExpr(expr hcl.Expression) bool {
+	_, native := expr.(hclsyntax.Expression)
+	return !native
+}
+
+// refTraversal returns the reference an expression is written as: a bare
+// traversal in native syntax (escalation.x); in JSON syntax a string holding
+// one ("escalation.x") or, the way Terraform writes it, a template that is
+// nothing but a single interpolation of one ("${escalation.x}").
+func refTraversal(expr hcl.Expression) (hcl.Traversal, bool) {
+	if trav, diags := hcl.AbsTraversalForExpr(expr); !diags.HasErrors() {
+		return trav, true
+	}
+	if !isJSONExpr(expr) {
+		return nil, false
+	}
+	v, diags := expr.Value(nil) // nil context: the string as written
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return nil, false
+	}
+	r := expr.Range()
+	// Past the opening quote, as HCL's JSON parser does for templates.
+	start := hcl.Pos{Line: r.Start.Line, Column: r.Start.Column + 1, Byte: r.Start.Byte + 1}
+	tmpl, diags := hclsyntax.ParseTemplate([]byte(v.AsString()), r.Filename, start)
+	if diags.HasErrors() {
+		return nil, false
+	}
+	wrap, ok := tmpl.(*hclsyntax.TemplateWrapExpr)
+	if !ok {
+		return nil, false
+	}
+	st, ok := wrap.Wrapped.(*hclsyntax.ScopeTraversalExpr)
+	if !ok {
+		return nil, false
+	}
+	return st.Traversal, true
+}
+
+// refHint says how to write the reference ref where expr is: bare in native
+// syntax, in a string (either form) in JSON syntax.
+func refHint(expr hcl.Expression, ref string) string {
+	if isJSONExpr(expr) {
+		return fmt.Sprintf("%q or \"${%s}\"", ref, ref)
+	}
+	return ref + ", without quotes"
+}
+
+// refExample is the reference ref as written where expr is, for an example
+// inside a list: bare in native syntax, quoted in JSON syntax.
+func refExample(expr hcl.Expression, ref string) string {
+	if isJSONExpr(expr) {
+		return fmt.Sprintf("%q", ref)
+	}
+	return ref
 }
 
 func orList(kinds []string) string {

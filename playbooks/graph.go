@@ -157,6 +157,7 @@ func (c *compiler) safetyCheck() {
 		if cs.spec.Target == actions.TargetZone {
 			c.warnNothingToCut(cs, zone)
 		}
+		c.checkEnforcement(cs, zone)
 		anc := c.ancestors(cs)
 		var guards, conditional, otherZones, unreachable []string
 		for _, other := range c.order {
@@ -231,6 +232,61 @@ func (c *compiler) warnNothingToCut(cs *cstep, zone string) {
 	c.warnf(cs.blk.DeclRange, "Isolation would cut nothing",
 		"%s runs %s on zone.%s, but %s, so there is nothing to cut or reopen. Declare the zone's conduits (conduit \"NAME\" { from = ..., to = zone.%s, enforcement = ... }), or act on the zone the traffic really enters.",
 		cs.out.ID, cs.spec.Name, zone, into, zone)
+}
+
+// cutConduits returns the names of the conduits a safety-critical step cuts
+// (or, for ot.restore_zone, reopens), sorted, as the activities choose them:
+// for an action on a zone, every conduit whose to is the zone and that is not
+// kept open on isolation; for an action on a conduit, that conduit.
+func (c *compiler) cutConduits(cs *cstep, zone string) []string {
+	if cs.spec.Target == actions.TargetConduitTo {
+		if e := cs.out.Action.With["conduit"]; e != nil {
+			if v, ok := e.IsLiteral(); ok {
+				if name, ok := v.(string); ok && c.cfg.Conduits[name] != nil {
+					return []string{name}
+				}
+			}
+		}
+		return nil
+	}
+	var out []string
+	for _, n := range sortedKeys(c.cfg.Conduits) {
+		k := c.cfg.Conduits[n]
+		if k.To != nil && k.To.Name == zone && !k.KeepOpenOnIsolation {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// checkEnforcement rejects a safety-critical step that would cut a conduit
+// with no enforcement point: at run time the activity refuses it and the
+// incident fails at the worst moment, after the sign-off.
+func (c *compiler) checkEnforcement(cs *cstep, zone string) {
+	var bare, where []string
+	for _, n := range c.cutConduits(cs, zone) {
+		k := c.cfg.Conduits[n]
+		if strings.TrimSpace(k.Enforcement) != "" {
+			continue
+		}
+		bare = append(bare, "conduit."+n)
+		r := k.DeclRange
+		where = append(where, fmt.Sprintf("conduit.%s is declared at %s:%d", n, r.Filename, r.Start.Line))
+	}
+	if len(bare) == 0 {
+		return
+	}
+	noun, has := "conduit", "it has"
+	if len(bare) > 1 {
+		noun, has = "conduits", "they have"
+	}
+	keep := ""
+	if cs.spec.Target == actions.TargetZone {
+		keep = ", or set keep_open_on_isolation = true on a conduit that must stay open when the zone is isolated"
+	}
+	c.errorf(cs.blk.DeclRange, "Conduit without enforcement",
+		"%s runs %s, which cuts %s %s, but %s no enforcement, so nothing can cut it and the incident would fail at this step, after the sign-off. Add enforcement = \"nftables.NAME\" (an integration that can cut it) to the %s%s. (%s.)",
+		cs.out.ID, cs.spec.Name, noun, strings.Join(bare, ", "), has, noun, keep, strings.Join(where, "; "))
 }
 
 func joinPrefixed(p string, ss []string) string {

@@ -11,10 +11,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -59,13 +61,16 @@ func isPlaybookFile(name string) bool {
 }
 
 // Load reads the given files and directories as one unit. A directory
-// contributes every *.hcl and *.hcl.json file below it. The returned module is
-// usable for showing diagnostics even when they contain errors.
+// contributes every *.hcl and *.hcl.json file below it. Only regular files are
+// read, at most MaxFileSize bytes of each; a named pipe, device or socket, or
+// a symbolic link that leads out of the directory being loaded, is reported
+// and never read. The returned module is usable for showing diagnostics even
+// when they contain errors.
 func Load(paths ...string) (*Module, hcl.Diagnostics) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	files, err := Files(paths...)
+	found, refused, err := walk(paths)
 	if err != nil {
 		return &Module{Files: map[string][]byte{}, Config: newConfig()}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -73,7 +78,11 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 			Detail:   err.Error() + ". Give a playbook file or a directory of them.",
 		}}
 	}
-	if len(files) == 0 {
+	var diags hcl.Diagnostics
+	for _, r := range refused {
+		diags = append(diags, refusedDiag(r))
+	}
+	if len(found) == 0 && len(refused) == 0 {
 		return &Module{Files: map[string][]byte{}, Config: newConfig()}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No playbook files",
@@ -81,18 +90,13 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 		}}
 	}
 	sources := map[string][]byte{}
-	var diags hcl.Diagnostics
-	for _, f := range files {
-		src, err := os.ReadFile(f)
+	for _, f := range found {
+		src, err := readPlaybook(f.name, f.root)
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read file",
-				Detail:   fmt.Sprintf("%s: %v", f, unwrapPathError(err)),
-			})
+			diags = append(diags, refusedDiag(err))
 			continue
 		}
-		sources[f] = src
+		sources[f.name] = src
 	}
 	m, d := LoadSource(sources)
 	return m, append(diags, d...)
@@ -115,38 +119,283 @@ func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
 // Files expands paths into the playbook files they name: a file stands for
 // itself, a directory for every *.hcl and *.hcl.json file below it, skipping
 // hidden directories such as .git. Paths are cleaned; the result is sorted
-// and has no duplicates. A path that cannot be read is an error.
+// and has no duplicates. A path that cannot be read is an error, and so is
+// every playbook file Load would refuse to read: one that is not a regular
+// file, or a symbolic link (to a file or a directory) leading out of the
+// directory named. Symbolic links to directories are not followed.
 func Files(paths ...string) ([]string, error) {
-	set := map[string]bool{}
+	found, refused, err := walk(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(refused) > 0 {
+		return nil, errors.Join(refused...)
+	}
+	out := make([]string, len(found))
+	for i, f := range found {
+		out[i] = f.name
+	}
+	return out, nil
+}
+
+// A refusal is a playbook file the loader will not read. Its message names
+// the file and says what to do; it never holds any of the file's content.
+type refusal struct {
+	summary string
+	msg     string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+func refusedDiag(err error) *hcl.Diagnostic {
+	summary := "Cannot read file"
+	var r *refusal
+	if errors.As(err, &r) {
+		summary = r.summary
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()}
+}
+
+// foundFile is a playbook file to read and the directory it must stay in:
+// the loaded directory with its symbolic links resolved, or "" for a file
+// named directly, which is its own root.
+type foundFile struct {
+	name, root string
+}
+
+// walk expands paths as Files describes. found is sorted by name; refused
+// lists the playbook files that will not be read, each with the reason; err
+// is a path that does not exist or cannot be walked.
+func walk(paths []string) (found []foundFile, refused []error, err error) {
+	roots := map[string]string{}
+	// A file named directly is read whatever a walk said about it (it may be
+	// a link out of a directory walked too), and refused only for itself.
+	explicit := map[string]bool{}
+	refusals := map[string]error{}
+	refuse := func(name string, r error) {
+		if !explicit[name] {
+			refusals[name] = r
+		}
+	}
 	for _, root := range paths {
 		info, err := os.Stat(root)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
 		}
 		if !info.IsDir() {
-			set[filepath.Clean(root)] = true
+			name := filepath.Clean(root)
+			explicit[name] = true
+			if !info.Mode().IsRegular() {
+				refusals[name] = notRegular(name, info.Mode())
+				delete(roots, name)
+				continue
+			}
+			delete(refusals, name)
+			roots[name] = "" // named directly: its own root, wherever it is
 			continue
 		}
-		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		real, err := realPath(root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
+		}
+		// A trailing separator makes the walk enter a root that is itself a
+		// symbolic link to a directory; names below it keep the root as given.
+		start := root
+		if !strings.HasSuffix(start, string(filepath.Separator)) {
+			start += string(filepath.Separator)
+		}
+		err = filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
+			if path == start {
+				return nil
+			}
 			if d.IsDir() {
-				if path != root && strings.HasPrefix(d.Name(), ".") {
+				if strings.HasPrefix(d.Name(), ".") {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if isPlaybookFile(d.Name()) {
-				set[filepath.Clean(path)] = true
+			name := filepath.Clean(path)
+			if d.Type()&fs.ModeSymlink != 0 {
+				if r := checkLink(name, d.Name(), real); r != nil {
+					refuse(name, r)
+				} else if isPlaybookFile(d.Name()) && isFile(name) {
+					if _, ok := roots[name]; !ok {
+						roots[name] = real
+					}
+				}
+				return nil
+			}
+			if !isPlaybookFile(d.Name()) {
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				refuse(name, notRegular(name, d.Type()))
+				return nil
+			}
+			if _, ok := roots[name]; !ok {
+				roots[name] = real
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("%s: %v", root, unwrapPathError(err))
 		}
 	}
-	return sortedKeys(set), nil
+	for _, n := range sortedKeys(roots) {
+		found = append(found, foundFile{name: n, root: roots[n]})
+	}
+	for _, n := range sortedKeys(refusals) {
+		refused = append(refused, refusals[n])
+	}
+	return found, refused, nil
+}
+
+// checkLink decides about a symbolic link met in a directory walk: nil if it
+// may be read (a playbook file inside root) or ignored (not a playbook file,
+// or a directory inside root: links to directories are not followed), else
+// the refusal. Nothing is opened.
+func checkLink(name, base, root string) error {
+	info, err := os.Stat(name)
+	if err != nil {
+		if !isPlaybookFile(base) {
+			return nil
+		}
+		return &refusal{"Broken link", fmt.Sprintf("%s is a symbolic link that leads nowhere (%v). Fix the link or remove it.", name, unwrapPathError(err))}
+	}
+	if !info.IsDir() && !isPlaybookFile(base) {
+		return nil
+	}
+	if info.IsDir() && strings.HasPrefix(base, ".") {
+		return nil
+	}
+	real, err := realPath(name)
+	if err != nil {
+		return &refusal{"Broken link", fmt.Sprintf("%s is a symbolic link that cannot be followed (%v). Fix the link or remove it.", name, unwrapPathError(err))}
+	}
+	if !within(root, real) {
+		return outside(name, real, root, info.IsDir())
+	}
+	if !info.IsDir() && !info.Mode().IsRegular() {
+		return notRegular(name, info.Mode())
+	}
+	return nil
+}
+
+func isFile(name string) bool {
+	info, err := os.Stat(name)
+	return err == nil && !info.IsDir()
+}
+
+// readPlaybook reads one playbook file, at most MaxFileSize bytes of it. The
+// file must be a regular file and, unless root is "", resolve to a place
+// inside root. It checks again after opening, so that a file swapped for a
+// named pipe or a link out of the directory after the walk is refused too,
+// never blocked on or read.
+func readPlaybook(name, root string) ([]byte, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(name, info.Mode())
+	}
+	if root != "" {
+		if real, err := realPath(name); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+		} else if !within(root, real) {
+			return nil, outside(name, real, root, false)
+		}
+	}
+	// O_NONBLOCK: opening a named pipe put there since the check above must
+	// not wait for a writer. It changes nothing for a regular file.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+	}
+	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+	}
+	if !opened.Mode().IsRegular() {
+		return nil, notRegular(name, opened.Mode())
+	}
+	if root != "" {
+		// The file opened must be the one the name leads to now, inside root.
+		real, err := realPath(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+		}
+		now, err := os.Stat(real)
+		if err != nil || !within(root, real) || !os.SameFile(opened, now) {
+			return nil, &refusal{"File changed while loading", fmt.Sprintf("%s changed while it was being loaded (it now leads elsewhere). Load again once nothing is changing the playbook directory.", name)}
+		}
+	}
+	return readAtMost(f, name)
+}
+
+// readAtMost reads r to the end, but never more than MaxFileSize+1 bytes of
+// it: a file that is, or grows, larger than the limit is refused without
+// being held in memory.
+func readAtMost(r io.Reader, name string) ([]byte, error) {
+	src, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, unwrapPathError(err))
+	}
+	if len(src) > MaxFileSize {
+		return nil, tooLarge(name)
+	}
+	return src, nil
+}
+
+// realPath is name, absolute, with every symbolic link resolved.
+func realPath(name string) (string, error) {
+	real, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(real)
+}
+
+// within reports whether path, absolute and resolved, is root or below it.
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return false
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel))
+}
+
+func outside(name, real, root string, dir bool) error {
+	what := "file"
+	if dir {
+		what = "directory"
+	}
+	return &refusal{"Link out of the playbook directory", fmt.Sprintf(
+		"%s is a symbolic link to the %s %s, outside %s; only files inside the loaded directory are read, and its content was not. Copy the %s into the directory, or name it on the command line as well.",
+		name, what, real, root, what)}
+}
+
+func notRegular(name string, mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	case mode.IsDir():
+		kind = "a directory"
+	}
+	return &refusal{"Not a regular file", fmt.Sprintf("%s is %s, not a regular file; playbooks are read from regular files only, and it was not opened. Remove it from the playbook directory.", name, kind)}
+}
+
+func tooLarge(name string) error {
+	return &refusal{"File too large", fmt.Sprintf("%s is larger than %d MiB, the most a playbook file may be. Split it into several files in the same directory: they load as one unit.", name, MaxFileSize>>20)}
 }
 
 func unwrapPathError(err error) error {

@@ -641,3 +641,97 @@ conduit "sis_to_other" {
 		})
 	}
 }
+
+// TestConduitWithoutEnforcement: a safety-critical step that would cut a
+// conduit with no enforcement point is an error at the step, naming the
+// conduit and where it is declared; conduits the step leaves alone may go
+// without one.
+func TestConduitWithoutEnforcement(t *testing.T) {
+	const bareInto = `
+conduit "it_to_control" {
+  from = zone.dmz
+  to   = zone.control
+}`
+	const bareOut = `
+conduit "control_to_dmz" {
+  from = zone.control
+  to   = zone.dmz
+}`
+	const bareKept = `
+conduit "sis_to_control" {
+  from                   = zone.other
+  to                     = zone.control
+  keep_open_on_isolation = true
+}`
+	const twoBare = bareInto + `
+conduit "vendor_to_control" {
+  from = zone.other
+  to   = zone.control
+}`
+	cases := []struct {
+		name, action, arg, extra string
+		want                     []string // fragments of the error; none for no error
+	}{
+		{"isolating a zone a bare conduit leads into", "ot.isolate_zone", "zone = zone.control", bareInto,
+			[]string{"step.act runs ot.isolate_zone", "cuts conduit conduit.it_to_control", `enforcement = "nftables.NAME"`, "keep_open_on_isolation = true", "conduit.it_to_control is declared at base.hcl:"}},
+		{"restoring it", "ot.restore_zone", "zone = zone.control", bareInto,
+			[]string{"step.act runs ot.restore_zone", "conduit.it_to_control"}},
+		{"two bare conduits", "ot.isolate_zone", "zone = zone.control", twoBare,
+			[]string{"cuts conduits conduit.it_to_control, conduit.vendor_to_control, but they have no enforcement"}},
+		{"blocking a bare conduit", "ot.block_conduit", "conduit = conduit.it_to_control", bareInto,
+			[]string{"step.act runs ot.block_conduit", "cuts conduit conduit.it_to_control"}},
+		{"a bare conduit leading out of the zone", "ot.isolate_zone", "zone = zone.control", bareOut, nil},
+		{"a bare conduit kept open", "ot.isolate_zone", "zone = zone.control", bareKept, nil},
+		{"blocking an enforced conduit next to a bare one", "ot.block_conduit", "conduit = conduit.dmz_to_control", bareInto, nil},
+		{"isolating another zone", "ot.isolate_zone", "zone = zone.dmz", bareInto + `
+conduit "control_to_dmz" {
+  from        = zone.control
+  to          = zone.dmz
+  enforcement = "nftables.gw"
+}`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, diags := LoadSource(map[string][]byte{"base.hcl": []byte(safetyBase + c.extra), "pb.hcl": []byte(`playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = [zone.control, zone.dmz]
+    prompt = "Go?"
+  }
+  step "act" {
+    action = "` + c.action + `"
+    with   = { ` + c.arg + ` }
+    needs  = [approval.ok]
+  }
+}`)})
+			if diags.HasErrors() {
+				t.Fatalf("decode: %s", diags.Error())
+			}
+			diags = m.Check(actions.Builtin())
+			var errs hcl.Diagnostics
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs = append(errs, d)
+				}
+			}
+			if len(c.want) == 0 {
+				if len(errs) != 0 {
+					t.Fatalf("unexpected errors: %s", errs.Error())
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Summary != "Conduit without enforcement" || errs[0].Subject == nil ||
+				errs[0].Subject.Filename != "pb.hcl" || errs[0].Subject.Start.Line != 7 {
+				t.Fatalf("want one Conduit without enforcement error at pb.hcl:7, got %v", errs)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errs[0].Detail, w) {
+					t.Errorf("error %q lacks %q", errs[0].Detail, w)
+				}
+			}
+			if c.action == "ot.block_conduit" && strings.Contains(errs[0].Detail, "keep_open") {
+				t.Errorf("keep_open_on_isolation does not help ot.block_conduit: %s", errs[0].Detail)
+			}
+		})
+	}
+}
