@@ -72,17 +72,7 @@ func (c *compiler) assemble(sorted []*cstep) *plan.Plan {
 		p.Conduits = append(p.Conduits, k)
 	}
 	for _, id := range c.usedIntegrations() {
-		x := cfg.Integrations[id]
-		in := plan.Integration{ID: id, Kind: x.Kind, Name: x.Name, Settings: map[string]plan.Setting{}}
-		for k, s := range x.Settings {
-			if s.Env != "" {
-				in.Settings[k] = plan.Setting{Env: s.Env}
-				continue
-			}
-			v, _ := ctyToGo(s.Value)
-			in.Settings[k] = plan.Setting{Value: v}
-		}
-		p.Integrations = append(p.Integrations, in)
+		p.Integrations = append(p.Integrations, cfg.Integrations[id].Plan())
 	}
 	if c.uses["safety"] && cfg.Safety != nil && cfg.Safety.Signoff != nil {
 		s := &plan.Safety{Signoff: cfg.signoffQuorum()}

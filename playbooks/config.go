@@ -123,8 +123,15 @@ type Conduit struct {
 type Integration struct {
 	Kind, Name string
 	Settings   map[string]Setting
-	DeclRange  hcl.Range
+	// Simulate is simulate = true: the worker always runs this instance on
+	// its simulated twin and reads none of its env() settings.
+	Simulate  bool
+	DeclRange hcl.Range
 }
+
+// attrSimulate is the integration attribute that keeps an instance on its
+// simulated twin.
+const attrSimulate = "simulate"
 
 // Setting is one decoded integration setting: a literal value, or the name
 // of an environment variable (from env("NAME")).

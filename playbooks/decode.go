@@ -119,7 +119,8 @@ var (
 			{Type: "responder", LabelNames: []string{"name"}},
 		},
 	}
-	// integrationSettings lists the settings each integration kind takes.
+	// integrationSettings lists the settings each integration kind takes,
+	// besides attrSimulate, which every kind takes.
 	integrationSettings = map[string][]hcl.AttributeSchema{
 		"slack":     {{Name: "bot_token"}, {Name: "app_token"}, {Name: "signing_secret"}},
 		"nftables":  {{Name: "netns"}, {Name: "table"}},
@@ -382,12 +383,16 @@ func (d *decoder) integration(b *hcl.Block) {
 			"There is no integration kind %q.%s Known: %s.", kind, didYouMean(kind, sortedKeys(integrationSettings)), strings.Join(sortedKeys(integrationSettings), ", "))
 		return
 	}
-	c := d.content(b.Body, &hcl.BodySchema{Attributes: known})
+	c := d.content(b.Body, &hcl.BodySchema{Attributes: append([]hcl.AttributeSchema{{Name: attrSimulate}}, known...)})
 	if c == nil || !d.label(b, 1) || !d.declare("integration."+kind+"."+b.Labels[1], "integration", b.DefRange) {
 		return
 	}
 	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]Setting{}, DeclRange: b.DefRange}
+	in.Simulate, _ = d.boolean(c.Attributes, attrSimulate)
 	for _, name := range sortedKeys(c.Attributes) {
+		if name == attrSimulate {
+			continue
+		}
 		a := c.Attributes[name]
 		v, diags := a.Expr.Value(envCtx)
 		if isSecretSetting(name) && !isEnvCall(v) {

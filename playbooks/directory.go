@@ -41,3 +41,21 @@ func (cfg *Config) Directory() *rules.Directory {
 	}
 	return rules.NewDirectory(people, rosters)
 }
+
+// ID is the instance's address, "KIND.NAME".
+func (in *Integration) ID() string { return in.Kind + "." + in.Name }
+
+// Plan is the instance as a plan carries it: literal settings as Go values
+// and env() settings as the variable's name, never its value.
+func (in *Integration) Plan() plan.Integration {
+	out := plan.Integration{ID: in.ID(), Kind: in.Kind, Name: in.Name, Settings: map[string]plan.Setting{}}
+	for k, s := range in.Settings {
+		if s.Env != "" {
+			out.Settings[k] = plan.Setting{Env: s.Env}
+			continue
+		}
+		v, _ := ctyToGo(s.Value)
+		out.Settings[k] = plan.Setting{Value: v}
+	}
+	return out
+}

@@ -129,5 +129,6 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 	)
 	root.AddCommand(incidentCmds()...)
 	root.AddCommand(serverCmds()...)
+	root.AddCommand(newIntegrationsCmd())
 	return root
 }

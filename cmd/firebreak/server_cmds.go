@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/demo"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 )
@@ -44,7 +45,7 @@ func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
 }
 
 func newDevCmd() *cobra.Command {
-	var dataDir string
+	var dataDir, dir string
 	var port, uiPort int
 	var noWorker, verbose bool
 	cmd := &cobra.Command{
@@ -59,9 +60,16 @@ same data directory and they carry on where they were.
 Other terminals then use the normal commands (run, status, approve, ...); they
 reach this server at 127.0.0.1:7233 by default, like the Temporal CLI.
 
+The worker loads and checks the playbook directory (--dir, else
+$FIREBREAK_DIR, else the built-in library) before anything starts, as
+'firebreak validate' does, and reads the env() variables of its integrations
+once; an error stops the start. SIGHUP reloads the directory: a version that
+does not load is refused and logged, and the one in force stays.
+
 The worker's actions run on simulated twins and are recorded in
 DATA_DIR/simulation.jsonl until real integrations are configured.`,
 		Example: `  firebreak dev                          # state in ./.firebreak, UI on :8233
+  firebreak dev --dir ./my-playbooks     # your organisation instead of the built-in library
   firebreak dev --data-dir /var/lib/firebreak --port 7233 --ui-port 8233
   firebreak dev --ui-port 0              # no Web UI`,
 		Args: cobra.NoArgs,
@@ -69,6 +77,16 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := warnLogger(cmd, verbose)
+			var holder *org.Holder
+			if !noWorker {
+				// The organisation first: a directory that does not load
+				// stops the start before the server touches anything.
+				h, err := loadOrg(cmd, dir)
+				if err != nil {
+					return err
+				}
+				holder = h
+			}
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			srv, err := devserver.Start(startCtx, devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger})
 			cancel()
@@ -93,11 +111,13 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer j.Close()
-				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger})
+				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer ws.Stop()
+				describeOrg(cmd, holder.Current())
+				reloadOnHangup(ctx, cmd, holder, logger)
 				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
 			}
 			if srv.Address() != temporalenv.DefaultAddress {
@@ -110,6 +130,7 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the SQLite file and the simulation journal live (also: FIREBREAK_DATA_DIR)")
+	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().IntVar(&port, "port", 7233, "Temporal frontend port")
 	cmd.Flags().IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0: no UI)")
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "run only the server; start workers separately with 'firebreak worker'")
@@ -118,7 +139,7 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 }
 
 func newWorkerCmd() *cobra.Command {
-	var journalPath string
+	var journalPath, dir string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -137,9 +158,19 @@ Connection settings use the Temporal CLI's variable names:
   TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME
   TEMPORAL_TLS_DISABLE_HOST_VERIFICATION
 
+Before it connects, the worker loads and checks the playbook directory
+(--dir, else $FIREBREAK_DIR, else the built-in library) as 'firebreak
+validate' does: its people, rosters, safety policy, zones, conduits and
+integrations are the worker's own authority on who may do what. The env()
+variables of every integration not marked simulate = true are read once, now;
+one that is unset stops the start, naming the variable and the block. SIGHUP
+reloads the directory; a version that does not load is refused and logged,
+and the one in force stays.
+
 Actions run on simulated twins until real integrations are configured; each
 one is journaled, once per idempotency key, in the --journal file.`,
-		Example: `  firebreak worker
+		Example: `  firebreak worker --dir /etc/firebreak/playbooks
+  kill -HUP $(pidof firebreak)           # reload the directory
   TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker
   firebreak worker --journal /var/lib/firebreak/simulation.jsonl`,
 		Args: cobra.NoArgs,
@@ -147,6 +178,10 @@ one is journaled, once per idempotency key, in the --journal file.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := warnLogger(cmd, verbose)
+			holder, err := loadOrg(cmd, dir)
+			if err != nil {
+				return err
+			}
 			cfg, err := temporalenv.FromEnv(os.Getenv)
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
@@ -168,17 +203,20 @@ one is journaled, once per idempotency key, in the --journal file.`,
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer j.Close()
-			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger})
+			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer ws.Stop()
+			describeOrg(cmd, holder.Current())
+			reloadOnHangup(ctx, cmd, holder, logger)
 			fmt.Fprintf(cmd.OutOrStdout(), "Worker running against %s (namespace %s); simulated actions journaled in %s. Ctrl-C stops it.\n", cfg.Address, cfg.Namespace, journalPath)
 			<-ctx.Done()
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&journalPath, "journal", filepath.Join(defaultDataDir(), journalFile), "the simulation journal file")
+	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
 	return cmd
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/internal/adapters"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -30,11 +32,16 @@ type Options struct {
 	Twin *sim.Twin
 	// Logger receives worker logs; nil discards them.
 	Logger *slog.Logger
+	// Org is the organisation the worker loaded (its own authority on who
+	// may do what and what exists). Nil runs without one (tests).
+	Org *org.Holder
 }
 
 // Workers are the running workers; Stop stops them all.
 type Workers struct {
 	workers []worker.Worker
+	// Org is the organisation the workers run for; nil without one.
+	Org *org.Holder
 	// Twin is the simulated twin behind the live activities.
 	Twin *sim.Twin
 	// ExerciseTwin is the simulated twin behind the exercise activities.
@@ -62,7 +69,15 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j)}
+	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: opts.Org}
+	if opts.Org != nil {
+		// Which integration backs each instance. No kind has a real
+		// adapter yet, so every instance runs on its twin; when adapters
+		// land, the real ones are built here from adapters.Kinds.
+		for _, r := range adapters.Resolve(opts.Org.Current()) {
+			logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
+		}
+	}
 
 	live := worker.New(c, activities.TaskQueue, worker.Options{})
 	Register(live, twin.Activities())
