@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 	"github.com/firebreak-ir/firebreak/workflows"
 	"github.com/spf13/cobra"
@@ -207,7 +208,8 @@ func withClient(cmd *cobra.Command, timeout time.Duration, fn func(ctx context.C
 }
 
 // incidentError maps errors from package incident to exit codes and prints
-// playbook diagnostics and refusals the way people expect them.
+// playbook diagnostics and refusals the way people expect them. A refusal
+// quotes what people sent, so it is neutralised for the terminal.
 func incidentError(cmd *cobra.Command, err error) error {
 	if err == nil {
 		return nil
@@ -228,9 +230,9 @@ func incidentError(cmd *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid}
 	case errors.As(err, &ref):
 		w := cmd.ErrOrStderr()
-		fmt.Fprintf(w, "Refused: %s\n", ref.Message)
+		fmt.Fprintf(w, "Refused: %s\n", safetext.Line(ref.Message))
 		if ref.AuditErr != nil {
-			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %v)\n", ref.AuditErr)
+			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %s)\n", safetext.Line(ref.AuditErr.Error()))
 		}
 		return &exitError{code: exitInvalid}
 	}
@@ -307,7 +309,7 @@ following (exit status 130); the incident keeps running.
 				mode = "EXERCISE"
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Started %s %s (playbook %s). See it with: firebreak status %s\n",
-				mode, started.IncidentID, started.Playbook, started.IncidentID)
+				mode, started.IncidentID, safetext.Line(started.Playbook), started.IncidentID)
 			if !polling {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Warning: no firebreak worker has polled task queue %q lately; %s does not move until one does (firebreak worker, or firebreak dev with its worker).\n",
 					activities.TaskQueue, started.IncidentID)
@@ -580,7 +582,7 @@ func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), res.Message)
+	fmt.Fprintln(cmd.OutOrStdout(), safetext.Line(res.Message))
 	return nil
 }
 

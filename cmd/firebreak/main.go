@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +48,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes the CLI and returns the exit code.
+// run executes the CLI and returns the exit code. Error messages quote
+// what people and playbooks wrote (IDs, inputs' descriptions, server
+// replies), so they are neutralised for the terminal.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(normalizeArgs(args))
@@ -58,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", ee.err)
+			fmt.Fprintf(stderr, "Error: %s\n", safetext.Terminal(ee.err.Error()))
 			if ee.code == exitUsage {
 				fmt.Fprintf(stderr, "Run 'firebreak --help' for usage.\n")
 			}
@@ -66,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	// Anything cobra itself rejects (unknown command, bad flag) is usage.
-	fmt.Fprintf(stderr, "Error: %v\nRun 'firebreak --help' for usage.\n", err)
+	fmt.Fprintf(stderr, "Error: %s\nRun 'firebreak --help' for usage.\n", safetext.Terminal(err.Error()))
 	return exitUsage
 }
 
