@@ -1,7 +1,8 @@
 // Command firebreak compiles and runs joint IT/OT incident-response playbooks.
 //
 // Exit status: 0 success, 1 the playbooks are invalid (or the command failed),
-// 2 the command line was wrong.
+// 2 the command line was wrong, 3 an answer was sent but no worker confirmed
+// it in time, 130 interrupted.
 package main
 
 import (
@@ -19,6 +20,10 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	// exitPending: an answer was sent and the server holds it, but no
+	// worker applied it before --timeout; it is applied or refused when
+	// one picks the incident up.
+	exitPending = 3
 	// exitInterrupted is the shell's code for Ctrl-C: following stopped,
 	// the incident goes on.
 	exitInterrupted = 130
