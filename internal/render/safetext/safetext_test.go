@@ -174,3 +174,20 @@ func FuzzTerminal(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLine prints the cost of neutralising an ordinary one-line
+// detail, a hostile one, and a megabyte one cut to MaxLine, side by side.
+func BenchmarkLine(b *testing.B) {
+	for _, bc := range []struct{ name, in string }{
+		{"plain", "approved by alice (1 of 2); still needs one from roster.ot_operations"},
+		{"hostile", "\x1b]8;;http://evil\x07click\x1b]8;;\x07 deny\u202eok\r\n\u009b2J al\u200bice"},
+		{"1MiB", strings.Repeat("spam ", 1<<18)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.in)))
+			for b.Loop() {
+				_ = Line(bc.in)
+			}
+		})
+	}
+}
