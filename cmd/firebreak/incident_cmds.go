@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
@@ -52,8 +53,15 @@ same person, or an answer to an earlier round is refused with the reason,
 and the refusal is recorded in the timeline. Every answer is recorded with
 channel "cli". Sending the same answer twice is harmless.
 
+No worker running? The answer is sent anyway and the server holds it until
+a worker picks the incident up (a bare step name is then looked up in the
+plan the incident started with, and the answer is for the step's current
+round). The command says it is waiting and, when --timeout passes first,
+exits 3: sent, not confirmed. Check with firebreak status.
+
 Exit status: 0 the answer was taken, 1 it was refused or failed, 2 the
-command line was wrong.`, step, name)
+command line was wrong, 3 it was sent but no worker confirmed it in time,
+130 you stopped waiting with Ctrl-C.`, step, name)
 }
 
 // incidentCmds returns the commands that run and answer incidents.
@@ -208,7 +216,8 @@ func withClient(cmd *cobra.Command, timeout time.Duration, fn func(ctx context.C
 }
 
 // incidentError maps errors from package incident to exit codes and prints
-// playbook diagnostics and refusals the way people expect them.
+// playbook diagnostics and refusals the way people expect them. A refusal
+// quotes what people sent, so it is neutralised for the terminal.
 func incidentError(cmd *cobra.Command, err error) error {
 	if err == nil {
 		return nil
@@ -229,12 +238,12 @@ func incidentError(cmd *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid}
 	case errors.As(err, &ref):
 		w := cmd.ErrOrStderr()
-		fmt.Fprintf(w, "Refused: %s\n", ref.Message)
+		fmt.Fprintf(w, "Refused: %s\n", safetext.Line(ref.Message))
 		if hint := refusalHints[ref.Code]; hint != "" {
 			fmt.Fprintln(w, hint)
 		}
 		if ref.AuditErr != nil {
-			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %v)\n", ref.AuditErr)
+			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %s)\n", safetext.Line(ref.AuditErr.Error()))
 		}
 		return &exitError{code: exitInvalid}
 	}
@@ -321,7 +330,7 @@ following (exit status 130); the incident keeps running.
 				mode = "EXERCISE"
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Started %s %s (playbook %s). See it with: firebreak status %s\n",
-				mode, started.IncidentID, started.Playbook, started.IncidentID)
+				mode, started.IncidentID, safetext.Line(started.Playbook), started.IncidentID)
 			if !polling {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Warning: no firebreak worker has polled task queue %q lately; %s does not move until one does (firebreak worker, or firebreak dev with its worker).\n",
 					activities.TaskQueue, started.IncidentID)
@@ -558,7 +567,7 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 				a.Option = args[2]
 			}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
-				return sendAnswer(ctx, cmd, c, s.update, args[0], a)
+				return sendAnswer(ctx, cmd, c, s.update, args[0], a, timeout)
 			})
 		},
 	}
@@ -574,29 +583,110 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 	return cmd
 }
 
-// sendAnswer resolves the step (a bare name, the current round) from the
-// incident's status and sends the answer.
-func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update, id string, a workflows.Answer) error {
-	if a.Step != "" {
-		st, err := incident.Status(ctx, c, id)
-		if err != nil {
-			return err
-		}
-		step, err := incident.ResolveStep(st, a.Step)
-		if err != nil {
-			return err
-		}
-		a.Step = step.ID
-		if a.Round == 0 {
-			a.Round = step.Round
-		}
-	}
-	res, err := incident.Answer(ctx, c, update, id, a)
+// waitingNotice is how long an answer may go without a reply before the
+// command says that it waits for a worker.
+const waitingNotice = 3 * time.Second
+
+// sendAnswer resolves the step (a bare name, the current round) and sends
+// the answer. When no worker runs, the step is resolved from the plan the
+// incident started with and the answer is sent anyway: the server holds it
+// for a worker. The command says so on stderr and, when --timeout passes
+// before a worker applies it, exits with exitPending.
+func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update, id string, a workflows.Answer, timeout time.Duration) error {
+	r, err := incident.ResolveAnswer(ctx, c, id, a, queryBudget(ctx))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), res.Message)
+	a = r.Answer
+	stderr := cmd.ErrOrStderr()
+	notice := func() {
+		fmt.Fprintf(stderr, "Waiting for a firebreak worker to pick up incident %s: the answer is sent and the server holds it until one does, then it is applied or refused. Ctrl-C stops waiting; the answer stays sent.\n",
+			safetext.Line(id))
+	}
+	stop := make(chan struct{})
+	noticed := make(chan struct{})
+	go func() {
+		defer close(noticed)
+		if r.NoWorker {
+			notice()
+			return
+		}
+		t := time.NewTimer(waitingNotice)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			notice()
+		case <-stop:
+		}
+	}()
+	res, err := incident.Answer(ctx, c, update, id, a)
+	close(stop)
+	<-noticed
+	var (
+		nw  *incident.NoWorkerError
+		ref *incident.Refused
+	)
+	if err != nil && !errors.As(err, &ref) && (ctx.Err() != nil || errors.As(err, &nw)) {
+		res, err = unconfirmed(ctx, c, update, id, a, timeout, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), safetext.Line(res.Message))
 	return nil
+}
+
+// queryBudget is how long the status query that resolves an answer may take
+// before the answer is resolved without a worker: a third of what is left,
+// at most 5 s.
+func queryBudget(ctx context.Context) time.Duration {
+	budget := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)/3)
+	}
+	return budget
+}
+
+// unconfirmed decides what an answer that got no reply in time (or was
+// interrupted with Ctrl-C) means, by asking the server whether it holds it:
+// held means sent and waiting for a worker (exitPending, or
+// exitInterrupted after Ctrl-C); applied in the meantime means its outcome
+// is fetched and returned; unknown to the server means it was not sent.
+func unconfirmed(ctx context.Context, c client.Client, update, id string, a workflows.Answer, timeout time.Duration, sendErr error) (workflows.AnswerResult, error) {
+	interrupted := errors.Is(ctx.Err(), context.Canceled)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	stage, err := incident.AnswerStageOf(cctx, c, temporalNamespace(), update, id, a)
+	switch {
+	case err != nil:
+		return workflows.AnswerResult{}, &exitError{code: exitInvalid, err: fmt.Errorf("%w; and whether the server has the answer is not known: %w", sendErr, err)}
+	case stage == incident.AnswerCompleted:
+		// Applied or refused just now: the same update returns its outcome.
+		return incident.Answer(cctx, c, update, id, a)
+	case stage == incident.AnswerHeld:
+		code, waited := exitPending, fmt.Sprintf("within --timeout %s", timeout)
+		if interrupted {
+			code, waited = exitInterrupted, "before you stopped waiting"
+		}
+		return workflows.AnswerResult{}, &exitError{code: code, err: fmt.Errorf(
+			"the answer on incident %s is sent but not confirmed: no firebreak worker picked the incident up %s. "+
+				"The Temporal server holds the answer; it is validated and applied, or refused, when a worker runs "+
+				"(if the server restarts before then, the answer is lost: send it again). "+
+				"`firebreak status %s` shows whether it was; sending it again never counts it twice",
+			id, waited, id)}
+	case interrupted:
+		return workflows.AnswerResult{}, &exitError{code: exitInterrupted, err: fmt.Errorf("stopped before the server took the answer on incident %s: it was not sent", id)}
+	}
+	return workflows.AnswerResult{}, fmt.Errorf("the answer on incident %s did not reach the server: %w", id, sendErr)
+}
+
+// temporalNamespace is the namespace the commands talk to.
+func temporalNamespace() string {
+	cfg, err := temporalenv.FromEnv(os.Getenv)
+	if err != nil {
+		return ""
+	}
+	return cfg.Namespace
 }
 
 func newCancelCmd() *cobra.Command {
@@ -616,7 +706,9 @@ timeline.
 --as may also come from FIREBREAK_AS. The cancellation is recorded with
 channel "cli".
 
-Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong.
+Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong,
+3 sent but no worker confirmed it in time (as for the answering commands),
+130 you stopped waiting with Ctrl-C.
 ` + temporalHelp,
 		Example: `  firebreak cancel INC-20261122-4F2A --as carol --reason "false positive: red-team exercise traffic"`,
 		Args:    exactArgs("INCIDENT"),
@@ -633,7 +725,7 @@ Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong.
 			}
 			a := workflows.Answer{Person: person, Reason: reason, Channel: workflows.ChannelCLI}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
-				return sendAnswer(ctx, cmd, c, workflows.UpdateCancel, args[0], a)
+				return sendAnswer(ctx, cmd, c, workflows.UpdateCancel, args[0], a, timeout)
 			})
 		},
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/firebreak-ir/firebreak/internal/incident"
 )
 
 // These tests cover everything the incident commands decide before they
@@ -134,5 +137,21 @@ func TestIncidentHelp(t *testing.T) {
 	_, out, _ = runCLI(t, "--help")
 	if !strings.Contains(out, "firebreak run ot_ransomware_containment") {
 		t.Errorf("root help does not show run:\n%s", out)
+	}
+}
+
+// TestHostileTextOnStderr: errors and refusals quote what people typed or
+// the incident sent back; escape sequences in them reach stderr escaped.
+func TestHostileTextOnStderr(t *testing.T) {
+	code, _, errOut := runCLI(t, "run", "ot_ransomware_containment", "--dir", "/nonexistent\x1b]0;pwned\x07\u202e")
+	if code != exitUsage || !strings.Contains(errOut, `Error: /nonexistent\x1b]0;pwned\x07\u202e: no such file`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	cmd := newStatusCmd()
+	var errb strings.Builder
+	cmd.SetErr(&errb)
+	err := incidentError(cmd, &incident.Refused{Message: "bob\x1b[2J may not\ranswer", AuditErr: errors.New("\u009b31mdown")})
+	if err == nil || errb.String() != "Refused: bob\\x1b[2J may not answer\n(the refusal could not be recorded in the timeline: \\u009b31mdown)\n" {
+		t.Errorf("refusal: %v, stderr %q", err, errb.String())
 	}
 }

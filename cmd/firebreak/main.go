@@ -1,7 +1,8 @@
 // Command firebreak compiles and runs joint IT/OT incident-response playbooks.
 //
 // Exit status: 0 success, 1 the playbooks are invalid (or the command failed),
-// 2 the command line was wrong.
+// 2 the command line was wrong, 3 an answer was sent but no worker confirmed
+// it in time, 130 interrupted.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +20,10 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	// exitPending: an answer was sent and the server holds it, but no
+	// worker applied it before --timeout; it is applied or refused when
+	// one picks the incident up.
+	exitPending = 3
 	// exitInterrupted is the shell's code for Ctrl-C: following stopped,
 	// the incident goes on.
 	exitInterrupted = 130
@@ -47,7 +53,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes the CLI and returns the exit code.
+// run executes the CLI and returns the exit code. Error messages quote
+// what people and playbooks wrote (IDs, inputs' descriptions, server
+// replies), so they are neutralised for the terminal.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(normalizeArgs(args))
@@ -58,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", ee.err)
+			fmt.Fprintf(stderr, "Error: %s\n", safetext.Terminal(ee.err.Error()))
 			if ee.code == exitUsage {
 				fmt.Fprintf(stderr, "Run 'firebreak --help' for usage.\n")
 			}
@@ -66,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	// Anything cobra itself rejects (unknown command, bad flag) is usage.
-	fmt.Fprintf(stderr, "Error: %v\nRun 'firebreak --help' for usage.\n", err)
+	fmt.Fprintf(stderr, "Error: %s\nRun 'firebreak --help' for usage.\n", safetext.Terminal(err.Error()))
 	return exitUsage
 }
 

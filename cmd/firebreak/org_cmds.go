@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/adapters"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 )
 
 // dirFlagHelp is the help of every --dir flag that picks the organisation.
@@ -41,7 +42,7 @@ func loadOrg(cmd *cobra.Command, flagDir string) (*org.Holder, error) {
 // describeOrg prints what was loaded and how each integration is backed.
 func describeOrg(cmd *cobra.Command, o *org.Org) {
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "Organisation:     %s\n", o.Summary())
+	fmt.Fprintf(out, "Organisation:     %s\n", safetext.Line(o.Summary()))
 	real, sim := 0, 0
 	for _, r := range adapters.Resolve(o) {
 		if r.Mode == adapters.Real {
@@ -201,7 +202,7 @@ unreachable.`,
 }
 
 func writeIntegrations(w interface{ Write([]byte) (int, error) }, o *org.Org, rows []integrationRow) {
-	fmt.Fprintf(w, "%s\n\n", o.Summary())
+	fmt.Fprintf(w, "%s\n\n", safetext.Line(o.Summary()))
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No integration blocks.")
 		return
@@ -230,7 +231,8 @@ func writeIntegrations(w interface{ Write([]byte) (int, error) }, o *org.Org, ro
 			}
 			notes = append(notes, n)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Mode, r.Target, strings.Join(notes, "; "))
+		// Names and addresses come from playbook files: shown neutralised.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safetext.Line(r.ID), r.Mode, safetext.Line(r.Target), safetext.Line(strings.Join(notes, "; ")))
 	}
 	tw.Flush()
 }

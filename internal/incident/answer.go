@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -136,55 +135,4 @@ func notFound(ctx context.Context, c client.Client, incidentID string) error {
 		e.Finished = summarise(info).State
 	}
 	return e
-}
-
-// ResolveStep finds the step an answer is about in an incident's status. It
-// accepts the full step ID ("approval.isolate_ok") or the bare name
-// ("isolate_ok"): the language gives every step of a playbook its own name,
-// so a bare name is unambiguous (a plan where it is not gets an error asking
-// for the full ID). It returns the step's status so the caller can use its
-// current round. Whether the step is one the update can answer is for the
-// incident to judge, so a wrong guess is refused and audited there.
-func ResolveStep(st workflows.Status, step string) (workflows.StepStatus, error) {
-	var ids []string
-	for _, s := range st.Steps {
-		if s.ID == step {
-			return s, nil
-		}
-		ids = append(ids, s.ID)
-	}
-	var byName []workflows.StepStatus
-	for _, s := range st.Steps {
-		if _, name, ok := strings.Cut(s.ID, "."); ok && name == step {
-			byName = append(byName, s)
-		}
-	}
-	if len(byName) > 1 {
-		var names []string
-		for _, s := range byName {
-			names = append(names, s.ID)
-		}
-		return workflows.StepStatus{}, &InputError{Problems: []string{fmt.Sprintf("%q could be any of %s in incident %s; give the full step ID.", step, strings.Join(names, ", "), st.IncidentID)}}
-	}
-	if len(byName) == 1 {
-		return byName[0], nil
-	}
-	sort.Strings(ids)
-	msg := fmt.Sprintf("Incident %s has no step %q.%s", st.IncidentID, step, didYouMean(step, ids))
-	help := "Steps: " + joinOr(ids) + "."
-	if w := waitingSteps(st); len(w) > 0 {
-		help = "Waiting for answers: " + strings.Join(w, ", ") + ".\n" + help
-	}
-	return workflows.StepStatus{}, &InputError{Problems: []string{msg}, Help: help}
-}
-
-// waitingSteps lists the steps that are waiting for people.
-func waitingSteps(st workflows.Status) []string {
-	var out []string
-	for _, s := range st.Steps {
-		if s.State == workflows.StepWaiting {
-			out = append(out, s.ID)
-		}
-	}
-	return out
 }

@@ -74,13 +74,13 @@ func Follow(ctx context.Context, c client.Client, incidentID string, w io.Writer
 			}
 			// The last events were recorded just before the workflow closed.
 			if err := f.poll(ctx); err != nil {
-				fmt.Fprintf(w, "(could not read the last events: %v)\n", err)
+				fmt.Fprintf(w, "(could not read the last events: %s)\n", line(err.Error()))
 			}
-			line := fmt.Sprintf("Incident %s %s.", incidentID, res.State)
+			last := fmt.Sprintf("Incident %s %s.", line(incidentID), line(res.State))
 			if res.BreakGlass {
-				line += " BREAK-GLASS: a safety gate was forced; post-incident review required."
+				last += " BREAK-GLASS: a safety gate was forced; post-incident review required."
 			}
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, last)
 			return res, nil
 		}
 	}
@@ -120,7 +120,7 @@ func (f *follower) poll(ctx context.Context) error {
 			f.failingSince = time.Now()
 		}
 		if !f.told && time.Since(f.failingSince) >= quietFor {
-			fmt.Fprintf(f.w, "(cannot read the timeline, retrying: %v)\n", err)
+			fmt.Fprintf(f.w, "(cannot read the timeline, retrying: %s)\n", line(err.Error()))
 			f.told = true
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -66,22 +67,30 @@ func eventStep(e workflows.Event) string {
 	return s
 }
 
-// eventWho is "alice via cli", "alice", "via slack" or "".
+// eventWho is "alice via cli", "alice", "via slack" or "", for a terminal.
 func eventWho(e workflows.Event) string {
+	person, channel := line(e.Person), line(e.Channel)
 	switch {
-	case e.Person != "" && e.Channel != "":
-		return e.Person + " via " + e.Channel
-	case e.Person != "":
-		return e.Person
-	case e.Channel != "":
-		return "via " + e.Channel
+	case person != "" && channel != "":
+		return person + " via " + channel
+	case person != "":
+		return person
+	case channel != "":
+		return "via " + channel
 	}
 	return ""
 }
 
+// line makes text from people or playbooks safe to show on one terminal
+// line (see safetext.Line): escapes visible, white space folded, very long
+// text cut.
+func line(s string) string { return safetext.Line(s) }
+
 // RenderEventLine renders one timeline event as a terminal line: time (UTC),
 // step, what happened, who and through which channel, and the detail.
-// Break-glass events start with "!!".
+// Break-glass events start with "!!". Text from people and playbooks is
+// neutralised: control characters and escape sequences show as escapes
+// such as \x1b, and a very long detail is cut.
 func RenderEventLine(e workflows.Event) string {
 	var b strings.Builder
 	b.WriteString(e.At.UTC().Format(clockLayout))
@@ -91,7 +100,7 @@ func RenderEventLine(e workflows.Event) string {
 		b.WriteString("   ")
 	}
 	word, detail := wordAndDetail(e)
-	fmt.Fprintf(&b, " %-26s %-18s", eventStep(e), word)
+	fmt.Fprintf(&b, " %-26s %-18s", line(eventStep(e)), line(word))
 	who := eventWho(e)
 	if who != "" {
 		b.WriteString(" " + who)
@@ -100,7 +109,7 @@ func RenderEventLine(e workflows.Event) string {
 		if who != "" {
 			b.WriteString(":")
 		}
-		b.WriteString(" " + oneLine(detail))
+		b.WriteString(" " + line(detail))
 	}
 	return strings.TrimRight(b.String(), " ")
 }
@@ -133,30 +142,28 @@ func wordAndDetail(e workflows.Event) (string, string) {
 	return word, detail
 }
 
-// oneLine folds runs of white space, including newlines, into single spaces.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // RenderStatusText writes an incident's status for a terminal: a header
 // (playbook, state, commander, exercise or real, the break-glass flag) and a
 // table of steps with their state, who is awaited and what is still needed.
+// Text from people and playbooks is neutralised as in RenderEventLine.
 func RenderStatusText(w io.Writer, st workflows.Status) error {
 	ew := &errWriter{w: w}
 	mode := "real incident"
 	if st.Exercise {
 		mode = "EXERCISE (simulated actuators)"
 	}
-	head := fmt.Sprintf("Incident %s: %s, %s", st.IncidentID, st.Playbook, st.State)
+	head := fmt.Sprintf("Incident %s: %s, %s", line(st.IncidentID), line(st.Playbook), line(st.State))
 	if st.Severity != "" {
-		head = fmt.Sprintf("Incident %s: %s (%s), %s", st.IncidentID, st.Playbook, st.Severity, st.State)
+		head = fmt.Sprintf("Incident %s: %s (%s), %s", line(st.IncidentID), line(st.Playbook), line(st.Severity), line(st.State))
 	}
 	ew.printf("%s\n", head)
 	if st.BreakGlass {
 		ew.printf("!! %s\n", breakGlassBanner)
 	}
-	if st.Title != "" {
-		ew.printf("  %s\n", st.Title)
+	if title := line(st.Title); title != "" {
+		ew.printf("  %s\n", title)
 	}
-	commander := st.Commander
+	commander := line(st.Commander)
 	if commander == "" {
 		commander = "(not given)"
 	}
@@ -169,11 +176,15 @@ func RenderStatusText(w io.Writer, st workflows.Status) error {
 	tw := newTable(ew)
 	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tAWAITING\tNOTE")
 	for _, s := range st.Steps {
-		state := s.State
+		state := line(s.State)
 		if s.BreakGlass {
 			state += " !!"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, state, strings.Join(s.Awaiting, ", "), stepNote(s))
+		awaiting := make([]string, len(s.Awaiting))
+		for i, p := range s.Awaiting {
+			awaiting[i] = line(p)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", line(s.ID), line(string(s.Kind)), state, line(strings.Join(awaiting, ", ")), line(stepNote(s)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -181,11 +192,12 @@ func RenderStatusText(w io.Writer, st workflows.Status) error {
 	return ew.err
 }
 
-// stepNote sums up what a step needs or why it ended as it did.
+// stepNote sums up what a step needs or why it ended as it did, as raw
+// text: the renderer neutralises it.
 func stepNote(s workflows.StepStatus) string {
 	var parts []string
 	if s.Need != "" {
-		need := oneLine(s.Need)
+		need := strings.TrimSpace(s.Need)
 		if !strings.Contains(strings.ToLower(need), "need") {
 			need = "needs " + need
 		}
@@ -208,7 +220,7 @@ func stepNote(s workflows.StepStatus) string {
 		parts = append(parts, s.Escalation)
 	}
 	if s.Reason != "" {
-		parts = append(parts, oneLine(s.Reason))
+		parts = append(parts, s.Reason)
 	}
 	if s.BreakGlass && !strings.Contains(s.Reason, "BREAK-GLASS") {
 		parts = append(parts, "BREAK-GLASS")
@@ -228,7 +240,9 @@ func fmtTime(t time.Time) string {
 // the incident, playbook, commander, whether it was an exercise, and the
 // break-glass flag at the very top when a safety gate was forced; the
 // break-glass events on their own; every event in order (time UTC, step,
-// event, who, channel, detail); and the final state of every step.
+// event, who, channel, detail); and the final state of every step. Text from
+// people and playbooks is escaped (safetext.Markdown): it reads as written
+// and never becomes a link, an image, emphasis, HTML or a new table cell.
 func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Status) error {
 	ew := &errWriter{w: w}
 	id := tl.IncidentID
@@ -250,17 +264,18 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 		ew.printf("> **EXERCISE.** This was a rehearsal on simulated actuators; nothing in the plant was touched.\n\n")
 	}
 	ew.printf("| | |\n|---|---|\n")
-	row := func(k, v string) { ew.printf("| %s | %s |\n", k, mdCell(v)) }
-	row("Incident", id)
+	// row writes a header row; v is Markdown already (mdCell for text).
+	row := func(k, v string) { ew.printf("| %s | %s |\n", k, v) }
+	row("Incident", mdCell(id))
 	pb := playbook
 	if st.Title != "" {
 		pb += ": " + st.Title
 	}
-	row("Playbook", pb)
+	row("Playbook", mdCell(pb))
 	if st.Severity != "" {
-		row("Severity", st.Severity)
+		row("Severity", mdCell(st.Severity))
 	}
-	commander := st.Commander
+	commander := mdCell(st.Commander)
 	if commander == "" {
 		commander = "(not given)"
 	}
@@ -270,7 +285,7 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 	} else {
 		row("Mode", "Real incident")
 	}
-	row("State", st.State)
+	row("State", mdCell(st.State))
 	row("Started (UTC)", fmtTime(st.StartedAt))
 	if breakGlass {
 		row("Break-glass", "YES: post-incident review required")
@@ -301,7 +316,7 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 	if len(st.Steps) > 0 {
 		ew.printf("\n## Steps\n\n| Step | Kind | State | Started (UTC) | Finished (UTC) | Note |\n|---|---|---|---|---|---|\n")
 		for _, s := range st.Steps {
-			state := s.State
+			state := mdCell(s.State)
 			if s.BreakGlass {
 				state = "**" + state + " (BREAK-GLASS)**"
 			}
@@ -328,17 +343,12 @@ func writeEventTable(ew *errWriter, events []workflows.Event) {
 	}
 }
 
-// mdText escapes text for Markdown: the characters that would start
-// emphasis, code, HTML or end a table cell. Underscores and brackets are left
-// alone (intraword underscores are not emphasis) so step IDs stay readable in
-// the raw file.
-func mdText(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "`", "\\`", "<", "&lt;", ">", "&gt;", "|", `\|`)
-	return r.Replace(oneLine(s))
-}
+// mdText escapes text for one line of Markdown (see safetext.Markdown).
+func mdText(s string) string { return safetext.Markdown(s) }
 
-// mdCell escapes text for a Markdown table cell: one line, pipes escaped.
-func mdCell(s string) string { return mdText(s) }
+// mdCell escapes text for a Markdown table cell: its line breaks become
+// <br> (see safetext.MarkdownCell).
+func mdCell(s string) string { return safetext.MarkdownCell(s) }
 
 // RenderJSON writes v as indented JSON with a trailing newline.
 func RenderJSON(w io.Writer, v any) error {
@@ -350,7 +360,9 @@ func RenderJSON(w io.Writer, v any) error {
 	return err
 }
 
-// RenderListText writes incidents as a table, most recent first.
+// RenderListText writes incidents as a table, most recent first. IDs,
+// playbooks, severities and states come from the visibility store, which
+// anyone who can start a workflow can fill, so they are neutralised too.
 func RenderListText(w io.Writer, list []Summary) error {
 	if len(list) == 0 {
 		_, err := fmt.Fprintln(w, "No incidents.")
@@ -367,7 +379,7 @@ func RenderListText(w io.Writer, list []Summary) error {
 		if s.BreakGlass {
 			flags = "BREAK-GLASS"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.IncidentID, s.Playbook, dash(s.Severity), s.State, mode,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", line(s.IncidentID), line(s.Playbook), dash(line(s.Severity)), line(s.State), mode,
 			fmtTime(s.StartedAt), fmtTime(s.ClosedAt), flags)
 	}
 	return tw.Flush()

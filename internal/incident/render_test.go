@@ -153,10 +153,10 @@ func TestRenderTimelineMarkdown(t *testing.T) {
 		"## Break-glass overrides",
 		"| # | Time (UTC) | Step | Event | Who | Channel | Detail |",
 		"| 3 | 2026-11-22 14:04:37Z | page.ot_oncall | acknowledged | dmitri | slack |  |",
-		// Pipes are escaped and newlines folded, so a detail stays in its cell.
+		// Pipes are escaped and newlines become <br>, so a detail stays in its cell.
 		`| 4 | 2026-11-22 14:06:07Z | approval.isolate_ok | refused | bob | cli | approve refused: bob may not answer \| not in roster.ot_operations |`,
-		`| 5 | 2026-11-22 14:07:07Z | approval.isolate_ok | **BREAK-GLASS** | gina | cli | safety gate forced: spreading \*fast\* (flagged) |`,
-		"| 6 | 2026-11-22 14:08:07Z | step.contain[ws-eng-07] | finished |  |  | contained |",
+		`| 5 | 2026-11-22 14:07:07Z | approval.isolate_ok | **BREAK-GLASS** | gina | cli | safety gate forced: spreading \*fast\*<br>\(flagged\) |`,
+		`| 6 | 2026-11-22 14:08:07Z | step.contain\[ws-eng-07\] | finished |  |  | contained |`,
 		"## Steps",
 		"| approval.isolate_ok | approval | **done (BREAK-GLASS)** |",
 		"| page.ot_oncall | page | done | 2026-11-22 14:03:07Z | 2026-11-22 14:05:07Z | acknowledged by dmitri |",

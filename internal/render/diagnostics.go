@@ -13,9 +13,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apparentlymart/go-textseg/v15/textseg"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -59,6 +61,11 @@ const (
 // it is reported as "source code not available". A diagnostic without a
 // Subject has no "on" line. Nil diagnostics are skipped. The only error
 // returned is one from writing to w.
+//
+// Summaries, details, file names and source lines come from playbook files
+// and are neutralised (see safetext): an escape sequence or a bidi override
+// in a playbook shows as an escape such as \x1b or \u202e and never reaches
+// the terminal raw.
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, sources map[string][]byte, opts TextOptions) error {
 	if w == nil {
 		return errors.New("render: nil writer")
@@ -88,21 +95,22 @@ func writeDiagnostic(buf *bytes.Buffer, d *hcl.Diagnostic, files *sourceSet, opt
 	if d.Severity == hcl.DiagWarning {
 		sev, color = "Warning", ansiBoldYel
 	}
+	summary := safetext.Line(d.Summary)
 	if opts.Color {
-		fmt.Fprintf(buf, "%s%s: %s%s%s%s\n", color, sev, ansiReset, ansiBold, d.Summary, ansiReset)
+		fmt.Fprintf(buf, "%s%s: %s%s%s%s\n", color, sev, ansiReset, ansiBold, summary, ansiReset)
 	} else {
-		fmt.Fprintf(buf, "%s: %s\n", sev, d.Summary)
+		fmt.Fprintf(buf, "%s: %s\n", sev, summary)
 	}
 
 	switch {
 	case d.Subject != nil && hidesSource(d):
-		fmt.Fprintf(buf, "\n  on %s line %d:\n  (source line not shown: it holds a secret)\n", d.Subject.Filename, d.Subject.Start.Line)
+		fmt.Fprintf(buf, "\n  on %s line %d:\n  (source line not shown: it holds a secret)\n", safetext.Line(d.Subject.Filename), d.Subject.Start.Line)
 	case d.Subject != nil:
 		buf.WriteByte('\n')
 		writeSubject(buf, d.Subject, files, opts)
 	}
 
-	if detail := strings.TrimRight(d.Detail, "\r\n"); detail != "" {
+	if detail := safetext.Terminal(strings.TrimRight(d.Detail, "\r\n")); detail != "" {
 		buf.WriteByte('\n')
 		buf.WriteString(detail)
 		buf.WriteByte('\n')
@@ -122,7 +130,7 @@ func hidesSource(d *hcl.Diagnostic) bool {
 }
 
 func writeSubject(buf *bytes.Buffer, subj *hcl.Range, files *sourceSet, opts TextOptions) {
-	name := subj.Filename
+	name := safetext.Line(subj.Filename)
 	if name == "" {
 		name = "(unnamed file)"
 	}
@@ -141,7 +149,7 @@ func writeSubject(buf *bytes.Buffer, subj *hcl.Range, files *sourceSet, opts Tex
 
 	ctx := ""
 	if c := f.blockContext(start); c != "" {
-		ctx = ", in " + c
+		ctx = ", in " + safetext.Line(c)
 	}
 	fmt.Fprintf(buf, "  on %s line %d%s:\n", name, startLine, ctx)
 
@@ -256,8 +264,9 @@ type renderedLine struct {
 	startCol, hlWidth int
 }
 
-// renderLine expands tabs, replaces control characters and invalid UTF-8, and
-// splits line around the bytes [hs, he). A grapheme cluster that overlaps the
+// renderLine expands tabs, shows control and formatting characters and
+// invalid UTF-8 as escapes (see displayCluster), and splits line around the
+// bytes [hs, he). A grapheme cluster that overlaps the
 // range is marked whole.
 func renderLine(line []byte, hs, he, tab int) renderedLine {
 	var before, hl, after strings.Builder
@@ -300,16 +309,21 @@ func clusterLen(b []byte) int {
 }
 
 // displayCluster returns how a grapheme cluster is shown starting at display
-// column col, and its width in columns.
+// column col, and its width in columns. A cluster holding anything a
+// terminal would act on or hide (ESC, a carriage return, a C1 control, a bidi
+// override, a zero-width space, a byte that is not UTF-8) is shown escaped,
+// as safetext does, so the line reads as it is stored.
 func displayCluster(c []byte, col, tab int) (string, int) {
 	if len(c) == 1 && c[0] == '\t' {
 		n := tab - col%tab
 		return strings.Repeat(" ", n), n
 	}
-	r, size := utf8.DecodeRune(c)
-	if (r == utf8.RuneError && size <= 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-		return "\uFFFD", 1
+	s := string(c)
+	if safe := safetext.Terminal(s); safe != s || strings.ContainsAny(s, "\n\t") {
+		safe = strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(safe)
+		return safe, textWidth(safe)
 	}
+	r, _ := utf8.DecodeRune(c)
 	w := 1
 	switch width.LookupRune(r).Kind() {
 	case width.EastAsianWide, width.EastAsianFullwidth:
@@ -319,6 +333,22 @@ func displayCluster(c []byte, col, tab int) (string, int) {
 		w = 2
 	}
 	return string(c), w
+}
+
+// textWidth is the display width of escaped text: combining marks take no
+// column, wide and fullwidth characters two, the rest one.
+func textWidth(s string) int {
+	w := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			w += 2
+		default:
+			w++
+		}
+	}
+	return w
 }
 
 // sourceSet hands out source files by name, indexing each once.

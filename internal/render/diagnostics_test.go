@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -448,5 +449,61 @@ func TestDiagnosticsOnUnparseableFile(t *testing.T) {
 	// The 100 KB line is cut to a window around the mark.
 	if buf.Len() > 1000 || !strings.Contains(buf.String(), "…") {
 		t.Fatalf("long line not cut (%d bytes):\n%.400s", buf.Len(), buf.String())
+	}
+}
+
+// TestDiagnosticsHostileText: a playbook line, summary, detail or file name
+// holding escape sequences, C1 controls, carriage returns or bidi overrides
+// reaches the terminal as escapes, with the caret still under the mark.
+func TestDiagnosticsHostileText(t *testing.T) {
+	src := "step \"x\" {\n  action = \"ot.isolate\x1b]0;pwned\x07\u202e\"\r\n  note = \"a\rb\x9bc\"\n}\n"
+	line2 := strings.Index(src, "  action")
+	at := line2 + strings.Index(src[line2:], `"ot`)
+	name := "evil\x1b[2J.hcl"
+	subj := &hcl.Range{Filename: name, Start: hcl.Pos{Line: 2, Column: 12, Byte: at}, End: hcl.Pos{Line: 2, Column: 13, Byte: at + 1}}
+	c := strings.Index(src, "\x9bc") + 1 // the caret goes under c, after two escapes
+	subj3 := &hcl.Range{Filename: name, Start: hcl.Pos{Line: 3, Byte: c}, End: hcl.Pos{Line: 3, Byte: c + 1}}
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Unknown action \x1b[8m\u009b2J", Detail: "Line one\x1b]8;;http://evil\x07\nline two\u2066", Subject: subj},
+		{Severity: hcl.DiagWarning, Summary: "Note", Subject: subj3},
+	}
+	for _, color := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := Diagnostics(&buf, diags, map[string][]byte{name: []byte(src)}, TextOptions{Color: color}); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if color {
+			// Only our own colour sequences remain.
+			for _, ours := range []string{ansiReset, ansiBold, ansiBoldRed, ansiBoldYel, ansiUnderline} {
+				out = strings.ReplaceAll(out, ours, "")
+			}
+		} else {
+			// The file holds control characters, so the loader would not
+			// parse it and no block is named.
+			want := `Error: Unknown action \x1b[8m\u009b2J
+
+  on evil\x1b[2J.hcl line 2:
+   2:   action = "ot.isolate\x1b]0;pwned\x07\u202e"
+                 ^
+
+Line one\x1b]8;;http://evil\x07
+line two\u2066
+
+Warning: Note
+
+  on evil\x1b[2J.hcl line 3:
+   3:   note = "a\rb\x9bc"
+                        ^
+`
+			if out != want {
+				t.Errorf("got\n%s\nwant\n%s", out, want)
+			}
+		}
+		for i, r := range out {
+			if r != '\n' && (r < 0x20 || r == 0x7f || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r)) {
+				t.Errorf("color=%v: %U raw at byte %d", color, r, i)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"sort"
 	"strings"
 
@@ -250,13 +251,12 @@ func mermaidID(s string) string {
 // Mermaid's #code; entities.
 func mermaidEscape(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range safetext.Terminal(s) {
 		switch r {
 		case '"', '#', '<', '>', '&', '`', '|':
 			fmt.Fprintf(&b, "#%d;", r)
 		case '\n':
 			b.WriteString("<br/>")
-		case '\r':
 		default:
 			if r < 0x20 || r == 0x7f {
 				b.WriteByte(' ')
@@ -269,9 +269,7 @@ func mermaidEscape(s string) string {
 }
 
 // mermaidComment keeps s on one comment line.
-func mermaidComment(s string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
-}
+func mermaidComment(s string) string { return safetext.LineMax(s, 0) }
 
 // Dot renders the plan's step graph in Graphviz dot syntax, with the same
 // content and markings as Mermaid: safety sign-offs are green double-bordered
@@ -359,7 +357,7 @@ func dotQuote(s string) string { return `"` + dotEscape(s) + `"` }
 // dotEscape escapes s for the inside of a dot double-quoted string.
 func dotEscape(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range safetext.Terminal(s) {
 		switch r {
 		case '\\':
 			b.WriteString(`\\`)
@@ -367,7 +365,6 @@ func dotEscape(s string) string {
 			b.WriteString(`\"`)
 		case '\n':
 			b.WriteString(`\n`)
-		case '\r':
 		default:
 			if r < 0x20 || r == 0x7f {
 				b.WriteByte(' ')

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
@@ -254,4 +255,39 @@ func TestSummary(t *testing.T) {
 		t.Errorf("unguarded step not flagged:\n%s", b.String())
 	}
 	Summary(nil, testPlan())
+}
+
+// TestGraphAndSummaryHostileText: escape sequences and bidi overrides in a
+// playbook's names, title and descriptions are escaped in every output that
+// may be printed on a terminal.
+func TestGraphAndSummaryHostileText(t *testing.T) {
+	evil := "x\x1b]0;pwned\x07\u202e\u009b2J\ry"
+	p := &plan.Plan{
+		Playbook: "pb" + evil, Title: "Title" + evil, Severity: "sev1" + evil, Tags: []string{evil},
+		Inputs: []plan.Input{{Name: "zone" + evil, Type: "string", Description: evil}},
+		Steps:  []plan.Step{{ID: "step." + evil, Kind: plan.KindStep, Action: &plan.ActionStep{Action: "x." + evil}}},
+	}
+	var sum bytes.Buffer
+	Summary(&sum, p)
+	m, d := Mermaid(p), Dot(p)
+	for name, out := range map[string]string{"summary": sum.String(), "mermaid": m, "dot": d} {
+		for i, r := range out {
+			if r != '\n' && (r < 0x20 || r == 0x7f || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r)) {
+				t.Errorf("%s passes %U raw at byte %d:\n%s", name, r, i, out)
+				break
+			}
+		}
+	}
+	// On one line the carriage return is white space; in a label an escape.
+	const line, label = `x\x1b]0;pwned\x07\u202e\u009b2J y`, `x\x1b]0;pwned\x07\u202e\u009b2J\ry`
+	if !strings.Contains(sum.String(), "Title     Title"+line+"\n") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
+	if !strings.Contains(m, "%% Title"+line+"\n") || !strings.Contains(m, `["step.`+label+"<br/>") {
+		t.Errorf("mermaid:\n%s", m)
+	}
+	if !strings.Contains(d, `label="Title`+strings.ReplaceAll(label, `\`, `\\`)+`"`) {
+		t.Errorf("dot:\n%s", d)
+	}
+	validateDot(t, d)
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"io"
 	"sort"
 	"strings"
@@ -42,7 +43,7 @@ func writeSummary(b *strings.Builder, p *plan.Plan) {
 		fmt.Fprintf(b, "Tags      %s\n", oneLine(strings.Join(p.Tags, ", ")))
 	}
 	if p.Source.Filename != "" {
-		fmt.Fprintf(b, "Source    %s\n", p.Source)
+		fmt.Fprintf(b, "Source    %s\n", oneLine(p.Source.String()))
 	}
 
 	b.WriteString("\nInputs\n")
@@ -328,12 +329,7 @@ func durationString(d plan.Duration) string {
 	return s
 }
 
-// oneLine folds line breaks and control characters into spaces.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}
+// oneLine puts playbook text on one terminal line: white space folded,
+// control and formatting characters (escape sequences, bidi overrides)
+// shown as escapes, nothing cut (see safetext.LineMax).
+func oneLine(s string) string { return safetext.LineMax(s, 0) }
