@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+	"github.com/firebreak-ir/firebreak/playbooks/library"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
+	"github.com/firebreak-ir/firebreak/workflows"
+)
+
+// realSlackDir writes the built-in library with its Slack instance no
+// longer simulated, so a worker must read $SLACK_BOT_TOKEN and the other
+// Slack variables at start.
+func realSlackDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := library.WriteTo(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "integrations.hcl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := strings.Replace(string(b), "integration \"slack\" \"main\" {\n  simulate       = true\n", "integration \"slack\" \"main\" {\n", 1)
+	if real == string(b) {
+		t.Fatal("the library's slack block changed shape; update this test")
+	}
+	if err := os.WriteFile(p, []byte(real), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// cli runs one firebreak command against the server at address with env
+// added, and returns its exit code and combined output.
+func cli(t *testing.T, address string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(firebreakBinary(t), args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TEMPORAL_") && !strings.HasPrefix(kv, "FIREBREAK_") && !strings.HasPrefix(kv, "SLACK_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, temporalenv.EnvAddress+"="+address, temporalenv.EnvNamespace+"=default")
+	cmd.Env = append(cmd.Env, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("firebreak %s: %v", strings.Join(args, " "), err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// TestWorkerSecrets: a worker whose integration reads an unset env()
+// variable does not start, and says which variable and where. With the
+// variable set to a known value, the value appears in no plan, workflow
+// history (as JSON and as raw protobuf), log, SQLite file or CLI output.
+func TestWorkerSecrets(t *testing.T) {
+	dir := realSlackDir(t)
+	raw := make([]byte, 12)
+	_, _ = rand.Read(raw)
+	secret := "xoxb-firebreak-test-" + hex.EncodeToString(raw)
+	secretEnv := []string{"SLACK_BOT_TOKEN=" + secret, "SLACK_APP_TOKEN=xapp-" + secret, "SLACK_SIGNING_SECRET=sig-" + secret}
+
+	// Unset: the worker refuses to start, naming the variable and file:line.
+	code, out := cli(t, "127.0.0.1:1", nil, "worker", "--dir", dir)
+	if code == 0 {
+		t.Fatalf("the worker started without SLACK_BOT_TOKEN:\n%s", out)
+	}
+	for _, want := range []string{"$SLACK_BOT_TOKEN", `integration "slack" "main"`, "integrations.hcl line 9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the refusal to start does not say %q:\n%s", want, out)
+		}
+	}
+
+	dataDir := t.TempDir()
+	srv := startServer(t, devserver.Options{DataDir: dataDir})
+	c := newClient(t, srv)
+	w := newProc(t, "worker", "Worker running against", []string{"worker", "--dir", dir, "--journal", filepath.Join(dataDir, "simulation.jsonl"), "-v"},
+		append(secretEnv, temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"=default")...)
+	w.start()
+
+	const id = "SECRET-1"
+	var outputs []string
+	run := func(args ...string) string {
+		t.Helper()
+		code, out := cli(t, srv.Address(), secretEnv, args...)
+		if code != 0 {
+			t.Fatalf("firebreak %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		outputs = append(outputs, out)
+		return out
+	}
+	run("validate", dir)
+	run("plan", dir, "--playbook", "ot_ransomware_containment")
+	run("plan", dir, "--playbook", "ot_ransomware_containment", "--format", "json")
+	run("graph", dir, "--playbook", "ot_ransomware_containment")
+	run("integrations", "--dir", dir, "--format", "json")
+	run("integrations", "--dir", dir)
+	run("run", "ot_ransomware_containment", "--dir", dir, "--input", "zone=plant3_dmz", "--as", "ines", "--id", id)
+	waitStep(t, c, id, "page.ot_engineer", workflows.StepWaiting, 0)
+	run("ack", id, "page.ot_engineer", "--as", "dmitri")
+	run("status", id)
+	run("cancel", id, "--as", "ines", "--reason", "test over")
+	waitState(t, c, id, workflows.StateCancelled)
+	run("timeline", id)
+	run("timeline", id, "--format", "md")
+	run("timeline", id, "--format", "json")
+	run("list")
+
+	// The workflow history, as JSON and as the raw protobuf the server stores.
+	var hist historypb.History
+	iter := c.GetWorkflowHistory(testContext(t, time.Minute), workflows.IncidentWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	js, err := protojson.Marshal(&hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := proto.Marshal(&hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(pb, []byte("ot_ransomware_containment")) {
+		t.Fatal("the history does not hold the plan; the search below would prove nothing")
+	}
+	w.kill()
+	_ = srv.Stop()
+
+	haystacks := map[string][]byte{"history (JSON)": js, "history (protobuf)": pb}
+	for i, o := range outputs {
+		haystacks["CLI output "+string(rune('a'+i))] = []byte(o)
+	}
+	logs, _ := filepath.Glob(filepath.Join(w.logDir, "*.log"))
+	files, _ := filepath.Glob(filepath.Join(dataDir, "*"))
+	for _, f := range append(logs, files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		haystacks[f] = b
+	}
+	if len(logs) == 0 || len(files) < 2 {
+		t.Fatalf("nothing to search: logs %v, data files %v", logs, files)
+	}
+	needles := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))}
+	for name, hay := range haystacks {
+		for _, n := range needles {
+			if bytes.Contains(hay, []byte(n)) {
+				t.Errorf("the secret's value is in %s", name)
+			}
+		}
+	}
+	if !bytes.Contains(haystacks[logs[0]], []byte("slack.main")) {
+		t.Errorf("the worker log does not mention the Slack instance, so it was not exercised:\n%s", haystacks[logs[0]])
+	}
+}
+
+// TestMegabyteReasonRefused: a 1 MB denial reason is refused by the
+// validator with a TooLong refusal, and nothing is written to the history.
+func TestMegabyteReasonRefused(t *testing.T) {
+	ip := startInProcess(t)
+	const id = "HUGE-1"
+	startIncident(t, ip.c, playbookDir(t), "isolate_cell", "hiro", id)
+	waitStep(t, ip.c, id, isolateOK, workflows.StepWaiting, 1)
+	waitQuiet(t, ip.c, id)
+	length := func() int64 {
+		d, err := ip.c.DescribeWorkflowExecution(testContext(t, 10*time.Second), workflows.IncidentWorkflowID(id), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.GetWorkflowExecutionInfo().GetHistoryLength()
+	}
+	before := length()
+	huge := strings.Repeat("the compressor is mid-restart. ", (1<<20)/31+1)
+	ref := refused(t, ip.c, workflows.UpdateDeny, id, workflows.Answer{Step: isolateOK, Person: "alice", Reason: huge, Channel: workflows.ChannelCLI}, "characters long")
+	if ref.Code != rules.TooLong {
+		t.Errorf("refusal coded %q, want %q", ref.Code, rules.TooLong)
+	}
+	// The front door audits the refusal with a signal (clipped); the
+	// update itself wrote nothing. Count the signal out.
+	waitFor(t, "the refusal audited", stepTimeout, func() bool { return length() > before })
+	ctx := testContext(t, time.Minute)
+	iter := ip.c.GetWorkflowHistory(ctx, workflows.IncidentWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var size int
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.GetEventId() <= before {
+			continue
+		}
+		size += proto.Size(e)
+		switch e.GetEventType() {
+		case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			t.Errorf("the refused update wrote %s", e.GetEventType())
+		}
+	}
+	if size > 16<<10 {
+		t.Errorf("the history grew by %d bytes after a refused answer", size)
+	}
+	st, err := status(ip.c, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := stepOf(st, isolateOK); s.State != workflows.StepWaiting {
+		t.Errorf("%s is %s after a refused denial", isolateOK, s.State)
+	}
+}
