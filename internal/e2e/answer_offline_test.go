@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -40,12 +39,7 @@ func TestCLIAnswerWhileWorkerDown(t *testing.T) {
 	approve := func(timeout string) (int, string, string) {
 		t.Helper()
 		cmd := exec.Command(firebreakBinary(t), "approve", id, "isolate_ok", "--as", "erin", "--timeout", timeout)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "TEMPORAL_") && !strings.HasPrefix(kv, "FIREBREAK_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"="+srv.Namespace())
+		cmd.Env = cleanEnv(temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"="+srv.Namespace())
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err := cmd.Run()

@@ -90,13 +90,7 @@ type proc struct {
 // without TEMPORAL_* and FIREBREAK_* variables, plus extraEnv: only the
 // test decides where it connects.
 func newProc(t *testing.T, name, marker string, args []string, extraEnv ...string) *proc {
-	p := &proc{t: t, name: name, args: append([]string{}, args...), marker: marker, logDir: t.TempDir()}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TEMPORAL_") && !strings.HasPrefix(kv, "FIREBREAK_") {
-			p.env = append(p.env, kv)
-		}
-	}
-	p.env = append(p.env, extraEnv...)
+	p := &proc{t: t, name: name, args: append([]string{}, args...), marker: marker, logDir: t.TempDir(), env: cleanEnv(extraEnv...)}
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
@@ -118,6 +112,19 @@ func newWorker(t *testing.T, address, journal string) *proc {
 func newDevServer(t *testing.T, dataDir string, port int) *proc {
 	return newProc(t, "server", "Press Ctrl-C to stop.",
 		[]string{"dev", "--no-worker", "--data-dir", dataDir, "--port", strconv.Itoa(port), "--ui-port", "0"})
+}
+
+// cleanEnv is the test's environment without the variables that steer
+// firebreak (TEMPORAL_*, FIREBREAK_*, SLACK_*), plus extra: only the test
+// decides where a subprocess connects and what it reads.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TEMPORAL_") && !strings.HasPrefix(kv, "FIREBREAK_") && !strings.HasPrefix(kv, "SLACK_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
 }
 
 // start starts the process and waits until it is ready.

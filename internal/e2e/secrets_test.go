@@ -54,13 +54,7 @@ func realSlackDir(t *testing.T) string {
 func cli(t *testing.T, address string, env []string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(firebreakBinary(t), args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TEMPORAL_") && !strings.HasPrefix(kv, "FIREBREAK_") && !strings.HasPrefix(kv, "SLACK_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, temporalenv.EnvAddress+"="+address, temporalenv.EnvNamespace+"=default")
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(cleanEnv(temporalenv.EnvAddress+"="+address, temporalenv.EnvNamespace+"=default"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
