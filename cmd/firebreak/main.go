@@ -126,6 +126,7 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 		newPlanCmd(),
 		newGraphCmd(),
 		newActionsCmd(),
+		newInitCmd(),
 	)
 	root.AddCommand(incidentCmds()...)
 	root.AddCommand(serverCmds()...)
