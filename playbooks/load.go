@@ -86,7 +86,7 @@ func Load(paths ...string) (*Module, hcl.Diagnostics) {
 		return &Module{Files: map[string][]byte{}, Config: newConfig()}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No playbook files",
-			Detail:   fmt.Sprintf("No *.hcl or *.hcl.json files were found in %s. Point the command at a directory of playbooks, e.g. playbooks/library.", strings.Join(paths, ", ")),
+			Detail:   fmt.Sprintf("No *.hcl or *.hcl.json files were found in %s. Point the command at a directory of playbooks, or leave the path out for the built-in library (firebreak init DIR writes it out).", strings.Join(paths, ", ")),
 		}}
 	}
 	sources := map[string][]byte{}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/firebreak-ir/firebreak/internal/hclfmt"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
@@ -82,26 +83,28 @@ func plural(n int, word string) string {
 }
 
 func newValidateCmd() *cobra.Command {
-	var format string
+	var format, dir string
 	cmd := &cobra.Command{
-		Use:   "validate [DIR|FILE...]",
+		Use:   "validate [DIR|FILE...] [--dir DIR]",
 		Short: "Check playbooks: syntax, references, types and the safety interlock",
 		Long: `Validate loads the given files and directories as one unit (a directory
 contributes every *.hcl and *.hcl.json file below it), compiles every playbook
 and exercise, and reports every problem with its file, line and column.
+` + dirHelp + `
 
 Exit status is 0 when there are no errors (warnings are allowed), 1 when there
 are errors, 2 when the command line is wrong.`,
-		Example: `  firebreak validate playbooks/library
-  firebreak validate --format json playbooks/library   # for editors and CI`,
+		Example: `  firebreak validate                              # the built-in library
+  firebreak validate ./firebreak-playbooks
+  firebreak validate --format json ./firebreak-playbooks   # for editors and CI`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, formatText, formatJSON); err != nil {
 				return err
 			}
-			if err := checkPaths(args); err != nil {
+			m, diags, _, err := loadPlaybooks(cmd, args, dir)
+			if err != nil {
 				return err
 			}
-			m, diags := playbooks.Load(args...)
 			if !diags.HasErrors() {
 				diags = append(diags, m.Check(actions.Builtin())...)
 			}
@@ -134,6 +137,7 @@ are errors, 2 when the command line is wrong.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	addDirFlag(cmd, &dir)
 	return cmd
 }
 
@@ -187,12 +191,60 @@ change are printed and the exit status is 1 if there are any, which suits CI.`,
 	return cmd
 }
 
-// compileOne loads a directory and compiles one playbook, printing diagnostics.
-func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, error) {
-	if err := checkPaths(args); err != nil {
+// dirHelp explains, in a compile command's help, how it picks the playbooks.
+const dirHelp = `
+The playbooks are the paths given, else --dir DIR, else the directory in
+$FIREBREAK_DIR, else the built-in library (the Northwind Energy sample, shipped
+inside the binary; a note on standard error says when it is used). Giving
+both paths and --dir is a usage error. 'firebreak init DIR' writes the
+built-in library out as a starting point for your own.`
+
+// builtInNote is printed on standard error when a compile command falls back
+// to the built-in library.
+var builtInNote = "Using " + org.Describe("") + "; give a directory or set " + org.EnvDir +
+	" for your own. 'firebreak init DIR' writes it out to start from."
+
+// addDirFlag adds --dir to a command that loads playbooks.
+func addDirFlag(cmd *cobra.Command, dir *string) {
+	cmd.Flags().StringVar(dir, "dir", "", "the playbook directory (or file) (default: $"+org.EnvDir+", else the built-in library)")
+}
+
+// loadPlaybooks loads what a compile command works on: the paths given, or
+// the directory from --dir or $FIREBREAK_DIR, or the built-in library (with a
+// note on stderr). It returns a description of what was loaded for
+// messages. The error is a usage error; diagnostics are the caller's to show.
+func loadPlaybooks(cmd *cobra.Command, args []string, dirFlag string) (*playbooks.Module, hcl.Diagnostics, string, error) {
+	if len(args) > 0 {
+		if dirFlag != "" {
+			return nil, nil, "", usageErrorf("give the playbooks either as paths or with --dir, not both")
+		}
+		if err := checkPaths(args); err != nil {
+			return nil, nil, "", err
+		}
+		m, diags := playbooks.Load(args...)
+		return m, diags, strings.Join(args, " "), nil
+	}
+	dir := org.Dir(dirFlag, os.Getenv)
+	if dir == "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), builtInNote)
+	} else if _, err := os.Stat(dir); err != nil {
+		from := "--dir " + dir
+		if dirFlag == "" {
+			from = org.EnvDir + "=" + dir
+		}
+		return nil, nil, "", usageErrorf("%s: no such file or directory; give a playbook file or a directory of them (or unset %s for the built-in library)", from, org.EnvDir)
+	}
+	m, diags := org.LoadModule(dir)
+	return m, diags, org.Describe(dir), nil
+}
+
+// compileOne loads the playbooks (see loadPlaybooks) and compiles one
+// playbook, printing diagnostics.
+func compileOne(cmd *cobra.Command, args []string, dirFlag, name string) (*plan.Plan, error) {
+	m, diags, from, err := loadPlaybooks(cmd, args, dirFlag)
+	if err != nil {
 		return nil, err
 	}
-	m, diags := playbooks.Load(args...)
 	if diags.HasErrors() {
 		_ = printDiags(cmd, m, diags)
 		return nil, &exitError{code: exitInvalid}
@@ -201,7 +253,7 @@ func compileOne(cmd *cobra.Command, args []string, name string) (*plan.Plan, err
 		names := m.PlaybookNames()
 		switch len(names) {
 		case 0:
-			return nil, &exitError{code: exitInvalid, err: fmt.Errorf("no playbook blocks found in %s", strings.Join(argsOrDot(args), " "))}
+			return nil, &exitError{code: exitInvalid, err: fmt.Errorf("no playbook blocks found in %s", from)}
 		case 1:
 			name = names[0]
 		default:
@@ -229,31 +281,25 @@ func checkPaths(paths []string) error {
 	return nil
 }
 
-func argsOrDot(args []string) []string {
-	if len(args) == 0 {
-		return []string{"."}
-	}
-	return args
-}
-
 func newPlanCmd() *cobra.Command {
-	var name, format string
+	var name, format, dir string
 	cmd := &cobra.Command{
-		Use:   "plan [DIR] --playbook NAME",
+		Use:   "plan [DIR] [--dir DIR] --playbook NAME",
 		Short: "Compile one playbook and show the plan a run would follow",
 		Long: `Plan compiles one playbook into the plan that a run carries: steps in the
 order they can start, what each waits for, conditions, timeouts and retries,
 who can answer each approval, and which sign-off guards each safety-critical
 step. The JSON form is exactly what a run receives, byte-identical for the
-same files.`,
-		Example: `  firebreak plan playbooks/library --playbook ot_ransomware_containment
-  firebreak plan playbooks/library --playbook ot_ransomware_containment --format json`,
+same files.
+` + dirHelp,
+		Example: `  firebreak plan --playbook ot_ransomware_containment       # from the built-in library
+  firebreak plan ./firebreak-playbooks --playbook ot_ransomware_containment --format json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, formatText, formatJSON); err != nil {
 				return err
 			}
-			p, err := compileOne(cmd, args, name)
+			p, err := compileOne(cmd, args, dir, name)
 			if err != nil {
 				return err
 			}
@@ -271,25 +317,27 @@ same files.`,
 	}
 	cmd.Flags().StringVar(&name, "playbook", "", "the playbook to compile (optional when there is only one)")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	addDirFlag(cmd, &dir)
 	return cmd
 }
 
 func newGraphCmd() *cobra.Command {
-	var name, format string
+	var name, format, dir string
 	cmd := &cobra.Command{
-		Use:   "graph [DIR] --playbook NAME [--format mermaid|dot]",
+		Use:   "graph [DIR] [--dir DIR] --playbook NAME [--format mermaid|dot]",
 		Short: "Draw a playbook's step graph (Mermaid or Graphviz dot)",
 		Long: `Graph prints the step graph of one playbook. Safety sign-offs and
 safety-critical steps are drawn in their own shapes and colours and labelled,
-so a reviewer can see at a glance what guards each isolation.`,
-		Example: `  firebreak graph playbooks/library --playbook ot_ransomware_containment > graph.mmd
-  firebreak graph playbooks/library --playbook ot_ransomware_containment --format dot | dot -Tsvg > graph.svg`,
+so a reviewer can see at a glance what guards each isolation.
+` + dirHelp,
+		Example: `  firebreak graph --playbook ot_ransomware_containment > graph.mmd
+  firebreak graph ./firebreak-playbooks --playbook ot_ransomware_containment --format dot | dot -Tsvg > graph.svg`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, formatMermaid, formatDot); err != nil {
 				return err
 			}
-			p, err := compileOne(cmd, args, name)
+			p, err := compileOne(cmd, args, dir, name)
 			if err != nil {
 				return err
 			}
@@ -303,6 +351,7 @@ so a reviewer can see at a glance what guards each isolation.`,
 	}
 	cmd.Flags().StringVar(&name, "playbook", "", "the playbook to draw (optional when there is only one)")
 	cmd.Flags().StringVar(&format, "format", formatMermaid, "output format: mermaid or dot")
+	addDirFlag(cmd, &dir)
 	return cmd
 }
 

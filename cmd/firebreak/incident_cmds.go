@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
@@ -275,6 +276,10 @@ incident ID on standard output (so ID=$(firebreak run ...) works). The plan
 travels with the incident: editing the playbook later does not change a
 running incident.
 
+--dir DIR names the playbook directory (or file); without it, the directory
+in $FIREBREAK_DIR, else the built-in library (the Northwind Energy sample; a
+note on standard error says so).
+
 --input NAME=VALUE gives a playbook input; repeat it for each. A value that
 is JSON is read as JSON (["a","b"], 3, true, {"k":"v"}); anything else is
 text. Unknown, missing or empty required inputs are refused before anything
@@ -304,6 +309,10 @@ following (exit status 130); the incident keeps running.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Playbook = args[0]
 			req.Commander = resolveAs(as)
+			req.Dir = org.Dir(req.Dir, os.Getenv)
+			if req.Dir == "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), builtInNote)
+			}
 			p, err := incident.Prepare(req)
 			if err != nil {
 				return incidentError(cmd, err)
@@ -343,7 +352,7 @@ following (exit status 130); the incident keeps running.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.Dir, "dir", incident.DefaultDir, "the playbook directory (or file)")
+	addDirFlag(cmd, &req.Dir)
 	f.StringArrayVar(&req.Inputs, "input", nil, "a playbook input as NAME=VALUE (repeatable; JSON values allowed)")
 	addAs(cmd, &as, "the incident commander's person ID")
 	f.StringVar(&req.IncidentID, "id", "", "the incident ID (default: generated, e.g. INC-20261122-4F2A)")

@@ -106,10 +106,16 @@ respects that, and the running incident checks it again.
 See it work (no setup needed):
   firebreak demo                               a whole incident on an embedded server
 
+The built-in library (a sample operator, Northwind Energy, with four joint
+IT/OT playbooks) ships inside the binary and is the default everywhere.
+Use your own with --dir DIR or FIREBREAK_DIR=DIR:
+  firebreak init ./org                         write the library out to start from
+
 Check playbooks:
-  firebreak validate playbooks/library         check a directory of playbooks
-  firebreak plan playbooks/library --playbook ot_ransomware_containment
-  firebreak graph playbooks/library --playbook ot_ransomware_containment
+  firebreak validate                           check the built-in library
+  firebreak validate ./org                     check a directory of playbooks
+  firebreak plan --playbook ot_ransomware_containment
+  firebreak graph ./org --playbook ot_ransomware_containment
   firebreak actions                            list the actions steps can run
 
 Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
@@ -134,6 +140,7 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 		newPlanCmd(),
 		newGraphCmd(),
 		newActionsCmd(),
+		newInitCmd(),
 	)
 	root.AddCommand(incidentCmds()...)
 	root.AddCommand(serverCmds()...)

@@ -250,6 +250,7 @@ completed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			opts.Dir = org.Dir(opts.Dir, os.Getenv)
 			opts.Out = cmd.OutOrStdout()
 			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
 			res, err := demo.Run(ctx, opts)
@@ -263,7 +264,7 @@ completed.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "playbooks/library", "the playbook directory")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "a copy of the library to run (default: $"+org.EnvDir+", else the built-in library)")
 	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "keep the server's state here (kept afterwards) instead of a temporary directory")
 	cmd.Flags().IntVar(&opts.UIPort, "ui-port", 8233, "Web UI port, or another free one if it is taken (0: no UI)")
 	cmd.Flags().DurationVar(&opts.Pace, "pace", 300*time.Millisecond, "pause between scripted answers")

@@ -23,7 +23,9 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
+	"github.com/firebreak-ir/firebreak/playbooks/library"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -35,7 +37,9 @@ const Commander = "ines"
 
 // Options configure a demo run.
 type Options struct {
-	// Dir is the playbook directory; "playbooks/library" when empty.
+	// Dir is the playbook directory; the built-in library when empty. The
+	// script needs the library's people and playbook, so another directory
+	// must be a copy of it.
 	Dir string
 	// DataDir holds the server's SQLite file and the simulation journal. When
 	// empty a temporary directory is used and removed afterwards.
@@ -99,9 +103,6 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Out == nil {
 		out.w = io.Discard
 	}
-	if opts.Dir == "" {
-		opts.Dir = "playbooks/library"
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -113,7 +114,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		Commander: Commander,
 	})
 	if err != nil {
-		return res, fmt.Errorf("the demo needs the shipped library (run it from the repository root, or pass --dir): %w", err)
+		return res, fmt.Errorf("the demo runs %s with the people of %s, and %s does not fit (leave out --dir and unset %s for the built-in library): %w",
+			Playbook, library.Name, org.Describe(opts.Dir), org.EnvDir, err)
 	}
 
 	dataDir := opts.DataDir

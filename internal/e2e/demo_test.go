@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -126,6 +129,64 @@ func TestDemoFlow(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out.String())
+	}
+}
+
+// TestInstalledBinary: after `go install ./cmd/firebreak`, the commands work
+// from an empty directory, with the library built into the binary as the
+// default, and `firebreak init` writes out a copy that validates.
+func TestInstalledBinary(t *testing.T) {
+	bin := firebreakBinary(t)
+	work := t.TempDir()
+	ctx := testContext(t, 4*time.Minute)
+	firebreak := func(args ...string) (code int, stdout, stderr string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = work
+		cmd.Env = cleanEnv()
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee) && ctx.Err() == nil:
+			code = ee.ExitCode()
+		default:
+			t.Fatalf("firebreak %q: %v\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), errb.String())
+		}
+		return code, out.String(), errb.String()
+	}
+	const note = "Using the built-in library (Northwind Energy sample); give a directory or set FIREBREAK_DIR for your own."
+
+	code, out, errOut := firebreak("demo", "--pace", "0", "--ui-port", "0")
+	if code != 0 || !strings.Contains(out, "completed; 1 unauthorized answer(s) refused.") {
+		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if left, err := os.ReadDir(work); err != nil || len(left) != 0 {
+		t.Errorf("demo left %v in the working directory (%v)", left, err)
+	}
+
+	code, out, errOut = firebreak("validate")
+	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise in 9 files") || !strings.Contains(errOut, note) {
+		t.Fatalf("validate: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = firebreak("plan", "--playbook", "ot_ransomware_containment")
+	if code != 0 || !strings.Contains(out, "built-in/ot_ransomware_containment.hcl:1:1") || !strings.Contains(errOut, note) {
+		t.Fatalf("plan: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = firebreak("graph", "--playbook", "ot_ransomware_containment")
+	if code != 0 || !strings.HasPrefix(out, "flowchart") || !strings.Contains(out, ":::critical") {
+		t.Fatalf("graph: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+
+	code, out, errOut = firebreak("init", "./org")
+	if code != 0 || !strings.Contains(out, "firebreak validate ./org") {
+		t.Fatalf("init: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = firebreak("validate", "--dir", "./org")
+	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise in 9 files") || errOut != "" {
+		t.Fatalf("validate --dir ./org: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
 

@@ -23,7 +23,7 @@ var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
-	// binDir holds the binary; TestMain removes it.
+	// binDir is the GOBIN the binary is installed into; TestMain removes it.
 	binDir string
 )
 
@@ -35,9 +35,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// firebreakBinary builds cmd/firebreak once per test binary, on first use,
-// into a temporary directory outside the repository. Tests that do not run
-// a worker process do not pay for the build.
+// firebreakBinary installs cmd/firebreak once per test binary, on first use,
+// the way a user does (`go install ./cmd/firebreak`), into a temporary GOBIN
+// outside the repository. Tests that do not run a firebreak process do not
+// pay for the build.
 func firebreakBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -51,16 +52,21 @@ func firebreakBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", binPath, "./cmd/firebreak")
+		cmd := exec.Command("go", "install", "-buildvcs=false", "./cmd/firebreak")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOBIN="+binDir)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
 		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/firebreak: %v\n%s", err, out.String())
+			buildErr = fmt.Errorf("go install ./cmd/firebreak: %v\n%s", err, out.String())
 			return
 		}
-		t.Logf("built %s in %s", binPath, time.Since(start).Round(time.Millisecond))
+		if _, err := os.Stat(binPath); err != nil {
+			buildErr = fmt.Errorf("go install ./cmd/firebreak with GOBIN=%s: %w", binDir, err)
+			return
+		}
+		t.Logf("installed %s in %s", binPath, time.Since(start).Round(time.Millisecond))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -19,9 +19,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 )
 
-// DefaultDir is the playbook directory used when a StartRequest names none.
-const DefaultDir = "playbooks/library"
-
 // NotFoundError means there is no incident with the ID asked about: it never
 // existed, or it has finished and the server no longer keeps it (for an
 // update, also: it has finished and takes no more answers).

@@ -136,6 +136,23 @@ func TestPrepareLibrary(t *testing.T) {
 	}
 }
 
+// TestPrepareBuiltIn: with no directory, the built-in library is loaded (no
+// matter the working directory), and messages name it rather than a path.
+func TestPrepareBuiltIn(t *testing.T) {
+	t.Chdir(t.TempDir())
+	p, err := Prepare(StartRequest{Playbook: "ot_ransomware_containment", Inputs: []string{"zone=plant3_dmz"}, Commander: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Plan.Source.Filename != "built-in/ot_ransomware_containment.hcl" || len(p.Warnings) != 0 {
+		t.Fatalf("plan from %q, warnings %v", p.Plan.Source.Filename, p.Warnings)
+	}
+	_, err = Prepare(StartRequest{Playbook: "ot_ransomware_containment", Inputs: []string{"zone=plant3_dmz"}, Commander: "carl"})
+	if err == nil || !strings.Contains(err.Error(), `No person "carl" is declared in the built-in library (Northwind Energy sample)`) {
+		t.Fatalf("unknown commander: %v", err)
+	}
+}
+
 func TestPrepareErrors(t *testing.T) {
 	bad := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bad, "p.hcl"), []byte("playbook \"p\" {\n  step \"s\" { action = \"ot.isolate_zon\" }\n}\n"), 0o644); err != nil {
@@ -152,7 +169,7 @@ func TestPrepareErrors(t *testing.T) {
 			[]string{`Incident ID "INC 1/2" is not usable`}},
 		{"inputs and commander together", StartRequest{Dir: library, Playbook: "ot_ransomware_containment", Commander: "nobody"},
 			[]string{`needs input "zone"`, `No person "nobody"`, `Inputs of playbook "ot_ransomware_containment"`}},
-		{"no such directory", StartRequest{Dir: "no/such/dir", Playbook: "p"}, []string{"no/such/dir: no such file or directory"}},
+		{"no such directory", StartRequest{Dir: "no/such/dir", Playbook: "p"}, []string{"no/such/dir: no such file or directory", "leave both out for the built-in library"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
@@ -25,7 +26,8 @@ import (
 
 // StartRequest says which playbook to run and with what.
 type StartRequest struct {
-	// Dir is the playbook directory (or file); DefaultDir when empty.
+	// Dir is the playbook directory (or file); the built-in library when
+	// empty. Callers pick it with org.Dir.
 	Dir string
 	// Playbook is the playbook to run.
 	Playbook string
@@ -92,16 +94,15 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // invalid) or *InputError (the request is wrong).
 func Prepare(req StartRequest) (*Prepared, error) {
 	dir := req.Dir
-	if dir == "" {
-		dir = DefaultDir
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, &InputError{Problems: []string{fmt.Sprintf("%s: no such file or directory; give the playbook directory with --dir (default %s).", dir, DefaultDir)}}
+	if dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, &InputError{Problems: []string{fmt.Sprintf("%s: no such file or directory; give the playbook directory with --dir (or %s), or leave both out for %s.", dir, org.EnvDir, org.Describe(""))}}
+		}
 	}
 	if req.Playbook == "" {
 		return nil, &InputError{Problems: []string{"Name the playbook to run."}}
 	}
-	m, diags := playbooks.Load(dir)
+	m, diags := org.LoadModule(dir)
 	if diags.HasErrors() {
 		return nil, &PlaybookError{Module: m, Diags: diags}
 	}
@@ -129,7 +130,7 @@ func Prepare(req StartRequest) (*Prepared, error) {
 			}
 			sort.Strings(people)
 			problems = append(problems, fmt.Sprintf("No person %q is declared in %s, so they cannot be the incident commander.%s Known: %s.",
-				req.Commander, dir, didYouMean(req.Commander, people), joinOr(people)))
+				req.Commander, org.Describe(dir), didYouMean(req.Commander, people), joinOr(people)))
 		}
 	}
 	id := req.IncidentID

@@ -78,8 +78,16 @@ func WriteTo(dir string, force bool) ([]string, error) {
 			return nil, fmt.Errorf("checking %s: %w", p, err)
 		}
 	}
-	if len(existing) > 0 && !force {
-		return nil, fmt.Errorf("%s already exists; nothing was written. Choose an empty directory, or overwrite with --force", strings.Join(existing, ", "))
+	if len(existing) == 1 && !force {
+		return nil, fmt.Errorf("%s already exists; nothing was written. Choose an empty directory, or overwrite it with --force", existing[0])
+	}
+	if len(existing) > 1 && !force {
+		names := make([]string, len(existing))
+		for i, p := range existing {
+			names[i] = filepath.Base(p)
+		}
+		return nil, fmt.Errorf("%d of the library's files already exist in %s (%s); nothing was written. Choose an empty directory, or overwrite them with --force",
+			len(existing), dir, strings.Join(names, ", "))
 	}
 	var written []string
 	for _, n := range Names() {

@@ -1,6 +1,7 @@
 package library_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -63,7 +64,7 @@ func TestWriteTo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "people.hcl"), []byte("# mine\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := library.WriteTo(dir, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := library.WriteTo(dir, false); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d of the library's files already exist in %s (README.md, credential_phishing.hcl,", len(library.Names()), dir)) {
 		t.Fatalf("second write: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "people.hcl")); string(b) != "# mine\n" {
@@ -71,6 +72,17 @@ func TestWriteTo(t *testing.T) {
 	}
 	if _, err := library.WriteTo(dir, true); err != nil {
 		t.Fatalf("forced write: %v", err)
+	}
+	// One file in the way is named with its path.
+	one := t.TempDir()
+	if err := os.WriteFile(filepath.Join(one, "safety.hcl"), []byte("# mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := library.WriteTo(one, false); err == nil || !strings.Contains(err.Error(), filepath.Join(one, "safety.hcl")+" already exists; nothing was written") {
+		t.Fatalf("write over one file: %v", err)
+	}
+	if names, _ := os.ReadDir(one); len(names) != 1 {
+		t.Errorf("a refused write left %d files, want 1", len(names))
 	}
 }
 
