@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
@@ -197,11 +198,12 @@ func (c *compiler) closeUses() {
 // used returns the sorted names of used objects of one kind that exist.
 func (c *compiler) used(kind string) []string {
 	var out []string
-	for _, name := range c.cfg.names(kind) {
-		if c.uses[kind+"."+name] {
+	for a := range c.uses {
+		if name, ok := strings.CutPrefix(a, kind+"."); ok && c.cfg.has(kind, name) {
 			out = append(out, name)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

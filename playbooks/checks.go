@@ -21,11 +21,11 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 		addDiag(&diags, hcl.DiagError, r, summary, format, args...)
 	}
 	exists := func(r Ref) bool {
-		names := cfg.names(r.Kind)
-		if contains(names, r.Name) {
+		if cfg.has(r.Kind, r.Name) {
 			return true
 		}
-		errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, didYouMean(r.Name, names), knownList(names))
+		names := cfg.names(r.Kind)
+		errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, cfg.hint(r.Name, names), knownList(names))
 		return false
 	}
 	for _, n := range sortedKeys(cfg.Rosters) {
@@ -97,11 +97,11 @@ func checkIntegrationRef(cfg *Config, id string, r hcl.Range, kinds []string, er
 		}
 	}
 	if !contains(kinds, kind) {
-		errorf(r, "Wrong kind of integration", "%q must name a %s integration as \"KIND.NAME\".%s Known: %s.", id, strings.Join(kinds, " or "), didYouMean(id, known), knownList(known))
+		errorf(r, "Wrong kind of integration", "%q must name a %s integration as \"KIND.NAME\".%s Known: %s.", id, strings.Join(kinds, " or "), cfg.hint(id, known), knownList(known))
 		return
 	}
 	if cfg.Integrations[id] == nil {
-		errorf(r, "Unknown integration", "No integration %q is declared.%s Known: %s.", id, didYouMean(id, known), knownList(known))
+		errorf(r, "Unknown integration", "No integration %q is declared.%s Known: %s.", id, cfg.hint(id, known), knownList(known))
 	}
 }
 

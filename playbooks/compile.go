@@ -55,7 +55,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	diags := m.checkConfig()
 	if _, ok := m.Config.Playbooks[playbook]; !ok {
 		names := sortedKeys(m.Config.Playbooks)
-		hint := didYouMean(playbook, names)
+		hint := m.Config.hint(playbook, names)
 		if strings.ContainsAny(playbook, `/\`) || strings.HasSuffix(playbook, ".hcl") || strings.HasSuffix(playbook, ".json") {
 			// A file path where the name belongs.
 			base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(playbook), ".json"), ".hcl")
@@ -94,6 +94,11 @@ type compiler struct {
 	inputs     map[string]*Input
 	usedInputs map[string]bool
 	uses       map[string]bool
+
+	// namesByKind and idsByName index the playbook's blocks for
+	// diagnostics; see stepNamesOf.
+	namesByKind map[string][]string
+	idsByName   map[string][]string
 }
 
 // cstep is a step being compiled.
@@ -334,22 +339,17 @@ func (c *compiler) stepRef(cs *cstep, trav hcl.Traversal, explicit bool) *cstep 
 	target := c.steps[addr]
 	r := hcl.RangeBetween(trav[0].SourceRange(), trav[1].SourceRange())
 	if target == nil {
-		var same, other []string
-		for _, s := range c.order {
-			if string(s.blk.Kind) == kind {
-				same = append(same, s.blk.Name)
-			} else if s.blk.Name == attr.Name {
-				other = append(other, s.out.ID)
-			}
-		}
-		hint := didYouMean(attr.Name, same)
+		same, other := c.stepNamesOf(kind), c.stepIDsNamed(attr.Name)
+		hint := ""
 		if len(other) > 0 {
 			hint = fmt.Sprintf(" There is %s; did you mean that?", strings.Join(other, " and "))
-		} else if hint != "" {
-			hint = strings.Replace(hint, "\""+suggest(attr.Name, same)+"\"", "\""+kind+"."+suggest(attr.Name, same)+"\"", 1)
+		} else if c.cfg.index == nil || c.cfg.index.hintsUsed.Add(int64(len(same))) <= hintBudget {
+			if s := suggest(attr.Name, same); s != "" {
+				hint = fmt.Sprintf(" Did you mean %q?", kind+"."+s)
+			}
 		}
 		c.errorf(r, "Reference to undeclared "+kind,
-			"Playbook %q has no %s block named %q.%s Known %s blocks: %s.", c.pb.Name, kind, attr.Name, hint, kind, knownList(prefixAll(kind, same)))
+			"Playbook %q has no %s block named %q.%s Known %s blocks: %s.", c.pb.Name, kind, attr.Name, hint, kind, knownListPrefixed(kind, same))
 		return nil
 	}
 	if target == cs {
@@ -362,12 +362,26 @@ func (c *compiler) stepRef(cs *cstep, trav hcl.Traversal, explicit bool) *cstep 
 	return target
 }
 
-func prefixAll(p string, names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = p + "." + n
+// stepNamesOf returns the names of the playbook's blocks of one kind (step,
+// approval, ...), in order; computed once per compile, for diagnostics.
+func (c *compiler) stepNamesOf(kind string) []string {
+	if c.namesByKind == nil {
+		c.namesByKind = map[string][]string{}
+		c.idsByName = map[string][]string{}
+		for _, s := range c.order {
+			k := string(s.blk.Kind)
+			c.namesByKind[k] = append(c.namesByKind[k], s.blk.Name)
+			c.idsByName[s.blk.Name] = append(c.idsByName[s.blk.Name], s.out.ID)
+		}
 	}
-	return out
+	return c.namesByKind[kind]
+}
+
+// stepIDsNamed returns the IDs (kind.name) of the playbook's blocks with one
+// name, in order.
+func (c *compiler) stepIDsNamed(name string) []string {
+	c.stepNamesOf("")
+	return c.idsByName[name]
 }
 
 // checkRefs validates every reference in an expression, records step
@@ -449,7 +463,7 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 			r = hcl.RangeBetween(trav[0].SourceRange(), r)
 			names := sortedKeys(c.inputs)
 			c.errorf(r, "Unknown input", "Playbook %q declares no input %q.%s Declare it with an input %q block. Known: %s.",
-				c.pb.Name, name, didYouMean(name, names), name, knownList(names))
+				c.pb.Name, name, c.cfg.hint(name, names), name, knownList(names))
 			return false
 		}
 		c.usedInputs[name] = true
@@ -486,10 +500,10 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 			c.errorf(trav.SourceRange(), "Incomplete reference", "Refer to a %s by name: %s.NAME.", root, root)
 			return false
 		}
-		names := c.cfg.names(root)
-		if !contains(names, name) {
+		if !c.cfg.has(root, name) {
+			names := c.cfg.names(root)
 			r = hcl.RangeBetween(trav[0].SourceRange(), r)
-			c.errorf(r, "Reference to undeclared "+root, "No %s named %q is declared.%s Known: %s.", root, name, didYouMean(name, names), knownList(names))
+			c.errorf(r, "Reference to undeclared "+root, "No %s named %q is declared.%s Known: %s.", root, name, c.cfg.hint(name, names), knownList(names))
 			return false
 		}
 		c.uses[root+"."+name] = true
@@ -632,9 +646,9 @@ func (c *compiler) principals(a *hcl.Attribute) []string {
 
 // entityExists reports (and records the use of) a static reference.
 func (c *compiler) entityExists(r Ref) bool {
-	names := c.cfg.names(r.Kind)
-	if !contains(names, r.Name) {
-		c.errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, didYouMean(r.Name, names), knownList(names))
+	if !c.cfg.has(r.Kind, r.Name) {
+		names := c.cfg.names(r.Kind)
+		c.errorf(r.Range, "Reference to undeclared "+r.Kind, "No %s named %q is declared.%s Known: %s.", r.Kind, r.Name, c.cfg.hint(r.Name, names), knownList(names))
 		return false
 	}
 	c.uses[r.addr()] = true
@@ -850,7 +864,7 @@ func (c *compiler) integrationID(kind, s string, r hcl.Range) (string, bool) {
 		}
 	}
 	c.errorf(r, "Unknown integration", "No %s integration named %q is declared.%s Declare it with integration %q %q { ... }. Known: %s.",
-		kind, name, didYouMean(id, known), kind, name, knownList(known))
+		kind, name, c.cfg.hint(id, known), kind, name, knownList(known))
 	return "", false
 }
 
@@ -1063,7 +1077,7 @@ func (c *compiler) compileDecision(cs *cstep) {
 		d.Default = c.staticString(a)
 		if d.Options != nil && !contains(d.Options, d.Default) {
 			c.errorf(a.Expr.Range(), "Invalid default", "default must be one of the options (%s); got %q.%s",
-				strings.Join(d.Options, ", "), d.Default, didYouMean(d.Default, d.Options))
+				strings.Join(d.Options, ", "), d.Default, c.cfg.hint(d.Default, d.Options))
 		}
 	}
 	if d.Timeout > 0 && d.Default == "" {

@@ -1,6 +1,9 @@
 package playbooks
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
@@ -32,6 +35,8 @@ type Config struct {
 	Safety       *Safety
 	Playbooks    map[string]*Playbook
 	Exercises    map[string]*Exercise
+
+	index *configIndex
 }
 
 func newConfig() *Config {
@@ -44,7 +49,18 @@ func newConfig() *Config {
 		Integrations: map[string]*Integration{},
 		Playbooks:    map[string]*Playbook{},
 		Exercises:    map[string]*Exercise{},
+		index:        &configIndex{sorted: map[string][]string{}},
 	}
+}
+
+// configIndex holds what checking asks of a Config again and again: the
+// sorted names of each kind, each computed on first use (by checking, once
+// decoding is done and the Config no longer changes), and the did-you-mean
+// budget (see Config.hint). It is safe for concurrent use.
+type configIndex struct {
+	mu        sync.Mutex
+	sorted    map[string][]string
+	hintsUsed atomic.Int64
 }
 
 // Ref is a reference to a named object, such as roster.ot_oncall, with where
@@ -218,7 +234,22 @@ type DurationAttr struct {
 
 // names returns the sorted names of the declared objects of one kind
 // (person, roster, escalation, zone, conduit), or nil for any other kind.
+// The result is shared: callers must not change it.
 func (c *Config) names(kind string) []string {
+	if c.index == nil {
+		return c.sortNames(kind)
+	}
+	c.index.mu.Lock()
+	defer c.index.mu.Unlock()
+	names, ok := c.index.sorted[kind]
+	if !ok {
+		names = c.sortNames(kind)
+		c.index.sorted[kind] = names
+	}
+	return names
+}
+
+func (c *Config) sortNames(kind string) []string {
 	switch kind {
 	case blockPerson:
 		return sortedKeys(c.People)
@@ -232,4 +263,21 @@ func (c *Config) names(kind string) []string {
 		return sortedKeys(c.Escalations)
 	}
 	return nil
+}
+
+// has reports whether an object of one kind (as for names) is declared.
+func (c *Config) has(kind, name string) bool {
+	switch kind {
+	case blockPerson:
+		return c.People[name] != nil
+	case blockRoster:
+		return c.Rosters[name] != nil
+	case blockZone:
+		return c.Zones[name] != nil
+	case blockConduit:
+		return c.Conduits[name] != nil
+	case blockEscalation:
+		return c.Escalations[name] != nil
+	}
+	return false
 }

@@ -50,7 +50,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 	pb := m.Config.Playbooks[pref.Name]
 	if pb == nil {
 		names := sortedKeys(m.Config.Playbooks)
-		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, didYouMean(pref.Name, names), knownList(names))
+		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, m.Config.hint(pref.Name, names), knownList(names))
 		return diags
 	}
 	// The compiled plan says who is asked what.
@@ -73,7 +73,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 					known = append(known, st.addr())
 				}
 			}
-			errorf(r.Range, "Reference to undeclared step", "Playbook %q has no %s.%s Known: %s.", pb.Name, r.addr(), didYouMean(r.addr(), known), knownList(known))
+			errorf(r.Range, "Reference to undeclared step", "Playbook %q has no %s.%s Known: %s.", pb.Name, r.addr(), m.Config.hint(r.addr(), known), knownList(known))
 		}
 		return s
 	}
@@ -94,7 +94,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 			in := declared[key]
 			if in == nil {
 				names := sortedKeys(declared)
-				errorf(kv.Key.Range(), "Unknown input", "Playbook %q has no input %q.%s Known: %s.", pb.Name, key, didYouMean(key, names), knownList(names))
+				errorf(kv.Key.Range(), "Unknown input", "Playbook %q has no input %q.%s Known: %s.", pb.Name, key, m.Config.hint(key, names), knownList(names))
 				continue
 			}
 			given[key] = true
@@ -152,7 +152,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		who := b.Labels[0]
 		if m.Config.People[who] == nil {
 			names := sortedKeys(m.Config.People)
-			errorf(b.LabelRanges[0], "Reference to undeclared person", "A responder is a declared person; there is no person %q.%s Known: %s.", who, didYouMean(who, names), knownList(names))
+			errorf(b.LabelRanges[0], "Reference to undeclared person", "A responder is a declared person; there is no person %q.%s Known: %s.", who, m.Config.hint(who, names), knownList(names))
 		}
 		c, ds := b.Body.Content(responderSchema)
 		diags = append(diags, ds...)
@@ -215,7 +215,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 				allowed = rules.AllowedAnswers(compiled.StepByID(target.addr()))
 			}
 			if allowed != nil && !contains(allowed, answer) {
-				errorf(wa.Expr.Range(), "Invalid answer", "%s can be answered with %s; got %q.%s", target.addr(), strings.Join(quoteAll(allowed), ", "), answer, didYouMean(answer, allowed))
+				errorf(wa.Expr.Range(), "Invalid answer", "%s can be answered with %s; got %q.%s", target.addr(), strings.Join(quoteAll(allowed), ", "), answer, m.Config.hint(answer, allowed))
 			}
 		}
 	}

@@ -289,6 +289,29 @@ func isFile(name string) bool {
 	return err == nil && !info.IsDir()
 }
 
+// ReadFile reads one playbook file the way Load does, for tools that read the
+// files Files returns (such as the formatter). Only a regular file is read,
+// and at most MaxFileSize bytes of it. It is opened without waiting, so a
+// named pipe put in its place since Files looked is refused rather than
+// waited on, and checked again once open.
+//
+// root is the directory, as given to Files, that name was found in; the file
+// must lead to a place inside it (symbolic links in root itself are resolved
+// first), so a link swapped in that leads elsewhere, such as to /dev/zero, is
+// refused. With root "", name is a file named directly and is read wherever
+// it leads. An error names the file and says what to do; it never holds any
+// of the file's content.
+func ReadFile(root, name string) ([]byte, error) {
+	if root != "" {
+		real, err := realPath(root)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w. Give a directory that exists", root, unwrapPathError(err))
+		}
+		root = real
+	}
+	return readPlaybook(name, root)
+}
+
 // readPlaybook reads one playbook file, at most MaxFileSize bytes of it. The
 // file must be a regular file and, unless root is "", resolve to a place
 // inside root. It checks again after opening, so that a file swapped for a

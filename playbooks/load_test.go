@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -362,5 +363,42 @@ func TestReadAtMost(t *testing.T) {
 	src, err := readAtMost(io.LimitReader(&endless{}, MaxFileSize), "full.hcl")
 	if err != nil || len(src) != MaxFileSize {
 		t.Fatalf("a file of exactly the limit: %d bytes, %v", len(src), err)
+	}
+}
+
+// TestReadFile: the exported reader resolves the root it is given, reads a
+// file inside it, and refuses a link that leads out of it.
+func TestReadFile(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "lib")
+	inside := filepath.Join(dir, "a.hcl")
+	writeFile(t, inside, `person "a" {}`)
+	outsideFile := filepath.Join(base, "secret.hcl")
+	writeFile(t, outsideFile, `person "s" {}`)
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.hcl")
+	if err := os.Symlink(outsideFile, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{dir, link, ""} {
+		name := filepath.Join(dir, "a.hcl")
+		if root == link {
+			name = filepath.Join(link, "a.hcl")
+		}
+		if src, err := ReadFile(root, name); err != nil || string(src) != `person "a" {}` {
+			t.Errorf("ReadFile(%q, %q) = %q, %v", root, name, src, err)
+		}
+	}
+	if src, err := ReadFile(dir, out); err == nil || !strings.Contains(err.Error(), "outside "+dir) || len(src) > 0 {
+		t.Errorf("link out of the root: %q, %v", src, err)
+	}
+	if src, err := ReadFile("", out); err != nil || string(src) != `person "s" {}` {
+		t.Errorf("link named directly: %q, %v", src, err)
+	}
+	if _, err := ReadFile(filepath.Join(base, "missing"), inside); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing root: %v", err)
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/firebreak-ir/firebreak/playbooks"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
@@ -83,32 +83,66 @@ func Run(paths []string, check bool, w io.Writer) (changed []string, diags hcl.D
 	}
 	var errs []error
 	for _, name := range files {
-		src, rerr := os.ReadFile(name)
-		if rerr != nil {
-			errs = append(errs, rerr)
-			continue
-		}
-		out, fdiags := Format(src, name)
+		fchanged, fdiags, ferr := formatFile(name, rootOf(name, paths), check, w)
 		diags = append(diags, fdiags...)
-		if fdiags.HasErrors() || bytes.Equal(src, out) {
-			continue
+		if ferr != nil {
+			errs = append(errs, ferr)
 		}
-		if check {
+		if fchanged {
 			changed = append(changed, name)
-			fmt.Fprintln(w, name)
-			if d := diff(name, src, out); d != "" {
-				io.WriteString(w, d)
-			}
-			continue
 		}
-		if werr := writeAtomic(name, out); werr != nil {
-			errs = append(errs, werr)
-			continue
-		}
-		changed = append(changed, name)
-		fmt.Fprintln(w, name)
 	}
 	return changed, diags, errors.Join(errs...)
+}
+
+// formatFile formats one file that Files found under root (see rootOf), as
+// Run describes. It reads the file with playbooks.ReadFile, as the loader
+// does: a file swapped since Files looked at it for a named pipe, a device or
+// a link out of root is refused, never waited on or read without end.
+func formatFile(name, root string, check bool, w io.Writer) (changed bool, diags hcl.Diagnostics, err error) {
+	src, err := playbooks.ReadFile(root, name)
+	if err != nil {
+		return false, nil, err
+	}
+	out, diags := Format(src, name)
+	if diags.HasErrors() || bytes.Equal(src, out) {
+		return false, diags, nil
+	}
+	if check {
+		fmt.Fprintln(w, name)
+		if d := diff(name, src, out); d != "" {
+			io.WriteString(w, d)
+		}
+		return true, diags, nil
+	}
+	if err := writeAtomic(name, out); err != nil {
+		return false, diags, err
+	}
+	fmt.Fprintln(w, name)
+	return true, diags, nil
+}
+
+// rootOf is the directory among paths that Files found name in, for
+// playbooks.ReadFile: "" for a file named in paths itself (it is its own
+// root), else the first directory in paths that holds it, which is the one
+// the loader would read it from. Should none hold it, its own directory is
+// used, so that a link there is never followed out.
+func rootOf(name string, paths []string) string {
+	for _, p := range paths {
+		if filepath.Clean(p) == name {
+			return ""
+		}
+	}
+	for _, p := range paths {
+		rel, err := filepath.Rel(filepath.Clean(p), name)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			return p
+		}
+	}
+	return filepath.Dir(name)
 }
 
 // writeAtomic replaces the file at name with data by writing a temporary file

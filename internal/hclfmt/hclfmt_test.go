@@ -2,11 +2,14 @@ package hclfmt
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const messy = `playbook "p" {
@@ -196,5 +199,131 @@ func TestDiff(t *testing.T) {
 	long := strings.Repeat("x\n", 200)
 	if got := diff("f", []byte(long), []byte(strings.ReplaceAll(long, "x", "y"))); got != "" {
 		t.Error("long diff not skipped")
+	}
+}
+
+// readDeadline bounds a read that must return at once; a formatter that
+// blocks on a named pipe, or reads /dev/zero without end, fails the test
+// instead of hanging it.
+const readDeadline = 10 * time.Second
+
+// formatWithin runs formatFile in a goroutine and fails the test if it has
+// not returned by readDeadline.
+func formatWithin(t *testing.T, name, root string) (bool, error) {
+	t.Helper()
+	type result struct {
+		changed bool
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		changed, _, err := formatFile(name, root, false, io.Discard)
+		done <- result{changed, err}
+	}()
+	select {
+	case r := <-done:
+		return r.changed, r.err
+	case <-time.After(readDeadline):
+		t.Fatalf("formatting %s (root %q) did not return within %v: it blocked on, or kept reading, something that is not a regular file", name, root, readDeadline)
+		return false, nil
+	}
+}
+
+// swapped finds dir/a.hcl with Files, as Run does, then puts replace(name) in
+// its place before the read.
+func swapped(t *testing.T, replace func(name string) error) (dir, name string) {
+	t.Helper()
+	dir = t.TempDir()
+	name = filepath.Join(dir, "a.hcl")
+	write(t, name, messy, 0o644)
+	files, err := Files([]string{dir})
+	if err != nil || len(files) != 1 || files[0] != name {
+		t.Fatalf("Files = %v, %v; want [%s]", files, err, name)
+	}
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := replace(name); err != nil {
+		t.Fatal(err)
+	}
+	return dir, name
+}
+
+// TestRunRefusesSwappedFile: a file replaced by a named pipe, or by a link to
+// /dev/zero, after Files listed it is refused, never waited on or read.
+func TestRunRefusesSwappedFile(t *testing.T) {
+	mkfifo := func(name string) error { return syscall.Mkfifo(name, 0o644) }
+	zero := func(name string) error { return os.Symlink("/dev/zero", name) }
+	cases := []struct {
+		name    string
+		replace func(string) error
+		inDir   string // refusal when read from the directory walked
+		direct  string // refusal when the file was named directly
+	}{
+		{"named pipe", mkfifo, "is a named pipe (FIFO), not a regular file", "is a named pipe (FIFO), not a regular file"},
+		{"link to /dev/zero", zero, "is a device, not a regular file", "is a device, not a regular file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, name := swapped(t, tc.replace)
+			for _, c := range []struct{ root, want string }{{rootOf(name, []string{dir}), tc.inDir}, {"", tc.direct}} {
+				changed, err := formatWithin(t, name, c.root)
+				if changed || err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("root %q: changed=%v err=%v, want an error containing %q", c.root, changed, err, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestRunRefusesPipe: a named pipe called *.hcl in a directory to format is
+// an error from Run, which returns at once.
+func TestRunRefusesPipe(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.hcl"), messy, 0o644)
+	pipe := filepath.Join(dir, "pipe.hcl")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := Run([]string{dir}, true, io.Discard)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), pipe+" is a named pipe (FIFO)") {
+			t.Fatalf("Run: err = %v, want the named pipe refused", err)
+		}
+	case <-time.After(readDeadline):
+		t.Fatal("Run blocked on a named pipe")
+	}
+}
+
+func TestRootOf(t *testing.T) {
+	cases := []struct {
+		name  string
+		paths []string
+		want  string
+	}{
+		{"lib/a.hcl", []string{"lib"}, "lib"},
+		{"lib/a.hcl", []string{"./lib/"}, "./lib/"},
+		{"lib/a.hcl", []string{"lib/a.hcl", "lib"}, ""},
+		{"lib/a.hcl", []string{"lib", "./lib/a.hcl"}, ""},
+		{"lib/sub/a.hcl", []string{"other", "lib", "lib/sub"}, "lib"},
+		{"a.hcl", []string{"."}, "."},
+		{"lib/a.hcl", []string{"library"}, "lib"},
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"lib/sub", "other", "library"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	for _, tc := range cases {
+		if got := rootOf(tc.name, tc.paths); got != tc.want {
+			t.Errorf("rootOf(%q, %q) = %q, want %q", tc.name, tc.paths, got, tc.want)
+		}
 	}
 }
