@@ -162,16 +162,10 @@ change are printed and the exit status is 1 if there are any, which suits CI.`,
 			if err := checkPaths(args); err != nil {
 				return err
 			}
-			changed, diags, err := hclfmt.Run(args, check, cmd.OutOrStdout())
+			changed, diags, sources, err := hclfmt.Run(args, check, cmd.OutOrStdout())
 			if len(diags) > 0 {
-				sources := map[string][]byte{}
-				for _, d := range diags {
-					if d.Subject != nil {
-						if b, rerr := os.ReadFile(d.Subject.Filename); rerr == nil {
-							sources[d.Subject.Filename] = b
-						}
-					}
-				}
+				// The sources as fmt read them: never read a file again to
+				// show it (it may have been swapped for a pipe or a link).
 				playbooks.MarkSecretLines(diags, sources)
 				w := cmd.ErrOrStderr()
 				if rerr := render.Diagnostics(w, diags, sources, render.TextOptions{Color: useColor(cmd, w)}); rerr != nil {

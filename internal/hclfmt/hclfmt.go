@@ -70,20 +70,26 @@ func Files(paths []string) ([]string, error) {
 // permissions, and prints its name to w. In check mode it changes nothing and
 // prints the name of every file that would change, followed by a short diff
 // when the diff is small. Files with syntax errors are left alone and their
-// diagnostics returned. changed lists the files that changed (or would
-// change). err reports a bad path or a file that could not be read or
-// written; the other files are still processed.
-func Run(paths []string, check bool, w io.Writer) (changed []string, diags hcl.Diagnostics, err error) {
+// diagnostics returned, with sources holding the contents (as read) of
+// every file a diagnostic is about, for showing them without reading the
+// file again. changed lists the files that changed (or would change). err
+// reports a bad path or a file that could not be read or written; the other
+// files are still processed.
+func Run(paths []string, check bool, w io.Writer) (changed []string, diags hcl.Diagnostics, sources map[string][]byte, err error) {
 	if w == nil {
 		w = io.Discard
 	}
 	files, err := Files(paths)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	sources = map[string][]byte{}
 	var errs []error
 	for _, name := range files {
-		fchanged, fdiags, ferr := formatFile(name, rootOf(name, paths), check, w)
+		fchanged, fdiags, src, ferr := formatFile(name, rootOf(name, paths), check, w)
+		if len(fdiags) > 0 {
+			sources[name] = src
+		}
 		diags = append(diags, fdiags...)
 		if ferr != nil {
 			errs = append(errs, ferr)
@@ -92,34 +98,34 @@ func Run(paths []string, check bool, w io.Writer) (changed []string, diags hcl.D
 			changed = append(changed, name)
 		}
 	}
-	return changed, diags, errors.Join(errs...)
+	return changed, diags, sources, errors.Join(errs...)
 }
 
 // formatFile formats one file that Files found under root (see rootOf), as
 // Run describes. It reads the file with playbooks.ReadFile, as the loader
 // does: a file swapped since Files looked at it for a named pipe, a device or
 // a link out of root is refused, never waited on or read without end.
-func formatFile(name, root string, check bool, w io.Writer) (changed bool, diags hcl.Diagnostics, err error) {
-	src, err := playbooks.ReadFile(root, name)
+func formatFile(name, root string, check bool, w io.Writer) (changed bool, diags hcl.Diagnostics, src []byte, err error) {
+	src, err = playbooks.ReadFile(root, name)
 	if err != nil {
-		return false, nil, err
+		return false, nil, nil, err
 	}
 	out, diags := Format(src, name)
 	if diags.HasErrors() || bytes.Equal(src, out) {
-		return false, diags, nil
+		return false, diags, src, nil
 	}
 	if check {
 		fmt.Fprintln(w, name)
 		if d := diff(name, src, out); d != "" {
 			io.WriteString(w, d)
 		}
-		return true, diags, nil
+		return true, diags, src, nil
 	}
 	if err := writeAtomic(name, out); err != nil {
-		return false, diags, err
+		return false, diags, src, err
 	}
 	fmt.Fprintln(w, name)
-	return true, diags, nil
+	return true, diags, src, nil
 }
 
 // rootOf is the directory among paths that Files found name in, for

@@ -115,7 +115,7 @@ func TestRunWrite(t *testing.T) {
 	write(t, brokenPath, broken, 0o644)
 
 	var out bytes.Buffer
-	changed, diags, err := Run([]string{dir}, false, &out)
+	changed, diags, _, err := Run([]string{dir}, false, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +148,12 @@ func TestRunWrite(t *testing.T) {
 
 	// A second run changes nothing.
 	out.Reset()
-	changed, _, err = Run([]string{messyPath, tidyPath}, false, &out)
+	changed, _, _, err = Run([]string{messyPath, tidyPath}, false, &out)
 	if err != nil || len(changed) != 0 || out.Len() != 0 {
 		t.Errorf("second run: changed=%v out=%q err=%v", changed, out.String(), err)
 	}
 
-	if _, _, err := Run([]string{filepath.Join(dir, "nope")}, false, &out); err == nil {
+	if _, _, _, err := Run([]string{filepath.Join(dir, "nope")}, false, &out); err == nil {
 		t.Error("missing path: want error")
 	}
 }
@@ -165,7 +165,7 @@ func TestRunCheck(t *testing.T) {
 	write(t, filepath.Join(dir, "tidy.hcl"), tidy, 0o644)
 
 	var out bytes.Buffer
-	changed, diags, err := Run([]string{dir}, true, &out)
+	changed, diags, _, err := Run([]string{dir}, true, &out)
 	if err != nil || diags.HasErrors() {
 		t.Fatal(err, diags)
 	}
@@ -217,7 +217,7 @@ func formatWithin(t *testing.T, name, root string) (bool, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		changed, _, err := formatFile(name, root, false, io.Discard)
+		changed, _, _, err := formatFile(name, root, false, io.Discard)
 		done <- result{changed, err}
 	}()
 	select {
@@ -287,7 +287,7 @@ func TestRunRefusesPipe(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := Run([]string{dir}, true, io.Discard)
+		_, _, _, err := Run([]string{dir}, true, io.Discard)
 		done <- err
 	}()
 	select {
