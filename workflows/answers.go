@@ -20,7 +20,7 @@ import (
 func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Step, *rules.Refusal) {
 	if r.version >= interpreterV5 {
 		// Sizes first, so no refusal below quotes an oversized text.
-		if rf := rules.CheckAnswerText(a.Step, a.Person, a.Option, a.Reason); rf != nil {
+		if rf := rules.CheckAnswerText(a.Step, a.Person, a.Option, a.Reason, a.Channel); rf != nil {
 			return nil, rf
 		}
 	}
@@ -51,7 +51,14 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 	st := r.state(s.ID)
 	if update == UpdateAck {
 		if st.Ladder == nil || (s.Kind != plan.KindPage && st.State != StepWaiting) {
-			return nil, rules.Refuse(rules.WrongKind, "%s has no page to acknowledge%s", s.ID, r.waitingHint())
+			code := rules.WrongKind
+			switch {
+			case s.Kind == plan.KindPage && st.State == StepPending:
+				code = rules.NotOpenYet // a page about to start: front doors retry
+			case s.Kind == plan.KindPage, st.State != StepWaiting && terminal(st.State):
+				code = rules.NotOpen
+			}
+			return nil, rules.Refuse(code, "%s has no page to acknowledge%s", s.ID, r.waitingHint())
 		}
 	} else if want := rules.AnswersKind(update); s.Kind != want {
 		return nil, rules.Refuse(rules.WrongKind, "%s answers %s steps; %s is %s (%s)", update, want, s.ID, articled(s.Kind), rules.HowToAnswer(s.Kind))

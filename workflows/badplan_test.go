@@ -26,19 +26,33 @@ const twoStepPlaybook = `playbook "p" {
 // TestUnknownStepKindFailsIncident: a plan with a step of a kind this
 // interpreter does not run (hand-made, or from a newer compiler) fails the
 // incident at once with a BadPlan error naming the step and the kind,
-// instead of spinning until the deadlock detector fires.
+// instead of spinning until the deadlock detector fires; so do the other
+// hand-made plans it cannot run (cycles, instant or endless ladders) and
+// carried state that does not fit the plan.
 func TestUnknownStepKindFailsIncident(t *testing.T) {
-	cases := map[string]func(p *plan.Plan){
-		"unknown kind": func(p *plan.Plan) { p.Steps[1].Kind = "vote" },
-		"missing part": func(p *plan.Plan) { p.Steps[1].Decision = nil },
+	cases := map[string]struct {
+		damage func(p *plan.Plan, in *workflows.IncidentInput)
+		want   string
+	}{
+		"unknown kind":   {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Steps[1].Kind = "vote" }, `"vote"`},
+		"missing part":   {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Steps[1].Decision = nil }, "without its decision settings"},
+		"needs itself":   {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Steps[1].Needs = []string{"decision.scope"} }, "not an earlier step"},
+		"needs a later":  {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Steps[0].Needs = []string{"decision.scope"} }, "not an earlier step"},
+		"instant ladder": {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Escalations[0].Tiers[0].AckWithin = 0 }, "ack_within"},
+		"endless ladder": {func(p *plan.Plan, _ *workflows.IncidentInput) { p.Escalations[0].Repeat = 100000 }, "repeats 100000 times"},
+		"bad carry": {func(p *plan.Plan, in *workflows.IncidentInput) {
+			in.Carry = &workflows.Carry{Steps: []*workflows.StepState{nil, nil}}
+		}, "carried state"},
 	}
-	for name, damage := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			h.env.SetTestTimeout(10 * time.Second)
 			p := compile(t, twoStepPlaybook)
-			damage(p)
-			h.run(workflows.IncidentInput{Plan: p})
+			p.Escalations = []plan.Escalation{{ID: "x", Repeat: 1, Tiers: []plan.Tier{{Notify: []string{"person.carol"}, AckWithin: plan.Duration(time.Minute)}}}}
+			in := workflows.IncidentInput{Plan: p}
+			c.damage(p, &in)
+			h.run(in)
 			err := h.env.GetWorkflowError()
 			var ae *temporal.ApplicationError
 			if !errors.As(err, &ae) {
@@ -47,11 +61,8 @@ func TestUnknownStepKindFailsIncident(t *testing.T) {
 			if ae.Type() != workflows.ErrBadPlan {
 				t.Errorf("error type %q, want %q", ae.Type(), workflows.ErrBadPlan)
 			}
-			if !strings.Contains(ae.Message(), "decision.scope") {
-				t.Errorf("message %q does not name the step", ae.Message())
-			}
-			if name == "unknown kind" && !strings.Contains(ae.Message(), `"vote"`) {
-				t.Errorf("message %q does not name the kind", ae.Message())
+			if !strings.Contains(ae.Message(), c.want) {
+				t.Errorf("message %q does not say %q", ae.Message(), c.want)
 			}
 			if len(h.starts) != 0 {
 				t.Errorf("activities ran for a plan that cannot run: %v", h.starts)
@@ -84,6 +95,9 @@ func TestRefusalCodes(t *testing.T) {
 	huge := strings.Repeat("x", 1<<20)
 	add(9*time.Minute, workflows.UpdateCancel, workflows.Answer{Person: "alice", Reason: huge}, rules.TooLong)
 	add(10*time.Minute, workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: huge}, rules.TooLong)
+	add(10*time.Minute+time.Second, workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: "wide", Channel: huge}, rules.TooLong)
+	add(10*time.Minute+2*time.Second, workflows.UpdateAck, workflows.Answer{Step: "decision.scope", Person: "carol"}, rules.WrongKind)
+	add(10*time.Minute+3*time.Second, workflows.UpdateAck, workflows.Answer{Step: "wait.pause", Person: "carol"}, rules.NotOpen)
 	add(11*time.Minute, workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: "wide"}, "")
 	h.run(workflows.IncidentInput{Plan: compile(t, twoStepPlaybook), Commander: "alice"})
 	for _, a := range asks {

@@ -41,12 +41,15 @@ const (
 	// evaluated and an action this worker lacks; and starts each round of
 	// an approval with nobody paged yet.
 	interpreterV4 = interpreterV3 + 1
-	// interpreterV5 refuses, at the start, a plan with a step of a kind it
-	// does not run or without its kind's settings (the incident fails with
-	// a BadPlan error instead of spinning until Temporal's deadlock
-	// detector fires); and refuses answers whose texts are over the rule
-	// book's limits (a reason over 2,000 characters, an option or ID over
-	// 200) before any other check.
+	// interpreterV5 refuses, at the start, a plan it cannot run: a step of
+	// a kind it does not run or without its kind's settings, a need that is
+	// not an earlier step, an escalation tier with no ack_within or a ladder
+	// longer than the compiler allows, and carried state that does not fit
+	// the plan (the incident fails with a BadPlan error instead of spinning
+	// until Temporal's deadlock detector fires or hanging); and refuses
+	// answers whose texts are over the rule book's limits (a reason over
+	// 2,000 characters, an option or ID over 200, a channel over 40) before
+	// any other check.
 	interpreterV5  = interpreterV4 + 1
 	interpreterMax = interpreterV5
 )
@@ -119,7 +122,7 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		}
 	}
 	if r.version >= interpreterV5 {
-		if err := checkKinds(in.Plan); err != nil {
+		if err := checkPlan(in.Plan); err != nil {
 			return nil, err
 		}
 	}
@@ -131,6 +134,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		r.c.Runs++
 		if len(r.c.Steps) != len(in.Plan.Steps) {
 			return nil, temporal.NewNonRetryableApplicationError("carried state does not match the plan", "BadInput", nil)
+		}
+		if r.version >= interpreterV5 {
+			if err := checkCarry(in.Plan, r.c); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		r.c = newCarry(in.Plan, workflow.Now(ctx))

@@ -178,8 +178,70 @@ func beginPrompt(r *runner, ctx workflow.Context, s *plan.Step, st *StepState) b
 // part its kind needs.
 const ErrBadPlan = "BadPlan"
 
-// checkKinds refuses a plan with a step this interpreter cannot run, so the
-// incident fails with a clear error instead of spinning on it.
+// Limits on a plan's escalations. The compiler allows repeat 0..100; a
+// hand-made plan is held to the same, and a tier must wait a while.
+const (
+	maxRepeat = 100
+	maxTiers  = 100
+)
+
+// checkPlan refuses a plan this interpreter cannot run, so the incident
+// fails with a clear error instead of spinning or hanging on it: a step of
+// an unknown kind or without its kind's part, a need that is not an
+// earlier step (a cycle, or a step that needs itself), an escalation tier
+// that would page again at once, or a ladder longer than any compiler makes.
+// The plan comes from whoever started the workflow, so it is a claim to
+// check, not a compiler's proof.
+func checkPlan(p *plan.Plan) error {
+	bad := func(format string, args ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...)+"; the plan is damaged or hand-made: compile the playbook again", ErrBadPlan, nil)
+	}
+	if err := checkKinds(p); err != nil {
+		return err
+	}
+	earlier := map[string]bool{}
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if earlier[s.ID] {
+			return bad("step %q of playbook %s appears twice", s.ID, p.Playbook)
+		}
+		for _, n := range s.Needs {
+			if !earlier[n] {
+				return bad("step %q of playbook %s needs %q, which is not an earlier step of the plan", s.ID, p.Playbook, n)
+			}
+		}
+		earlier[s.ID] = true
+	}
+	for _, e := range p.Escalations {
+		if e.Repeat < 0 || e.Repeat > maxRepeat || len(e.Tiers) > maxTiers {
+			return bad("escalation.%s repeats %d times over %d tiers; at most %d times over %d tiers are run", e.ID, e.Repeat, len(e.Tiers), maxRepeat, maxTiers)
+		}
+		for i, t := range e.Tiers {
+			if t.AckWithin <= 0 {
+				return bad("tier %d of escalation.%s has ack_within %s; it must be positive", i+1, e.ID, t.AckWithin.Std())
+			}
+		}
+	}
+	return nil
+}
+
+// checkCarry refuses state handed over by continue-as-new that does not fit
+// the plan (anyone may start the workflow with any input).
+func checkCarry(p *plan.Plan, c *Carry) error {
+	for i, st := range c.Steps {
+		if st == nil || st.ID != p.Steps[i].ID {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the carried state of step %d does not match the plan's %q", i+1, p.Steps[i].ID), ErrBadPlan, nil)
+		}
+		for _, it := range st.Iterations {
+			if it == nil {
+				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the carried state of %s has an empty iteration", st.ID), ErrBadPlan, nil)
+			}
+		}
+	}
+	return nil
+}
+
+// checkKinds refuses a plan with a step this interpreter cannot run.
 func checkKinds(p *plan.Plan) error {
 	for i := range p.Steps {
 		s := &p.Steps[i]

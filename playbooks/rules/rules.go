@@ -51,6 +51,9 @@ const (
 	MaxID = 200
 	// MaxRefusalMessage is the longest refusal message an incident records.
 	MaxRefusalMessage = 1000
+	// MaxChannel is the longest channel name (cli, slack, script) an answer
+	// may say it came through.
+	MaxChannel = 40
 )
 
 // Clip shortens text to at most max characters, ending it with "…" when it
@@ -132,11 +135,11 @@ func AllowedAnswers(s *plan.Step) []string {
 	switch {
 	case s == nil:
 		return nil
-	case s.Approval != nil:
+	case s.Kind == plan.KindApproval && s.Approval != nil:
 		return []string{ExerciseApprove, ExerciseDeny}
-	case s.Task != nil:
+	case s.Kind == plan.KindTask && s.Task != nil:
 		return []string{ExerciseDone}
-	case s.Decision != nil:
+	case s.Kind == plan.KindDecision && s.Decision != nil:
 		return append([]string(nil), s.Decision.Options...)
 	}
 	return nil
@@ -144,16 +147,17 @@ func AllowedAnswers(s *plan.Step) []string {
 
 // AskedPrincipals returns the principals ("roster.x", "person.y") a step
 // asks to answer it: an approval's quorum groups, a decision's ask, a
-// task's assign; nil for other kinds.
+// task's assign; nil for other kinds. It goes by the step's kind, so a
+// hand-made step that carries another kind's part asks nobody extra.
 func AskedPrincipals(s *plan.Step) []string {
 	switch {
 	case s == nil:
 		return nil
-	case s.Approval != nil:
+	case s.Kind == plan.KindApproval && s.Approval != nil:
 		return s.Approval.Quorum.Groups
-	case s.Decision != nil:
+	case s.Kind == plan.KindDecision && s.Decision != nil:
 		return s.Decision.Ask
-	case s.Task != nil:
+	case s.Kind == plan.KindTask && s.Task != nil:
 		return s.Task.Assign
 	}
 	return nil
@@ -172,9 +176,12 @@ func CheckText(field, text string, max int) *Refusal {
 }
 
 // CheckAnswerText applies the size limits to every field of an answer that
-// a person wrote. It runs before any other rule, so no refusal message ever
-// quotes an oversized text.
-func CheckAnswerText(step, person, option, reason string) *Refusal {
+// a front door or a person wrote. It runs before any other rule, so no
+// refusal message ever quotes an oversized text.
+func CheckAnswerText(step, person, option, reason, channel string) *Refusal {
+	if r := CheckText("the channel", channel, MaxChannel); r != nil {
+		return r
+	}
 	if r := CheckText("the person ID", person, MaxID); r != nil {
 		return r
 	}
@@ -291,7 +298,7 @@ func (d *Directory) FromUsergroup(principals []string) bool {
 // excludes the initiator.
 func (d *Directory) Asked(s *plan.Step, commander string) []string {
 	people := d.Expand(AskedPrincipals(s))
-	if s == nil || s.Approval == nil || !s.Approval.Quorum.ExcludeInitiator || commander == "" {
+	if s == nil || s.Kind != plan.KindApproval || s.Approval == nil || !s.Approval.Quorum.ExcludeInitiator || commander == "" {
 		return people
 	}
 	var keep []string

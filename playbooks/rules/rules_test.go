@@ -228,7 +228,7 @@ func TestTextLimits(t *testing.T) {
 		{"invalid UTF-8", "approval.ok", "alice", "", "bad \xff byte", rules.TooLong},
 	}
 	for _, c := range cases {
-		r := rules.CheckAnswerText(c.step, c.person, c.option, c.reason)
+		r := rules.CheckAnswerText(c.step, c.person, c.option, c.reason, "cli")
 		if code(r) != c.want {
 			t.Errorf("%s: %v, want %q", c.name, r, c.want)
 		}
