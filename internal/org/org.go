@@ -60,10 +60,14 @@ type Instance struct {
 
 type secretBox struct{ m map[string]Secret }
 
-// Secret is a value read from the environment. It never prints: String,
-// GoString, JSON and slog all show "[redacted]". Reveal returns the value
-// for the adapter that needs it.
-type Secret struct{ v string }
+// Secret is a value read from the environment. It never prints: every fmt
+// verb, JSON and slog show "[redacted]", and the value is held only by a
+// closure, so a Secret printed as a field of another struct (where fmt
+// cannot call its methods) shows a function's address whatever the verb.
+// Reveal returns the value for the adapter that needs it.
+type Secret struct{ reveal func() string }
+
+func newSecret(v string) Secret { return Secret{reveal: func() string { return v }} }
 
 const redacted = "[redacted]"
 
@@ -73,6 +77,9 @@ func (Secret) String() string { return redacted }
 // GoString returns "[redacted]", so %#v does not show the value either.
 func (Secret) GoString() string { return redacted }
 
+// Format prints "[redacted]" for every verb (%d, %x, %q...).
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
 // MarshalJSON writes "[redacted]".
 func (Secret) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
@@ -81,7 +88,12 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 // Reveal returns the secret's value. Call it only where the value is sent
 // to the system it belongs to.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.reveal == nil {
+		return ""
+	}
+	return s.reveal()
+}
 
 // Secret returns the resolved value of an env() setting.
 func (in *Instance) Secret(setting string) (Secret, bool) {
@@ -170,7 +182,7 @@ func Load(dir string, opts Options) (*Org, *playbooks.Module, hcl.Diagnostics) {
 				}
 				continue
 			}
-			in.secrets.m[k] = Secret{v: v}
+			in.secrets.m[k] = newSecret(v)
 		}
 		o.Instances = append(o.Instances, in)
 	}

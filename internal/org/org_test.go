@@ -177,3 +177,29 @@ func TestDir(t *testing.T) {
 		t.Errorf("default: %q", got)
 	}
 }
+
+// TestSecretInsideAStruct: an adapter keeping a Secret in an unexported
+// field of its own struct does not print it either, under any verb.
+func TestSecretInsideAStruct(t *testing.T) {
+	dir := writeDir(t, map[string]string{"org.hcl": orgHCL})
+	o, _, diags := org.Load(dir, org.Options{Getenv: env(map[string]string{"TEST_SLACK_TOKEN": secretValue})})
+	if o == nil {
+		t.Fatal(diags.Error())
+	}
+	s, _ := o.Instance("slack.main").Secret("bot_token")
+	type adapter struct {
+		url   string
+		token org.Secret
+	}
+	a := adapter{url: "u", token: s}
+	var b strings.Builder
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%t", "%p"} {
+		fmt.Fprintf(&b, verb+" ", a)
+		fmt.Fprintf(&b, verb+" ", s)
+	}
+	slog.New(slog.NewTextHandler(&b, nil)).Info("adapter", "a", a, "s", s)
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("adapter", "a", a, "s", s)
+	if strings.Contains(b.String(), secretValue) || strings.Contains(b.String(), fmt.Sprintf("%x", secretValue)) {
+		t.Fatalf("the secret printed: %s", b.String())
+	}
+}
