@@ -13,6 +13,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -65,6 +66,9 @@ var Kinds = map[string]Kind{
 		Name:  "pagerduty",
 		Probe: probeURL("api_url", "https://events.pagerduty.com"),
 		Target: func(in *org.Instance) string {
+			if v := in.Env["api_url"]; v != "" {
+				return "PagerDuty Events API v2 at the URL in $" + v
+			}
 			return "PagerDuty Events API v2 at " + hostOf(str(in.Settings["api_url"]), "events.pagerduty.com:443")
 		},
 		Twin: "records triggers and resolves in the simulation journal",
@@ -154,11 +158,22 @@ func Probe(ctx context.Context, in *org.Instance, timeout time.Duration) (string
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := k.Probe(ctx, in); err != nil {
+	err := k.Probe(ctx, in)
+	var skip notRead
+	switch {
+	case errors.As(err, &skip):
+		return "not probed: $" + string(skip) + " is not read while the instance is simulated (or is unset)", nil
+	case err != nil:
 		return "unreachable", err
 	}
 	return "reachable", nil
 }
+
+// notRead is a probe that cannot run because the address is in an env()
+// variable that was not read; it names the variable.
+type notRead string
+
+func (n notRead) Error() string { return "$" + string(n) + " not read" }
 
 // KindNames lists the kinds, sorted.
 func KindNames() []string {
@@ -200,7 +215,14 @@ func probeTCP(setting string) func(context.Context, *org.Instance) error {
 func probeURL(setting, def string) func(context.Context, *org.Instance) error {
 	return func(ctx context.Context, in *org.Instance) error {
 		raw := str(in.Settings[setting])
-		if sec, ok := in.Secret(setting); ok {
+		env := in.Env[setting]
+		if env != "" {
+			sec, ok := in.Secret(setting)
+			if !ok {
+				// Never fall back to the default: the block names
+				// another system.
+				return notRead(env)
+			}
 			raw = sec.Reveal()
 		}
 		if raw == "" {
@@ -211,7 +233,13 @@ func probeURL(setting, def string) func(context.Context, *org.Instance) error {
 			// Never echo the value: it may be a secret.
 			return fmt.Errorf("%s is not an http(s) URL", setting)
 		}
-		return dial(ctx, host)
+		err := dial(ctx, host)
+		var oe *net.OpError
+		if err != nil && env != "" && errors.As(err, &oe) {
+			// The host came from a secret: say why, not where.
+			return fmt.Errorf("cannot connect to the host in $%s: %v", env, oe.Err)
+		}
+		return err
 	}
 }
 

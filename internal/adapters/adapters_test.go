@@ -112,17 +112,28 @@ integration "webhook" "up" {
 integration "nftables" "present" { netns = "present" }
 integration "nftables" "absent" { netns = "absent" }
 integration "slack" "main" { bot_token = env("TOKEN") }
-`, map[string]string{"HOOK_SECRET": "s3cr3t", "TOKEN": "xoxb-1"})
+integration "pagerduty" "fromenv" {
+  routing_key = env("PD_KEY")
+  api_url     = env("PD_URL")
+  simulate    = true
+}
+integration "webhook" "secreturl" {
+  url = env("HOOK_URL")
+}
+`, map[string]string{"HOOK_SECRET": "s3cr3t", "TOKEN": "xoxb-1", "HOOK_URL": "http://" + deadAddr + "/secret-path"})
 	want := map[string]string{
 		"modbus.up": "reachable", "modbus.down": "unreachable", "webhook.up": "reachable",
 		"nftables.present": "reachable", "nftables.absent": "unreachable", "slack.main": "",
+		// The URL is in a variable not read: never the default host.
+		"pagerduty.fromenv": "not probed: $PD_URL is not read while the instance is simulated (or is unset)",
+		"webhook.secreturl": "unreachable",
 	}
 	for _, in := range o.Instances {
 		got, err := Probe(context.Background(), in, 2*time.Second)
 		if got != want[in.ID] {
 			t.Errorf("%s: %q (%v), want %q", in.ID, got, err, want[in.ID])
 		}
-		if err != nil && (strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "xoxb")) {
+		if err != nil && (strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "xoxb") || (in.ID == "webhook.secreturl" && strings.Contains(err.Error(), deadAddr))) {
 			t.Errorf("%s: the probe error shows a secret: %v", in.ID, err)
 		}
 	}
