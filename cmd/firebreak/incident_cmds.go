@@ -666,6 +666,18 @@ func unconfirmed(ctx context.Context, c client.Client, update, id string, a work
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	stage, err := incident.AnswerStageOf(cctx, c, temporalNamespace(), update, id, a)
+	held := func() error {
+		code, waited := exitPending, fmt.Sprintf("within --timeout %s", timeout)
+		if interrupted {
+			code, waited = exitInterrupted, "before you stopped waiting"
+		}
+		return &exitError{code: code, err: fmt.Errorf(
+			"the answer on incident %s is sent but not confirmed: no firebreak worker picked the incident up %s. "+
+				"The Temporal server holds the answer; it is validated and applied, or refused, when a worker runs "+
+				"(if the server restarts before then, the answer is lost: send it again). "+
+				"`firebreak status %s` shows whether it was; sending it again never counts it twice",
+			id, waited, id)}
+	}
 	switch {
 	case err != nil:
 		return workflows.AnswerResult{}, &exitError{code: exitInvalid, err: fmt.Errorf("%w; and whether the server has the answer is not known: %w", sendErr, err)}
@@ -673,20 +685,23 @@ func unconfirmed(ctx context.Context, c client.Client, update, id string, a work
 		// Applied or refused just now: the same update returns its outcome.
 		return incident.Answer(cctx, c, update, id, a)
 	case stage == incident.AnswerHeld:
-		code, waited := exitPending, fmt.Sprintf("within --timeout %s", timeout)
-		if interrupted {
-			code, waited = exitInterrupted, "before you stopped waiting"
-		}
-		return workflows.AnswerResult{}, &exitError{code: code, err: fmt.Errorf(
-			"the answer on incident %s is sent but not confirmed: no firebreak worker picked the incident up %s. "+
-				"The Temporal server holds the answer; it is validated and applied, or refused, when a worker runs "+
-				"(if the server restarts before then, the answer is lost: send it again). "+
-				"`firebreak status %s` shows whether it was; sending it again never counts it twice",
-			id, waited, id)}
+		return workflows.AnswerResult{}, held()
 	case interrupted:
 		return workflows.AnswerResult{}, &exitError{code: exitInterrupted, err: fmt.Errorf("stopped before the server took the answer on incident %s: it was not sent", id)}
 	}
-	return workflows.AnswerResult{}, fmt.Errorf("the answer on incident %s did not reach the server: %w", id, sendErr)
+	// The server does not hold it: it never arrived, or a worker that came
+	// back refused it in the meantime (a refusal leaves no trace on the
+	// server). Sending the same update once more tells which; a refusal
+	// comes back as such and is audited in the timeline.
+	res, err := incident.Answer(cctx, c, update, id, a)
+	var nw *incident.NoWorkerError
+	if errors.As(err, &nw) {
+		return workflows.AnswerResult{}, held()
+	}
+	if err != nil && !errors.As(err, new(*incident.Refused)) {
+		return res, fmt.Errorf("the answer on incident %s did not reach the server: %w", id, sendErr)
+	}
+	return res, err
 }
 
 // temporalNamespace is the namespace the commands talk to.

@@ -54,12 +54,20 @@ func describeOrg(cmd *cobra.Command, o *org.Org) {
 	fmt.Fprintf(out, "Integrations:     %d real, %d simulated ('firebreak integrations' lists them)\n", real, sim)
 }
 
-// reloadOnHangup reloads the organisation on every SIGHUP until ctx ends.
-// A version that does not load is refused, logged with its diagnostics,
-// and the one in force stays.
-func reloadOnHangup(ctx context.Context, cmd *cobra.Command, h *org.Holder, logger *slog.Logger) {
+// catchHangup takes over SIGHUP at once, before anything starts, so that
+// one sent while the worker starts is a reload (handled by reloadOnHangup
+// when it is ready) rather than the signal's default, which ends the
+// process.
+func catchHangup() chan os.Signal {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
+	return ch
+}
+
+// reloadOnHangup reloads the organisation on every SIGHUP caught on ch
+// until ctx ends. A version that does not load is refused, logged with its
+// diagnostics, and the one in force stays.
+func reloadOnHangup(ctx context.Context, cmd *cobra.Command, ch chan os.Signal, h *org.Holder, logger *slog.Logger) {
 	go func() {
 		defer signal.Stop(ch)
 		for {

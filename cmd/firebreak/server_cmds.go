@@ -77,6 +77,8 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := warnLogger(cmd, verbose)
+			hup := catchHangup()
+			defer signal.Stop(hup)
 			var holder *org.Holder
 			if !noWorker {
 				// The organisation first: a directory that does not load
@@ -117,7 +119,7 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 				}
 				defer ws.Stop()
 				describeOrg(cmd, holder.Current())
-				reloadOnHangup(ctx, cmd, holder, logger)
+				reloadOnHangup(ctx, cmd, hup, holder, logger)
 				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
 			}
 			if srv.Address() != temporalenv.DefaultAddress {
@@ -178,6 +180,8 @@ one is journaled, once per idempotency key, in the --journal file.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := warnLogger(cmd, verbose)
+			hup := catchHangup()
+			defer signal.Stop(hup)
 			holder, err := loadOrg(cmd, dir)
 			if err != nil {
 				return err
@@ -209,7 +213,7 @@ one is journaled, once per idempotency key, in the --journal file.`,
 			}
 			defer ws.Stop()
 			describeOrg(cmd, holder.Current())
-			reloadOnHangup(ctx, cmd, holder, logger)
+			reloadOnHangup(ctx, cmd, hup, holder, logger)
 			fmt.Fprintf(cmd.OutOrStdout(), "Worker running against %s (namespace %s); simulated actions journaled in %s. Ctrl-C stops it.\n", cfg.Address, cfg.Namespace, journalPath)
 			<-ctx.Done()
 			return nil
