@@ -32,6 +32,10 @@ const (
 	// timerFloor replaces Temporal's default one-second timer floor
 	// (history.timerProcessorMaxTimeShift) so short timers fire promptly.
 	timerFloor = 10 * time.Millisecond
+	// longPollExpiry replaces Temporal's 20s history long-poll expiry
+	// (history.longPollExpirationInterval): the longest a client waiting
+	// on a workflow can miss that it changed. See dynamicConfig.
+	longPollExpiry = 250 * time.Millisecond
 )
 
 // sqlitePragmas tune the SQLite file. WAL with synchronous=FULL keeps every
@@ -106,6 +110,19 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// than now+maxTimeShift, so the 1s default is a floor on every timer.
 		// One process with one clock needs no such margin.
 		dynamicconfig.TimerProcessorMaxTimeShift.Key(): timerFloor,
+		// A client waiting for a workflow's result (or following its
+		// history) long-polls the history service, which wakes the poll
+		// when the workflow changes. Those wake-ups are dropped when two
+		// changes come closer together than the poll can take them (the
+		// server keeps one per waiter and discards the rest), so under
+		// load the close of a workflow can go unnoticed until the poll
+		// expires: 20s by default, seen as a 100ms timer workflow that
+		// "took" 20s although it had completed after 0.3s. The client
+		// polls again at once and finds the result, so a short expiry
+		// bounds such a stall; each waiter costs one cheap, cached read
+		// per interval. Update waits use the same interval as a soft
+		// timeout, and the SDK resends the update until it completes.
+		dynamicconfig.HistoryLongPollExpirationInterval.Key(): longPollExpiry,
 		// Responders answer prompts through Workflow Update (with
 		// validators). Both are on by default in v1.32; pinned here so a
 		// change of default cannot silently break approvals.
