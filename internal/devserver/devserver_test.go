@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 )
 
@@ -568,6 +569,41 @@ func prepareDatabaseWithout(dbPath, ns string) error {
 	return sqliteschema.CreateNamespaces(cfg, bare)
 }
 
+func TestDynamicConfigOverrides(t *testing.T) {
+	transfer := dynamicconfig.TransferProcessorMaxPollRPS.Key()
+	floor := dynamicconfig.TimerProcessorMaxTimeShift.Key()
+	visibility := dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key()
+	extra := dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()
+
+	dc := dynamicConfig(nil)
+	if got := dc[transfer]; got != queuePollRPS {
+		t.Errorf("%s = %v, want %d", transfer, got, queuePollRPS)
+	}
+	for k, v := range DispatchTuning() {
+		if got := dc[dynamicconfig.MakeKey(k)]; got != v {
+			t.Errorf("DispatchTuning says %s = %v, the server gets %v", k, v, got)
+		}
+	}
+
+	dc = dynamicConfig(map[string]any{
+		"History.TransferProcessorMaxPollRPS": nil, // case does not matter
+		floor.String():                        nil,
+		visibility.String():                   7,
+		extra.String():                        1,
+	})
+	for _, k := range []dynamicconfig.Key{transfer, floor} {
+		if v, ok := dc[k]; ok {
+			t.Errorf("%s = %v after a nil override, want it unset (Temporal's default)", k, v)
+		}
+	}
+	if dc[visibility] != 7 || dc[extra] != 1 {
+		t.Errorf("overrides not applied: %s = %v, %s = %v", visibility, dc[visibility], extra, dc[extra])
+	}
+	if dc[dynamicconfig.TimerProcessorMaxPollRPS.Key()] != queuePollRPS {
+		t.Errorf("an override of other keys dropped %s", dynamicconfig.TimerProcessorMaxPollRPS.Key())
+	}
+}
+
 func TestOptionsValidation(t *testing.T) {
 	tests := []struct {
 		name string
@@ -580,6 +616,7 @@ func TestOptionsValidation(t *testing.T) {
 		{"bad port", Options{Ephemeral: true, Port: 70000}, "out of range"},
 		{"bad UI port", Options{Ephemeral: true, UIPort: -1}, "out of range"},
 		{"same ports", Options{Ephemeral: true, Port: 7233, UIPort: 7233}, "both 7233"},
+		{"empty dynamic config key", Options{Ephemeral: true, DynamicConfig: map[string]any{" ": 1}}, "empty key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
