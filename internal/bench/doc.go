@@ -13,6 +13,9 @@
 // on a SQLite file. BenchmarkFiftySteps runs a generated 50-step plan
 // through the interpreter next to HandWritten, a workflow calling the same
 // 50 activities with the same options, as a chain and fanned out.
+// BenchmarkDispatchTuning runs that chain on two servers side by side, one
+// with the embedded server's dispatch tuning and one with Temporal's
+// defaults for those settings.
 //
 // The package holds only what those need: the hand-written and trivial
 // workflows, a playbook generator and an Isolator that reports when a cut

@@ -32,6 +32,10 @@ const (
 	// timerFloor replaces Temporal's default one-second timer floor
 	// (history.timerProcessorMaxTimeShift) so short timers fire promptly.
 	timerFloor = 10 * time.Millisecond
+	// longPollExpiry replaces Temporal's 20s history long-poll expiry
+	// (history.longPollExpirationInterval): the longest a client waiting
+	// on a workflow can miss that it changed. See dynamicConfig.
+	longPollExpiry = 250 * time.Millisecond
 )
 
 // sqlitePragmas tune the SQLite file. WAL with synchronous=FULL keeps every
@@ -99,13 +103,97 @@ func isNewDatabase(dbPath string) (bool, error) {
 	return st.Size() == 0, nil
 }
 
-// dynamicConfig is the server's dynamic configuration.
-func dynamicConfig() dynamicconfig.StaticClient {
+// queuePollRPS is how often each of the history service's task queues
+// (transfer, timer, visibility) may read new tasks from the store, instead
+// of Temporal's 20 per shard. See dispatchTuning.
+const queuePollRPS = 1000
+
+// dispatchTuning holds the settings that take Temporal's pacing off task
+// dispatch. Every workflow step becomes history tasks (schedule this
+// activity, this workflow task, fire this timer, update this listing) that
+// the history service reads back from the store and hands on. Temporal lets
+// each shard's queues read at most 20 times a second, sized for a cluster
+// with hundreds of shards sharing one database; the embedded server has a
+// single shard, so that limit is the whole server's, and a chain of steps
+// waits about 50ms for a read slot at each one (50 no-op steps: 2.5s).
+//
+// Why it is safe on SQLite: the limit caps how often a queue reads, not
+// how much work there is. A queue reads only when new tasks were written
+// (or a timer falls due), a read is one indexed range query of at most a
+// batch of tasks, and every task does the same writes whether it is read
+// 50ms later or at once; so raising the cap adds no writes and, with
+// persistence left at its single SQLite connection (MaxConns unset),
+// cannot add a second writer or SQLITE_BUSY. Left at Temporal's defaults:
+// the outbound queue (Nexus and callbacks, which firebreak does not use),
+// the ack intervals (how often queue progress is saved: lowering them only
+// adds writes), persistence concurrency, and the task-queue partition
+// count (fewer partitions would strand tasks already waiting in the
+// dropped ones of an existing data directory; no delay was traced to
+// partitions).
+func dispatchTuning() map[dynamicconfig.Key]any {
+	return map[dynamicconfig.Key]any{
+		// Activity and workflow tasks on their way to matching, and
+		// workflow starts, signals and closes.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key(): queuePollRPS,
+		// Timers, timeouts and retry backoffs.
+		dynamicconfig.TimerProcessorMaxPollRPS.Key(): queuePollRPS,
+		// Listing records (search attributes such as FirebreakState), so
+		// `firebreak list` and the Web UI catch up without a lag.
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): queuePollRPS,
+	}
+}
+
+// DispatchTuning returns the dynamic config keys (lower-cased, as Temporal
+// stores them) and values the embedded server sets to take Temporal's
+// pacing off task dispatch (see docs/operations.md). Benchmarks set each
+// key to nil in Options.DynamicConfig to compare with Temporal's defaults.
+func DispatchTuning() map[string]any {
+	out := map[string]any{}
+	for k, v := range dispatchTuning() {
+		out[k.String()] = v
+	}
+	return out
+}
+
+// dynamicConfig is the server's dynamic configuration: firebreak's own
+// settings, then overrides (keys are case-insensitive, as in Temporal; a
+// nil value drops the key, so Temporal's default applies).
+func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
+	dc := baseDynamicConfig()
+	for k, v := range dispatchTuning() {
+		dc[k] = v
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(dc, dynamicconfig.MakeKey(k))
+			continue
+		}
+		dc[dynamicconfig.MakeKey(k)] = v
+	}
+	return dc
+}
+
+// baseDynamicConfig is firebreak's dynamic configuration apart from
+// dispatchTuning.
+func baseDynamicConfig() dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
 		// Scheduled tasks (timers, timeouts, retries) are never due earlier
 		// than now+maxTimeShift, so the 1s default is a floor on every timer.
 		// One process with one clock needs no such margin.
 		dynamicconfig.TimerProcessorMaxTimeShift.Key(): timerFloor,
+		// A client waiting for a workflow's result (or following its
+		// history) long-polls the history service, which wakes the poll
+		// when the workflow changes. Those wake-ups are dropped when two
+		// changes come closer together than the poll can take them (the
+		// server keeps one per waiter and discards the rest), so under
+		// load the close of a workflow can go unnoticed until the poll
+		// expires: 20s by default, seen as a 100ms timer workflow that
+		// "took" 20s although it had completed after 0.3s. The client
+		// polls again at once and finds the result, so a short expiry
+		// bounds such a stall; each waiter costs one cheap, cached read
+		// per interval. Update waits use the same interval as a soft
+		// timeout, and the SDK resends the update until it completes.
+		dynamicconfig.HistoryLongPollExpirationInterval.Key(): longPollExpiry,
 		// Responders answer prompts through Workflow Update (with
 		// validators). Both are on by default in v1.32; pinned here so a
 		// change of default cannot silently break approvals.
@@ -177,7 +265,7 @@ func newTemporalServer(opts Options, sqlCfg *config.SQL, p ports, logger *slog.L
 		temporal.WithLogger(slogger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
+		temporal.WithDynamicConfigClient(dynamicConfig(opts.DynamicConfig)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("configure Temporal server: %w", err)

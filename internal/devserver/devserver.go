@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,13 @@ type Options struct {
 	Namespace string
 	// Logger receives the server's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// DynamicConfig overrides the server's dynamic configuration, keyed by
+	// Temporal's setting names ("history.transferProcessorMaxPollRPS"),
+	// with values of the setting's Go type (int, bool, time.Duration...).
+	// A nil value removes firebreak's own setting for the key, so
+	// Temporal's default applies. For tests and benchmarks; a value of
+	// the wrong type is logged by the server and ignored.
+	DynamicConfig map[string]any
 }
 
 // Server is a running embedded Temporal server.
@@ -180,6 +188,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.UIPort < 0 || o.UIPort > 65535 {
 		return o, fmt.Errorf("devserver: UI port %d out of range", o.UIPort)
+	}
+	for k := range o.DynamicConfig {
+		if strings.TrimSpace(k) == "" {
+			return o, errors.New("devserver: DynamicConfig has an empty key")
+		}
 	}
 	if o.UIPort != 0 && o.UIPort == o.Port {
 		return o, fmt.Errorf("devserver: UI port and frontend port are both %d", o.Port)
