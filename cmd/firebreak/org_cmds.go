@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -165,12 +166,7 @@ unreachable.`,
 			for _, r := range adapters.Resolve(o) {
 				in := r.Instance
 				row := integrationRow{ID: in.ID, Kind: in.Kind, Mode: r.Mode, Why: r.Why, Target: r.Target, Source: in.Source}
-				settings := make([]string, 0, len(in.Env))
-				for s := range in.Env {
-					settings = append(settings, s)
-				}
-				sort.Strings(settings)
-				for _, s := range settings {
+				for _, s := range slices.Sorted(maps.Keys(in.Env)) {
 					v := in.Env[s]
 					row.Env = append(row.Env, integrationEnv{Setting: s, Variable: v, Set: strings.TrimSpace(os.Getenv(v)) != "", Needed: !in.Simulate})
 				}

@@ -15,11 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,14 +177,7 @@ type notRead string
 func (n notRead) Error() string { return "$" + string(n) + " not read" }
 
 // KindNames lists the kinds, sorted.
-func KindNames() []string {
-	out := make([]string, 0, len(Kinds))
-	for k := range Kinds {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func KindNames() []string { return slices.Sorted(maps.Keys(Kinds)) }
 
 // NetnsDir is where named network namespaces live (ip netns add).
 var NetnsDir = "/run/netns"

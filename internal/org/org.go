@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,12 +140,7 @@ func Load(dir string, opts Options) (*Org, *playbooks.Module, hcl.Diagnostics) {
 		return nil, m, diags
 	}
 	o := &Org{Dir: dir, Module: m, Config: m.Config, Directory: m.Config.Directory(), LoadedAt: now()}
-	ids := make([]string, 0, len(m.Config.Integrations))
-	for id := range m.Config.Integrations {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(m.Config.Integrations)) {
 		x := m.Config.Integrations[id]
 		p := x.Plan()
 		in := &Instance{
@@ -152,12 +148,7 @@ func Load(dir string, opts Options) (*Org, *playbooks.Module, hcl.Diagnostics) {
 			Settings: map[string]any{}, Env: map[string]string{}, secrets: &secretBox{m: map[string]Secret{}},
 			Source: fmt.Sprintf("%s:%d", x.DeclRange.Filename, x.DeclRange.Start.Line),
 		}
-		settings := make([]string, 0, len(p.Settings))
-		for k := range p.Settings {
-			settings = append(settings, k)
-		}
-		sort.Strings(settings)
-		for _, k := range settings {
+		for _, k := range slices.Sorted(maps.Keys(p.Settings)) {
 			s := p.Settings[k]
 			if s.Env == "" {
 				in.Settings[k] = s.Value
