@@ -296,7 +296,9 @@ func handWrittenRun(b *testing.B, e *benchEnv, p *plan.Plan, parallel bool, i in
 	if res.Done != len(p.Steps) {
 		b.Fatalf("hand-written run did %d of %d steps", res.Done, len(p.Steps))
 	}
-	return run, time.Since(t0)
+	took := time.Since(t0)
+	explainSlow(b, e.env, run.GetID(), run.GetRunID(), took)
+	return run, took
 }
 
 // interpreterRun runs plan p as an incident to its result (iteration i
@@ -315,7 +317,9 @@ func interpreterRun(b *testing.B, e *benchEnv, p *plan.Plan, i int) (incident.St
 	if res.State != workflows.StateCompleted {
 		b.Fatalf("interpreter run ended %s: %+v", res.State, res.Steps)
 	}
-	return started, time.Since(t0)
+	took := time.Since(t0)
+	explainSlow(b, e.env, started.WorkflowID, started.RunID, took)
+	return started, took
 }
 
 // reportHistory reports the size of the last run's history.

@@ -195,3 +195,48 @@ func (s historyShape) String() string {
 	}
 	return fmt.Sprintf("%d events, %d workflow tasks: %s", s.Events, s.WorkflowTasks, strings.Join(parts, " "))
 }
+
+// slowRun is how long one benchmark run may take before it is treated as a
+// stall and its history is explained in the log. Runs take well under a
+// second; this only catches what is plainly stuck.
+const slowRun = 30 * time.Second
+
+// explainSlow logs, for a run that took longer than slowRun, the longest
+// gaps between consecutive events of its history and the events around
+// them, so a stall (an activity lost until its timeout, a task waiting in
+// a queue) can be told from a slow machine next time one happens.
+func explainSlow(tb testing.TB, e *env, workflowID, runID string, took time.Duration) {
+	if took < slowRun {
+		return
+	}
+	h, err := history(e.ctx, e.c, workflowID, runID)
+	if err != nil {
+		tb.Logf("a run took %v; its history could not be read: %v", took, err)
+		return
+	}
+	tb.Logf("STALL: %s took %v (%d events); the longest gaps between events:", workflowID, took, len(h.Events))
+	for _, line := range longestGaps(h, 3) {
+		tb.Log("  " + line)
+	}
+}
+
+// longestGaps describes the n longest gaps between consecutive events of a
+// history, longest first.
+func longestGaps(h *historypb.History, n int) []string {
+	type gap struct {
+		d    time.Duration
+		from int
+	}
+	var gaps []gap
+	for i := 1; i < len(h.Events); i++ {
+		d := h.Events[i].GetEventTime().AsTime().Sub(h.Events[i-1].GetEventTime().AsTime())
+		gaps = append(gaps, gap{d, i - 1})
+	}
+	sort.SliceStable(gaps, func(a, b int) bool { return gaps[a].d > gaps[b].d })
+	var out []string
+	for _, g := range gaps[:min(n, len(gaps))] {
+		a, b := h.Events[g.from], h.Events[g.from+1]
+		out = append(out, fmt.Sprintf("%v between event %d %v and event %d %v", g.d, a.GetEventId(), a.GetEventType(), b.GetEventId(), b.GetEventType()))
+	}
+	return out
+}
