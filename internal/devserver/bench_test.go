@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -18,17 +19,7 @@ func BenchmarkUpdateRoundTrip(b *testing.B) {
 
 func benchUpdate(b *testing.B, opts Options) {
 	ctx := testContext(b, 10*time.Minute)
-	srv, err := Start(ctx, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Stop() })
-	c, err := srv.NewClient(client.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.Close)
-	startWorker(b, c)
+	c := startBenchServer(ctx, b, opts)
 
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: testQueue}, countingWorkflow)
 	if err != nil {
@@ -69,7 +60,22 @@ func benchUpdate(b *testing.B, opts Options) {
 // shows in max-ns).
 func BenchmarkShortTimer(b *testing.B) {
 	ctx := testContext(b, 10*time.Minute)
-	srv, err := Start(ctx, Options{Ephemeral: true})
+	c := startBenchServer(ctx, b, Options{Ephemeral: true})
+
+	var took []time.Duration
+	for b.Loop() {
+		took = append(took, timerRun(ctx, b, c, 100*time.Millisecond))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(took[len(took)-1].Nanoseconds()), "max-ns")
+}
+
+// startBenchServer starts a server with opts and the test worker on it,
+// both stopped when b ends, and returns a client.
+func startBenchServer(ctx context.Context, b *testing.B, opts Options) client.Client {
+	b.Helper()
+	srv, err := Start(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,12 +86,5 @@ func BenchmarkShortTimer(b *testing.B) {
 	}
 	b.Cleanup(c.Close)
 	startWorker(b, c)
-
-	var took []time.Duration
-	for b.Loop() {
-		took = append(took, timerRun(ctx, b, c, 100*time.Millisecond))
-	}
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(took[len(took)-1].Nanoseconds()), "max-ns")
+	return c
 }
