@@ -34,6 +34,10 @@ type Activities struct {
 	PlantState PlantState
 	// EDR contains hosts.
 	EDR EDR
+	// Authority is the worker's own configuration, which guard three checks
+	// every sign-off against. Nil means the worker has none: every
+	// safety-critical action is refused.
+	Authority Authority
 	// Now is the clock guard three checks sign-off freshness against; nil
 	// means time.Now. Tests set it.
 	Now func() time.Time

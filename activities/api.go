@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 )
 
 // Task queues. Exercise runs schedule every activity on ExerciseTaskQueue,
@@ -88,6 +90,14 @@ type Call struct {
 	Signoff *Signoff `json:"signoff,omitempty"`
 	// Plant carries the zones, conduits and integrations the action may need.
 	Plant *Plant `json:"plant,omitempty"`
+	// Playbook is the playbook the incident runs.
+	Playbook string `json:"playbook,omitempty"`
+	// Commander is who started the incident, and Start their attestation
+	// of the start. A worker that requires attestations checks Start on
+	// every call, and guard three applies exclude_initiator to Commander
+	// only when Start proves it.
+	Commander string              `json:"commander,omitempty"`
+	Start     *attest.Attestation `json:"start,omitempty"`
 }
 
 // IdempotencyKey is the key integrations use to make repeated calls harmless.
@@ -146,6 +156,8 @@ type Signoff struct {
 	Required int `json:"required"`
 	// Approvers are the people whose approvals made the quorum, in order.
 	Approvers []Approver `json:"approvers"`
+	// Round is the approval's prompt round the approvals answered.
+	Round int `json:"round,omitempty"`
 	// GrantedAt is when the quorum was complete.
 	GrantedAt time.Time `json:"granted_at"`
 	// ValidFor is how long the sign-off stays fresh after GrantedAt; 0 means
@@ -160,6 +172,9 @@ type Approver struct {
 	Person string    `json:"person"`
 	Roster string    `json:"roster,omitempty"`
 	At     time.Time `json:"at"`
+	// Attestation is the approver's signed approval; guard three verifies
+	// it against the worker's own keys.
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // BreakGlass records an emergency override of a safety gate.
@@ -167,6 +182,8 @@ type BreakGlass struct {
 	Person string    `json:"person"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	// Attestation is the signed break-glass answer.
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // ActionInput is the input of every action activity: the call and the

@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
@@ -108,6 +111,17 @@ type IncidentInput struct {
 	// Commander is the person ID of whoever started the incident ("" if not a
 	// known person); exclude_initiator refuses their answers.
 	Commander string `json:"commander,omitempty"`
+	// Start is the commander's attestation of the start (answer
+	// attest.Start, step "playbook.NAME", the plan's digest as the reason
+	// digest). From interpreter v6 an incident without one runs only when
+	// AcceptUnattested is set, and one that does not verify fails at once.
+	Start *attest.Attestation `json:"start,omitempty"`
+	// AcceptUnattested lets unsigned answers in (firebreak dev and demo);
+	// they are marked unattested in status, timeline and reports. It is the
+	// starter's claim: a worker that requires attestations (firebreak
+	// worker) still refuses, in guard three, any sign-off that rests on
+	// one, and delivers nothing for an incident whose start is unsigned.
+	AcceptUnattested bool `json:"accept_unattested,omitempty"`
 	// Inputs are the run's input values by name; defaults fill the rest.
 	Inputs map[string]any `json:"inputs,omitempty"`
 	// Exercise runs every activity on simulated twins on the exercise queue.
@@ -146,6 +160,11 @@ type Answer struct {
 	Round int `json:"round,omitempty"`
 	// Channel is where the answer came from: cli, slack or script.
 	Channel string `json:"channel,omitempty"`
+	// Attestation signs the answer (see package attest). From interpreter
+	// v6 the validator refuses an answer whose attestation is missing (unless
+	// the incident accepts unattested answers), untrusted, replayed, altered
+	// or too old, without writing anything to the history.
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // AnswerResult tells the person what their answer did.
@@ -154,6 +173,22 @@ type AnswerResult struct {
 	Message string `json:"message"`
 	// StepState is the step's state after the answer.
 	StepState string `json:"step_state"`
+	// Round is the round the answer was applied to (interpreter v6).
+	Round int `json:"round,omitempty"`
+	// Ref identifies the answer that was applied: its attestation's
+	// signature, or for an unattested answer its digest (AnswerRef). A front
+	// door that reused an update ID for a different answer sees a Ref that
+	// is not its own: Temporal returned the earlier answer's result.
+	Ref string `json:"ref,omitempty"`
+}
+
+// AnswerRef identifies an answer for AnswerResult.Ref: the attestation's
+// signature, or the digest of the unattested answer's fields.
+func AnswerRef(update string, a Answer) string {
+	if a.Attestation != nil {
+		return attest.Digest(a.Attestation.Signature)
+	}
+	return attest.Digest(strings.Join([]string{update, a.Step, a.Person, strconv.Itoa(a.Round), a.Option, a.Reason, a.Channel}, "\x00"))
 }
 
 // Refusal is the payload of SignalRefused.
@@ -237,6 +272,9 @@ const (
 	EventContinuedAsNew    = "continued_as_new"
 	EventRetry             = "retry"
 	EventIterationFinished = "iteration_finished"
+	// EventAuthorised records, before a safety-critical action is
+	// scheduled, the sign-off (approval and round) that lets it run.
+	EventAuthorised = "authorised"
 )
 
 // Event is one entry of the incident timeline: the audit trail.
@@ -252,6 +290,38 @@ type Event struct {
 	Detail    string `json:"detail,omitempty"`
 	// BreakGlass marks events that belong to a forced safety gate.
 	BreakGlass bool `json:"break_glass,omitempty"`
+	// Round is the prompt round an answer or a sign-off belongs to.
+	Round int `json:"round,omitempty"`
+	// Roster is the roster an approval finally counts for (updated while
+	// the quorum's matching moves approvers between rosters).
+	Roster string `json:"roster,omitempty"`
+	// Reason is an answer's reason as given, so its digest can be checked
+	// against the attestation.
+	Reason string `json:"reason,omitempty"`
+	// Option is a decision answer's option.
+	Option string `json:"option,omitempty"`
+	// Code is a refusal's rule-book code.
+	Code string `json:"code,omitempty"`
+	// Signoff is, on an authorised event, the approval whose sign-off let
+	// a safety-critical action run.
+	Signoff string `json:"signoff,omitempty"`
+	// Action is the registry action of a step_started or authorised event.
+	Action string `json:"action,omitempty"`
+	// Attestation is the signature of the answer or start the event records.
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
+	// Unattested marks an answer or start that carried no attestation (only
+	// incidents that accept unattested answers record one).
+	Unattested bool `json:"unattested,omitempty"`
+}
+
+// RefusalCount summarises the refusals of one person for one reason. The
+// timeline keeps every count, and the latest refusal events in full.
+type RefusalCount struct {
+	Person string    `json:"person"`
+	Code   string    `json:"code"`
+	Count  int       `json:"count"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
 }
 
 // Timeline is what the timeline query returns.
@@ -261,4 +331,8 @@ type Timeline struct {
 	Exercise   bool    `json:"exercise,omitempty"`
 	BreakGlass bool    `json:"break_glass,omitempty"`
 	Events     []Event `json:"events"`
+	// Refusals counts every refusal the incident recorded, per person and
+	// code (interpreter v6), including those whose events were summarised
+	// away.
+	Refusals []RefusalCount `json:"refusals,omitempty"`
 }

@@ -5,6 +5,8 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -103,6 +105,26 @@ type Plan struct {
 	Conduits     []Conduit     `json:"conduits,omitempty"`
 	Integrations []Integration `json:"integrations,omitempty"`
 	Safety       *Safety       `json:"safety,omitempty"`
+
+	// Keys are the public keys the organisation trusts to sign answers and
+	// starts: every person's public_key and every front door's (an
+	// integration block with public_key), sorted by ID.
+	Keys []Key `json:"keys,omitempty"`
+	// MayStart are the principals ("roster.x", "person.y") who may start
+	// this playbook (its may_start); empty means any declared person.
+	MayStart []string `json:"may_start,omitempty"`
+}
+
+// Key is a public key the organisation trusts.
+type Key struct {
+	// ID is the key ID attestations name: "person.NAME" for a person's own
+	// key, the integration ID ("slack.main") for a front door's.
+	ID string `json:"id"`
+	// Person is the person a person's key signs for; "" for a front door,
+	// which signs for whoever it has identified.
+	Person string `json:"person,omitempty"`
+	// PublicKey is "ed25519:BASE64".
+	PublicKey string `json:"public_key"`
 }
 
 // Input is a value supplied when a run starts, referenced as input.NAME.
@@ -361,6 +383,26 @@ func (p *Plan) StepByID(id string) *Step {
 		}
 	}
 	return nil
+}
+
+// Digest is the hex SHA-256 digest of the plan's JSON, after one decode and
+// encode so that a plan read back from a workflow input (numbers as
+// float64) digests the same as the plan that was sent. A start attestation
+// signs it, so a start cannot be replayed with another plan.
+func Digest(p *Plan) (string, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", err
+	}
+	var q Plan
+	if err := json.Unmarshal(b, &q); err != nil {
+		return "", err
+	}
+	if b, err = json.Marshal(&q); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // Encode renders a plan as indented JSON with a trailing newline. The same

@@ -49,10 +49,27 @@ const (
 	IncidentFinished Code = "IncidentFinished"
 	// UnknownAnswer: the update name is not an answer the incident takes.
 	UnknownAnswer Code = "UnknownAnswer"
+	// NotAttested: the answer (or start) carries no attestation and the
+	// incident requires one.
+	NotAttested Code = "NotAttested"
+	// UntrustedKey: the attestation is signed with a key the organisation
+	// does not trust, or with a person's key for somebody else.
+	UntrustedKey Code = "UntrustedKey"
+	// Replayed: the attestation was made for another incident, step,
+	// round, person, answer, option or channel than the one it came with.
+	Replayed Code = "Replayed"
+	// Tampered: the signature does not verify over what the attestation
+	// says, or the reason is not the one signed.
+	Tampered Code = "Tampered"
+	// Expired: the attestation is older than the attestation window, was
+	// made before the round it answers opened, or is dated in the future.
+	Expired Code = "Expired"
+	// NotAllowedToStart: the person may not start this playbook (may_start).
+	NotAllowedToStart Code = "NotAllowedToStart"
 )
 
 // Codes lists every refusal code, for documentation and tests.
-var Codes = []Code{NotAuthorised, SelfApproval, UnknownPerson, UnknownStep, WrongKind, NotOpenYet, NotOpen, StaleRound, Duplicate, WouldNotCount, UnknownOption, ReasonRequired, TooLong, IncidentFinished, UnknownAnswer}
+var Codes = []Code{NotAuthorised, SelfApproval, UnknownPerson, UnknownStep, WrongKind, NotOpenYet, NotOpen, StaleRound, Duplicate, WouldNotCount, UnknownOption, ReasonRequired, TooLong, IncidentFinished, UnknownAnswer, NotAttested, UntrustedKey, Replayed, Tampered, Expired, NotAllowedToStart}
 
 // Refusal is an answer refused by a rule: a code for programs and a message
 // for the person.
