@@ -186,6 +186,15 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err), BreakGlass: true})
 				return
 			}
+			if errorType(err) == activities.ErrSignoffRefused && call.Signoff == nil && r.version >= interpreterV6 {
+				// Guard three refused an action the plan did not guard (a
+				// plan that clears safety_critical): no sign-off was asked
+				// for, so asking again cannot mend it.
+				it.State = StepFailed
+				it.Reason = "the activity refused to act without a safety sign-off: " + errorMessage(err)
+				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err)})
+				return
+			}
 			if errorType(err) == activities.ErrSignoffRefused {
 				// Guard three refused: the sign-off went stale on the way.
 				// Ask again and run a new round once it is fresh.

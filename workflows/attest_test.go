@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
@@ -323,4 +324,27 @@ roster "b" { members = [person.ana] }
 	if got["ana"] != "roster.b" || got["ben"] != "roster.a" {
 		t.Errorf("approval rosters %v, want ana in roster.b (moved there by ben's approval) and ben in roster.a", got)
 	}
+}
+
+// TestUnguardedPlanFails: a hand-made plan that clears safety_critical on an
+// isolation gets past guard two, and guard three's refusal fails the step
+// once instead of running the activity again and again; nothing is cut.
+func TestUnguardedPlanFails(t *testing.T) {
+	h := newHarness(t)
+	p := compile(t, signoffPlaybook)
+	iso := p.StepByID("step.isolate")
+	iso.Action.SafetyCritical = false
+	iso.Action.GuardedBy = nil
+	iso.Needs = nil
+	h.answer(time.Hour, workflows.UpdateCancel, workflows.Answer{Person: "ic", Reason: "end of test"})
+	h.run(workflows.IncidentInput{Plan: p})
+	tl := h.timeline()
+	wantStep(t, h.status().Steps, "step.isolate", workflows.StepFailed, "refused to act without a safety sign-off")
+	if n := len(h.activityStarts("IsolateZone")); n != 1 {
+		t.Errorf("the isolation ran %d times, want once", n)
+	}
+	if cuts := h.attempts(sim.OpCut); len(cuts) != 0 {
+		t.Errorf("conduits cut: %v", cuts)
+	}
+	firstEvent(t, tl, workflows.EventSignoffRefused, "step.isolate")
 }
