@@ -79,6 +79,9 @@ func missing(c Call, action, what string) error {
 // output says the name as created.
 func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "slack.open_channel"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "name", "invite", "topic")
 	name := r.str("name", true)
 	invite := r.strs("invite", false)
@@ -152,6 +155,9 @@ func channelName(s string) string {
 // incident channel when no channel is given.
 func (a *Activities) SlackPost(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "slack.post"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "channel", "text")
 	channel := r.str("channel", false)
 	text := r.str("text", true)
@@ -191,6 +197,9 @@ var pagerDutySeverities = []string{"critical", "error", "warning", "info"}
 // the call's idempotency key, so a retried trigger updates the same alert.
 func (a *Activities) PagerDutyTrigger(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "pagerduty.trigger"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "summary", "severity", "integration")
 	summary := r.str("summary", true)
 	severity := r.str("severity", false)
@@ -230,6 +239,9 @@ func (a *Activities) PagerDutyTrigger(ctx context.Context, in ActionInput) (Acti
 // PagerDutyResolve carries out pagerduty.resolve.
 func (a *Activities) PagerDutyResolve(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "pagerduty.resolve"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "dedup_key", "integration")
 	dedup := r.str("dedup_key", true)
 	integration := r.integration("integration", "pagerduty", "default")
@@ -262,6 +274,9 @@ func (a *Activities) PagerDutyResolve(ctx context.Context, in ActionInput) (Acti
 // Exercise flag is).
 func (a *Activities) WebhookPost(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "webhook.post"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "integration", "body")
 	integration := r.integration("integration", "webhook", "")
 	body := r.raw("body")
@@ -299,6 +314,9 @@ const maxRegister = 465536
 // every call.
 func (a *Activities) ModbusRead(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "modbus.read"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "integration", "register")
 	integration := r.integration("integration", "modbus", "")
 	register := r.wholeNumber("register", true, maxRegister)
@@ -330,6 +348,9 @@ func (a *Activities) ModbusRead(ctx context.Context, in ActionInput) (ActionResu
 // (the webhook integration "edr" unless the step names another).
 func (a *Activities) ContainHost(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "edr.contain_host"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "host", "integration")
 	host := r.str("host", true)
 	integration := r.integration("integration", "webhook", "edr")

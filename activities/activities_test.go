@@ -16,6 +16,8 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // plant3 is a small plant: three conduits into the control zone (one kept
@@ -46,6 +48,9 @@ type fixture struct {
 	twin *sim.Twin
 	acts *activities.Activities
 	env  *testsuite.TestActivityEnvironment
+	// pol is the worker's configuration the activities check against:
+	// plant3 and the people of signoff, unattested.
+	pol *activities.Policy
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -53,10 +58,47 @@ func newFixture(t *testing.T) *fixture {
 	twin := sim.New(nil)
 	acts := twin.Activities()
 	acts.Now = func() time.Time { return now }
+	f := &fixture{twin: twin, acts: acts, pol: policyFor(plant3())}
+	acts.Authority = activities.AuthorityFunc(func() *activities.Policy { return f.pol })
 	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	return &fixture{twin: twin, acts: acts, env: env}
+	f.env = suite.NewTestActivityEnvironment()
+	f.env.RegisterActivity(acts)
+	return f
+}
+
+// policyFor is a worker configuration whose plant model is p: alice on
+// roster.process_safety and dave on roster.ot_operations sign off (one of
+// each, valid for 15 minutes), sam may break glass, ines and hiro are on
+// roster.soc_oncall. It requires no attestations.
+func policyFor(p *activities.Plant) *activities.Policy {
+	pol := &activities.Policy{
+		Directory: rules.NewDirectory(
+			[]plan.Person{{ID: "alice"}, {ID: "dave"}, {ID: "sam"}, {ID: "ines"}, {ID: "hiro"}},
+			[]plan.Roster{
+				{ID: "process_safety", Members: []string{"alice"}},
+				{ID: "ot_operations", Members: []string{"dave"}},
+				{ID: "plant_manager", Members: []string{"sam"}},
+				{ID: "soc_oncall", Members: []string{"ines", "hiro"}},
+			}),
+		Safety: &plan.Safety{
+			Signoff: plan.Quorum{Rule: plan.QuorumOneFromEach, Count: 2, Groups: []string{"roster.process_safety", "roster.ot_operations"},
+				ExcludeInitiator: true, ValidFor: plan.Duration(15 * time.Minute)},
+			BreakGlass: &plan.BreakGlass{Rosters: []string{"roster.plant_manager"}, RequireReason: true},
+		},
+		Playbooks: map[string][]string{"ot_ransomware_containment": nil},
+	}
+	for _, z := range p.Zones {
+		pz := plan.Zone{ID: z.ID, Title: z.Title, Networks: z.Networks}
+		if s := z.SafeState; s != nil {
+			pz.SafeState = &plan.SafeState{Integration: s.Integration, Register: s.Register, Expect: s.Expect}
+		}
+		pol.Zones = append(pol.Zones, pz)
+	}
+	for _, c := range p.Conduits {
+		pol.Conduits = append(pol.Conduits, plan.Conduit{ID: c.ID, From: c.From, To: c.To, Enforcement: c.Enforcement,
+			KeepOpenOnIsolation: c.KeepOpenOnIsolation, Protocols: c.Protocols})
+	}
+	return pol
 }
 
 func call(action, step string) activities.Call {
@@ -290,7 +332,7 @@ func TestSafetyActionsRefuseBadSignoffBeforeActing(t *testing.T) {
 			func(c activities.Call) activities.Call {
 				c.Signoff.Approvers = append(c.Signoff.Approvers[:1], c.Signoff.Approvers[0])
 				return c
-			}, "needs 2"},
+			}, "1 of 2 count"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.action+" "+tc.want, func(t *testing.T) {
@@ -329,6 +371,7 @@ func TestIsolationNeedsEnforcementEverywhereBeforeCutting(t *testing.T) {
 	f := newFixture(t)
 	c := call("ot.isolate_zone", "step.isolate")
 	c.Plant.Conduits[0].Enforcement = "" // it_to_control
+	f.pol = policyFor(c.Plant)
 	_, err := f.run(t, c, map[string]any{"zone": "plant3_control"})
 	msg := appError(t, err, activities.ErrNotConfigured, true)
 	if !strings.Contains(msg, "conduit it_to_control has no `enforcement`") || !strings.Contains(msg, "nothing was cut") {
@@ -505,7 +548,8 @@ func TestPermanentIntegrationFailureIsNotRetried(t *testing.T) {
 func TestNothingConfigured(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(&activities.Activities{Now: func() time.Time { return now }})
+	pol := policyFor(plant3())
+	env.RegisterActivity(&activities.Activities{Now: func() time.Time { return now }, Authority: activities.AuthorityFunc(func() *activities.Policy { return pol })})
 	for _, spec := range actions.Builtin().Specs() {
 		name, _ := activities.ActivityFor(spec.Name)
 		_, err := env.ExecuteActivity(name, activities.ActionInput{Call: call(spec.Name, "step.s"), Args: sampleArgs(spec)})

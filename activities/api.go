@@ -64,8 +64,10 @@ func Actions() []string {
 // workflow can tell a refusal apart from a transient failure.
 const (
 	// ErrSignoffRefused means guard three refused: the sign-off handed to a
-	// safety-critical activity was missing, stale, or did not cover the target.
-	// It is not retried; the workflow asks for a fresh sign-off.
+	// safety-critical activity was missing, stale, did not cover the target,
+	// or did not hold by the worker's own safety policy, rosters and keys
+	// (or the worker has no configuration to check it against). It is not
+	// retried; the workflow asks for a fresh sign-off.
 	ErrSignoffRefused = "SignoffRefused"
 	// ErrBadArguments means the action's arguments could not be used. Not retried.
 	ErrBadArguments = "BadArguments"
@@ -125,6 +127,19 @@ type Zone struct {
 	ID       string   `json:"id"`
 	Title    string   `json:"title,omitempty"`
 	Networks []string `json:"networks,omitempty"`
+	// SafeState is the plant-state check made before the zone is
+	// isolated. Guard three compares it with the worker's when the call
+	// carries one, and always reads the worker's.
+	SafeState *SafeState `json:"safe_state,omitempty"`
+}
+
+// SafeState says which holding register, read through PlantState, shows
+// the zone safe to isolate, and the value it must read.
+type SafeState struct {
+	// Integration is the modbus integration ID, e.g. "modbus.plant3_plc".
+	Integration string `json:"integration"`
+	Register    int    `json:"register"`
+	Expect      int    `json:"expect"`
 }
 
 // Conduit is a conduit of the plant model, as the activity sees it.

@@ -1,6 +1,11 @@
 package activities
 
 import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
@@ -36,4 +41,92 @@ type Policy struct {
 	// Playbooks holds, per playbook the worker knows, the principals its
 	// may_start names (nil: any declared person).
 	Playbooks map[string][]string
+}
+
+// AuthorityFunc is an Authority that asks a function for the policy in
+// force at each check.
+type AuthorityFunc func() *Policy
+
+// Policy returns f().
+func (f AuthorityFunc) Policy() *Policy { return f() }
+
+// Error types of the worker's own checks, carried by non-retryable temporal
+// application errors. The workflow treats each as a failed step.
+const (
+	// ErrStartRefused means the worker requires attestations and the
+	// incident's start is not attested by a key it trusts, or its
+	// commander may not start the playbook by the worker's configuration:
+	// the worker does nothing at all for such an incident.
+	ErrStartRefused = "StartRefused"
+	// ErrPlantMismatch means the plant model the call carries differs from
+	// the worker's own about something the action would touch (a conduit
+	// added or omitted, a network or an enforcement point changed). Nothing
+	// was done; a fresh sign-off cannot mend it.
+	ErrPlantMismatch = "PlantMismatch"
+	// ErrPlantNotSafe means the plant-state check before an isolation read
+	// a zone's safe_state register and found another value than expected.
+	// Nothing was cut. A playbook branches on it with on_failure =
+	// "continue" and when = step.NAME.status == "failed".
+	ErrPlantNotSafe = "PlantNotSafe"
+)
+
+// StartStep is the step a start attestation names: "playbook." and the
+// playbook's name.
+func StartStep(playbook string) string { return "playbook." + playbook }
+
+// checkStart verifies the start of the incident a call belongs to against
+// the worker's configuration: the start attestation must be made by a key
+// p.Keys trusts, for this incident, playbook and commander (and "exercise"
+// for an exercise run), and the commander must be allowed to start the
+// playbook by p.Playbooks. The plan digest the attestation signs is the
+// workflow's to check.
+func checkStart(p *Policy, call Call) error {
+	commander := personID(call.Commander)
+	if commander == "" {
+		return fmt.Errorf("the incident names no commander; an incident is started by a known person")
+	}
+	option := ""
+	if call.Exercise {
+		option = "exercise"
+	}
+	want := attest.Want{Incident: call.IncidentID, Step: StartStep(call.Playbook), Round: 0, Person: commander, Answer: attest.Start, Option: option, AnyReason: true, AnyChannel: true}
+	if r := p.Keys.Check(call.Start, want, attest.Times{}); r != nil {
+		return fmt.Errorf("the start of incident %s by %s is not attested: %s (%s)", call.IncidentID, commander, r.Message, r.Code)
+	}
+	allowed, known := p.Playbooks[call.Playbook]
+	switch {
+	case !known:
+		return fmt.Errorf("playbook %q is not one this worker's configuration has, so nobody may start it here", call.Playbook)
+	case p.Directory == nil:
+		return fmt.Errorf("this worker's configuration declares no people, so %s may not start %s", commander, call.Playbook)
+	case len(allowed) == 0:
+		if _, ok := p.Directory.Person(commander); !ok {
+			return fmt.Errorf("%s is not a person declared in this worker's configuration, so may not start %s (%s)", commander, call.Playbook, rules.NotAllowedToStart)
+		}
+	case !p.Directory.InAny(commander, allowed):
+		return fmt.Errorf("%s may not start %s: its may_start names %s (%s)", commander, call.Playbook, strings.Join(allowed, ", "), rules.NotAllowedToStart)
+	}
+	return nil
+}
+
+// admit is the start check every activity makes first. It returns the
+// worker's configuration in force for this call (nil when the worker has
+// none) and, when that configuration requires attestations, refuses with a
+// non-retryable ErrStartRefused failure a call whose incident start does
+// not verify, so an incident started by someone the worker does not trust
+// cannot page people, post to Slack or act on anything.
+func (a *Activities) admit(call Call, activity string) (*Policy, error) {
+	if a.Authority == nil {
+		return nil, nil
+	}
+	p := a.Authority.Policy()
+	if p == nil || !p.RequireAttestation {
+		return p, nil
+	}
+	if err := checkStart(p, call); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s (%s): refused: %v; this worker acts only for incidents whose start it can verify, and did nothing", stepName(call), activity, err),
+			ErrStartRefused, nil)
+	}
+	return p, nil
 }

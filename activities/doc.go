@@ -6,8 +6,15 @@
 //
 // The package is also guard three of the safety interlock: every
 // safety-critical activity (IsolateZone, BlockConduit, RestoreZone) first
-// re-checks the sign-off it was handed with CheckSignoff and refuses, with a
-// non-retryable ErrSignoffRefused failure, before touching anything.
+// checks the call against the worker's own configuration (Authority), never
+// the plan's claims: the plant model it touches must be the worker's
+// (ErrPlantMismatch otherwise), and the sign-off must hold by the worker's
+// safety policy, current rosters and keys (CheckSignoff; ErrSignoffRefused
+// otherwise). An isolation then reads the zone's safe_state register
+// (ErrPlantNotSafe when it is not in the expected state). When the worker
+// requires attestations, every activity first checks that the incident's
+// start is attested and allowed (ErrStartRefused). All of these refuse
+// before touching anything.
 //
 // Every call to an integration carries an idempotency key derived from the
 // Call (see Call.IdempotencyKey, NotifyKey, PageKey and PromptKey), so a

@@ -37,6 +37,9 @@ var promptKinds = []string{"approval", "decision", "task"}
 // Notify delivers a notify step's message to the incident channel and/or
 // people, through Chat.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, error) {
+	if _, err := a.admit(in.Call, NotifyActivity); err != nil {
+		return NotifyResult{}, err
+	}
 	var problems []string
 	if strings.TrimSpace(in.Text) == "" {
 		problems = append(problems, "the message is empty")
@@ -75,6 +78,9 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 // PagerDuty ID, an alert through the "pagerduty.default" integration whose
 // dedup key is PageKey. Delivered is what Chat reports.
 func (a *Activities) Page(ctx context.Context, in PageInput) (PageResult, error) {
+	if _, err := a.admit(in.Call, PageActivity); err != nil {
+		return PageResult{}, err
+	}
 	var problems []string
 	if strings.TrimSpace(in.Text) == "" {
 		problems = append(problems, "the message is empty")
@@ -141,6 +147,9 @@ func (a *Activities) Page(ctx context.Context, in PageInput) (PageResult, error)
 // Prompt puts an approval, decision or task to people through Chat; their
 // answers come back to the workflow as updates, not through this activity.
 func (a *Activities) Prompt(ctx context.Context, in PromptInput) (PromptResult, error) {
+	if _, err := a.admit(in.Call, PromptActivity); err != nil {
+		return PromptResult{}, err
+	}
 	var problems []string
 	if !slices.Contains(promptKinds, in.Kind) {
 		problems = append(problems, fmt.Sprintf("kind %q is not one of %s", in.Kind, strings.Join(promptKinds, ", ")))

@@ -28,21 +28,32 @@ const (
 	restoreKeyPart = "/restore/"
 )
 
-// IsolateZone carries out ot.isolate_zone. Guard three comes first, once
-// the arguments and the zone are known to be sound: the sign-off must cover
-// the zone. Then every conduit to be cut is checked for
-// an enforcement point before any is cut, so a configuration error never
-// leaves a zone half isolated.
+// IsolateZone carries out ot.isolate_zone. In order, once the arguments
+// are sound: the start check, guard three (the call's plant model must be
+// the worker's about everything the isolation touches, and the sign-off
+// must hold by the worker's safety policy), a check that every conduit to
+// cut has an enforcement point, and the plant-state check (the zone's
+// safe_state register, when it declares one, must read its expected
+// value). Only then are the conduits cut, as the worker's own plant model
+// has them. So a configuration error or an unsafe plant never leaves a
+// zone half isolated.
 func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "ot.isolate_zone"
+	pol, err := a.admit(in.Call, action)
+	if err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "zone", "reason")
 	zone := r.ref("zone", "zone")
 	reason := r.str("reason", false)
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	cut, kept, err := a.prepareZone(ctx, in.Call, action, zone)
+	w, cut, kept, err := a.prepareZone(ctx, pol, in.Call, action, zone)
 	if err != nil {
+		return ActionResult{}, err
+	}
+	if err := a.plantSafe(ctx, in.Call, action, w, zone); err != nil {
 		return ActionResult{}, err
 	}
 	log := logger(ctx)
@@ -50,7 +61,7 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 		log.Warn("break-glass isolation", "step", in.Call.Step, "zone", zone, "by", bg.Person, "reason", bg.Reason)
 	}
 	log.Info("isolating zone", "step", in.Call.Step, "zone", zone, "cut", ids(cut), "kept", ids(kept), "exercise", in.Call.Exercise)
-	simulated, err := a.each(ctx, in.Call, cut, reason, false)
+	simulated, err := a.each(ctx, in.Call, w, cut, reason, false)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -66,23 +77,28 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 }
 
 // RestoreZone carries out ot.restore_zone: it reopens the conduits that
-// IsolateZone cuts (those into the zone not marked keep_open_on_isolation).
-// Reopening a conduit that is not cut is harmless. Guard three comes first,
-// as for IsolateZone.
+// IsolateZone cuts (those into the zone not marked keep_open_on_isolation,
+// by the worker's plant model). Reopening a conduit that is not cut is
+// harmless. The start check and guard three come first, as for
+// IsolateZone; a restore makes no plant-state check.
 func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "ot.restore_zone"
+	pol, err := a.admit(in.Call, action)
+	if err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "zone", "reason")
 	zone := r.ref("zone", "zone")
 	reason := r.str("reason", false)
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	restore, _, err := a.prepareZone(ctx, in.Call, action, zone)
+	w, restore, _, err := a.prepareZone(ctx, pol, in.Call, action, zone)
 	if err != nil {
 		return ActionResult{}, err
 	}
 	logger(ctx).Info("restoring zone", "step", in.Call.Step, "zone", zone, "conduits", ids(restore), "exercise", in.Call.Exercise)
-	simulated, err := a.each(ctx, in.Call, restore, reason, true)
+	simulated, err := a.each(ctx, in.Call, w, restore, reason, true)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -94,10 +110,15 @@ func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionRes
 }
 
 // BlockConduit carries out ot.block_conduit: one conduit cut at its
-// enforcement point. Guard three comes first (once the conduit is known to
-// be in the plant model), against the conduit's To zone.
+// enforcement point. The start check and guard three come first (once the
+// conduit is known to be in the call's plant model), against the
+// conduit's To zone, then the plant-state check of that zone.
 func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
 	const action = "ot.block_conduit"
+	pol, err := a.admit(in.Call, action)
+	if err != nil {
+		return ActionResult{}, err
+	}
 	r := readArgs(in, action, "conduit", "reason")
 	name := r.ref("conduit", "conduit")
 	reason := r.str("reason", false)
@@ -112,20 +133,25 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 	if !ok {
 		return ActionResult{}, badArgs("%s (%s): conduit %q is not in the plant model (known: %s)", stepName(in.Call), action, name, listOrNone(p.conduitIDs()))
 	}
-	if err := a.guard(ctx, in.Call, c.To); err != nil {
+	w, err := a.authorise(ctx, pol, in.Call, action, c.To, c.ID)
+	if err != nil {
 		return ActionResult{}, err
 	}
+	c, _ = w.conduit(name)
 	if err := needEnforcement(in.Call, action, []Conduit{c}); err != nil {
 		return ActionResult{}, err
 	}
 	if a.Isolator == nil {
 		return ActionResult{}, missing(in.Call, action, "isolation")
 	}
+	if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
+		return ActionResult{}, err
+	}
 	log := logger(ctx)
 	if bg := in.Call.Signoff.BreakGlass; bg != nil {
 		log.Warn("break-glass conduit block", "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
 	}
-	req := p.request(in.Call, c, in.Call.IdempotencyKey(), reason)
+	req := w.request(in.Call, c, in.Call.IdempotencyKey(), reason)
 	log.Info("blocking conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
 	resp, err := a.Isolator.Cut(ctx, req)
 	if err != nil {
@@ -138,22 +164,36 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 	}, nil
 }
 
-// prepareZone finds the conduits into zone that isolation cuts (act) and
-// keeps open (kept), both sorted by ID. In order, it checks that the zone is
-// in the plant model (an unknown zone is a bad argument, which no fresh
-// sign-off could fix), runs guard three, and checks that every conduit to act
-// on can be enforced and that an isolator is wired in.
-func (a *Activities) prepareZone(ctx context.Context, call Call, action, zone string) (act, kept []Conduit, err error) {
+// prepareZone returns the worker's plant model and the conduits into zone
+// that isolation cuts (act) and keeps open (kept) by it, both sorted by ID.
+// In order, it checks that the zone is in the call's plant model (an
+// unknown zone is a bad argument, which no fresh sign-off could fix), runs
+// guard three, and checks that every conduit to act on can be enforced and
+// that an isolator is wired in.
+func (a *Activities) prepareZone(ctx context.Context, pol *Policy, call Call, action, zone string) (w plant, act, kept []Conduit, err error) {
 	p, err := plantOf(call, action)
 	if err != nil {
-		return nil, nil, err
+		return plant{}, nil, nil, err
 	}
 	if _, ok := p.zone(zone); !ok {
-		return nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
+		return plant{}, nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
 	}
-	if err := a.guard(ctx, call, zone); err != nil {
-		return nil, nil, err
+	if w, err = a.authorise(ctx, pol, call, action, zone, ""); err != nil {
+		return plant{}, nil, nil, err
 	}
+	act, kept = w.into(zone)
+	if err := needEnforcement(call, action, act); err != nil {
+		return plant{}, nil, nil, err
+	}
+	if len(act) > 0 && a.Isolator == nil {
+		return plant{}, nil, nil, missing(call, action, "isolation")
+	}
+	return w, act, kept, nil
+}
+
+// into returns the conduits into zone that isolation cuts and those it
+// keeps open (keep_open_on_isolation), each sorted by ID.
+func (p plant) into(zone string) (act, kept []Conduit) {
 	for _, c := range p.Conduits {
 		if c.To != zone {
 			continue
@@ -167,19 +207,30 @@ func (a *Activities) prepareZone(ctx context.Context, call Call, action, zone st
 	byID := func(cs []Conduit) { sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID }) }
 	byID(act)
 	byID(kept)
-	if err := needEnforcement(call, action, act); err != nil {
-		return nil, nil, err
+	return act, kept
+}
+
+// authorise is guard three: it compares the call's plant model with the
+// worker's about what the action touches (zone, or with conduit set, that
+// one conduit into zone) and checks the sign-off against the worker's
+// configuration. It returns the worker's plant model, the one to act on.
+func (a *Activities) authorise(ctx context.Context, pol *Policy, call Call, action, zone, conduit string) (plant, error) {
+	if pol == nil {
+		return plant{}, a.guard(ctx, nil, call, zone)
 	}
-	if len(act) > 0 && a.Isolator == nil {
-		return nil, nil, missing(call, action, "isolation")
+	w, err := workerPlant(pol, call, action, zone, conduit)
+	if err != nil {
+		return plant{}, err
 	}
-	return act, kept, nil
+	if err := a.guard(ctx, pol, call, zone); err != nil {
+		return plant{}, err
+	}
+	return w, nil
 }
 
 // each cuts (or, with restore, reopens) the conduits in order, each under
 // its own key, and reports whether all of it was simulated.
-func (a *Activities) each(ctx context.Context, call Call, cs []Conduit, reason string, restore bool) (bool, error) {
-	p := plant{call.Plant}
+func (a *Activities) each(ctx context.Context, call Call, p plant, cs []Conduit, reason string, restore bool) (bool, error) {
 	keyPart, verb := cutKeyPart, "cutting"
 	if restore {
 		keyPart, verb = restoreKeyPart, "restoring"

@@ -3,34 +3,47 @@ package activities
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // CheckSignoff is guard three of the safety interlock: the check every
-// safety-critical activity makes on the sign-off it was handed, before it
-// touches anything. target is the zone the action acts on (for
-// ot.block_conduit, the conduit's "to" zone) and now is the activity's clock.
+// safety-critical activity makes, before it touches anything, on the
+// sign-off it was handed. It judges the sign-off by the worker's own
+// configuration p (its safety policy, its rosters as they are now, its
+// keys), never by what the plan or the call claims. target is the zone the
+// action acts on (for ot.block_conduit, the conduit's "to" zone) and now is
+// the activity's clock.
 //
-// It returns nil when the sign-off
-//   - is present and lists target among the zones it covers, and
-//   - either is a break-glass override naming a person and a non-empty
-//     reason (such an override is not subject to the quorum; it is flagged
-//     for post-incident review elsewhere),
-//   - or has at least Required (and at least one) distinct approving
-//     people, one person counting once however often they appear,
-//   - and is fresh: when ValidFor is positive, now is before
-//     GrantedAt+ValidFor (for an override, GrantedAt is when it was forced).
+// It returns nil when
+//   - the worker has a configuration with a safety policy, and the call
+//     carries a sign-off that covers target;
+//   - either it is a break-glass override by a person on one of the
+//     policy's break_glass rosters, with a reason,
+//   - or its approvers make the policy's signoff quorum by the rosters'
+//     current members (one distinct person from each roster; one person
+//     counts once), none of them the incident's initiator when the policy
+//     excludes the initiator;
+//   - with p.RequireAttestation, every counted approval (or the override)
+//     carries an attestation that p.Keys verifies for this incident, this
+//     approval and round, this person and this answer, and the start of the
+//     incident is attested too (so the initiator is known);
+//   - and it is fresh by the policy's valid_for, counted from the latest
+//     signature time of the counted approvals (from the override's
+//     signature), or, without RequireAttestation, from the call's grant
+//     time.
 //
-// Otherwise the error says which step, sign-off and zone, and why, in words a
-// responder can act on, e.g. "step.isolate: sign-off approval.isolate_ok for
-// plant3_control expired at 10:15:00Z (valid for 15m); ask again". The
-// function is pure, so the workflow (guard two) can use it too.
-func CheckSignoff(call Call, target string, now time.Time) error {
+// Otherwise the error names the step, the sign-off and the zone, and says
+// what failed in words a responder can act on, e.g. "step.isolate: sign-off
+// approval.isolate_ok for plant3_control expired at 10:15:00Z (valid for
+// 15m by the worker's safety policy); ask again". The function is pure.
+func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 	step := call.Step
 	if step == "" {
 		step = "this step"
@@ -38,6 +51,9 @@ func CheckSignoff(call Call, target string, now time.Time) error {
 	target = strings.TrimPrefix(target, "zone.")
 	if target == "" {
 		return fmt.Errorf("%s: refused: the safety-critical action has no target zone to check a sign-off against", step)
+	}
+	if p == nil {
+		return fmt.Errorf("%s: refused to act on %s: this worker has no configuration of its own to check the sign-off against, so it refuses every safety-critical action; start the worker with the organisation's playbook directory (--dir)", step, target)
 	}
 	s := call.Signoff
 	if s == nil {
@@ -61,43 +77,143 @@ func CheckSignoff(call Call, target string, now time.Time) error {
 		}
 		return fmt.Errorf("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, covers, target, target)
 	}
+	if p.Safety == nil {
+		return fmt.Errorf("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)
+	}
+	if p.Directory == nil {
+		return fmt.Errorf("%s: refused to act on %s: the worker's configuration has no people or rosters to check sign-off %s against", step, target, name)
+	}
+	q := p.Safety.Signoff
+	validFor := q.ValidFor.Std()
+	var granted time.Time
+	// signed is true when granted is a signature time, which a key the
+	// worker trusts vouches for; the call's own grant time is a claim.
+	signed := false
 	if bg := s.BreakGlass; bg != nil {
+		who := personID(bg.Person)
 		switch {
-		case strings.TrimSpace(bg.Person) == "":
+		case who == "":
 			return fmt.Errorf("%s: break-glass override of %s for %s names no person; an override must say who forced it", step, name, target)
 		case strings.TrimSpace(bg.Reason) == "":
-			return fmt.Errorf("%s: break-glass override of %s for %s by %s has no reason; an override needs a typed reason", step, name, target, bg.Person)
+			return fmt.Errorf("%s: break-glass override of %s for %s by %s has no reason; an override needs a typed reason", step, name, target, who)
+		case p.Safety.BreakGlass == nil:
+			return fmt.Errorf("%s: break-glass override of %s for %s by %s refused: the worker's safety policy has no break_glass block, so nobody may break glass", step, name, target, who)
+		case !p.Directory.MayBreakGlass(p.Safety, who):
+			return fmt.Errorf("%s: break-glass override of %s for %s refused: %s is not on the worker's break-glass rosters (%s) now", step, name, target, who, strings.Join(p.Safety.BreakGlass.Rosters, ", "))
 		}
-		// An override forces the action it was given for; like any
-		// sign-off it goes stale after valid_for.
-		name = fmt.Sprintf("%s (a break-glass override by %s)", name, bg.Person)
-	} else {
-		people := distinctApprovers(s.Approvers)
-		need := max(s.Required, 1)
-		if len(people) < need {
-			who := "none"
-			if len(people) > 0 {
-				who = strings.Join(people, ", ")
+		granted = s.GrantedAt
+		if bg.Attestation != nil || p.RequireAttestation {
+			want := attest.Want{Incident: call.IncidentID, Step: s.Approval, Round: s.Round, Person: who, Answer: rules.BreakGlass, Reason: bg.Reason, AnyChannel: true}
+			if r := p.Keys.Check(bg.Attestation, want, attest.Times{}); r != nil {
+				return fmt.Errorf("%s: break-glass override of %s for %s by %s refused: %s (%s)", step, name, target, who, r.Message, r.Code)
 			}
-			return fmt.Errorf("%s: sign-off %s for %s has %d distinct approver(s) (%s); it needs %d", step, name, target, len(people), who, need)
+			granted, signed = bg.Attestation.SignedAt, true
+		}
+		name = fmt.Sprintf("%s (a break-glass override by %s)", name, who)
+	} else {
+		initiator, err := knownInitiator(p, call)
+		if q.ExcludeInitiator && err != nil {
+			return fmt.Errorf("%s: sign-off %s for %s refused: the worker's safety policy excludes the initiator from signing off, and %s", step, name, target, err)
+		}
+		people, latest, err := countable(p, call, s, q.ExcludeInitiator, initiator)
+		if err != nil {
+			return fmt.Errorf("%s: sign-off %s for %s refused: %w", step, name, target, err)
+		}
+		n, groups := p.Directory.QuorumMatch(q, people)
+		need := rules.Required(q)
+		if n < need {
+			var counted, outside []string
+			for i, who := range people {
+				if groups[i] != "" {
+					counted = append(counted, fmt.Sprintf("%s (%s)", who, groups[i]))
+				} else if !p.Directory.InAny(who, q.Groups) {
+					outside = append(outside, who)
+				}
+			}
+			msg := fmt.Sprintf("%s: sign-off %s for %s refused: the worker's safety policy needs one person from each of %s, and %d of %d count (%s)",
+				step, name, target, strings.Join(q.Groups, ", "), n, need, listOrNone(counted))
+			if len(outside) > 0 {
+				msg += fmt.Sprintf("; not on a sign-off roster now: %s", strings.Join(outside, ", "))
+			}
+			return fmt.Errorf("%s; %s; ask again", msg, p.Directory.QuorumNeed(q, people))
+		}
+		granted = s.GrantedAt
+		if p.RequireAttestation {
+			granted, signed = latest, true
 		}
 	}
-	if s.ValidFor > 0 {
-		if s.GrantedAt.IsZero() {
+	if validFor > 0 {
+		if granted.IsZero() {
 			return fmt.Errorf("%s: sign-off %s for %s has no grant time, so whether it is still fresh cannot be told; ask again", step, name, target)
 		}
-		expires := s.GrantedAt.Add(s.ValidFor)
+		if signed && granted.After(now.Add(attest.MaxSkew)) {
+			return fmt.Errorf("%s: sign-off %s for %s is dated %s, ahead of this worker's clock (%s); check the signer's clock and ask again", step, name, target, clock(granted), clock(now))
+		}
+		expires := granted.Add(validFor)
 		if !now.Before(expires) {
-			return fmt.Errorf("%s: sign-off %s for %s expired at %s (valid for %s); ask again", step, name, target, clock(expires), shortDuration(s.ValidFor))
+			return fmt.Errorf("%s: sign-off %s for %s expired at %s (valid for %s by the worker's safety policy); ask again", step, name, target, clock(expires), shortDuration(validFor))
 		}
 	}
 	return nil
 }
 
-// guard runs CheckSignoff and turns a refusal into the non-retryable
-// ErrSignoffRefused failure the workflow reacts to by asking again.
-func (a *Activities) guard(ctx context.Context, call Call, target string) error {
-	if err := CheckSignoff(call, target, a.signoffClock(ctx)); err != nil {
+// countable returns the distinct approvers of s who may count towards the
+// quorum, and the latest signature time among them. It refuses the
+// initiator when excluded, and with p.RequireAttestation (or when an
+// approval carries one anyway) an approval whose attestation p.Keys does
+// not verify.
+func countable(p *Policy, call Call, s *Signoff, exclude bool, initiator string) ([]string, time.Time, error) {
+	var people []string
+	var latest time.Time
+	seen := map[string]bool{}
+	for _, ap := range s.Approvers {
+		who := personID(ap.Person)
+		if who == "" || seen[who] {
+			continue
+		}
+		seen[who] = true
+		if exclude && initiator != "" && who == initiator {
+			return nil, time.Time{}, fmt.Errorf("%s started the incident and may not sign it off (exclude_initiator in the worker's safety policy)", who)
+		}
+		if ap.Attestation != nil || p.RequireAttestation {
+			want := attest.Want{Incident: call.IncidentID, Step: s.Approval, Round: s.Round, Person: who, Answer: rules.Approve, AnyReason: true, AnyChannel: true}
+			if r := p.Keys.Check(ap.Attestation, want, attest.Times{}); r != nil {
+				return nil, time.Time{}, fmt.Errorf("the approval by %s does not count: %s (%s)", who, r.Message, r.Code)
+			}
+			if ap.Attestation.SignedAt.After(latest) {
+				latest = ap.Attestation.SignedAt
+			}
+		}
+		people = append(people, who)
+	}
+	return people, latest, nil
+}
+
+// knownInitiator is who started the incident as far as the worker can
+// tell: with p.RequireAttestation, the commander only when the start is
+// attested (an error says why not); otherwise the commander the call names
+// ("" when it names none).
+func knownInitiator(p *Policy, call Call) (string, error) {
+	who := personID(call.Commander)
+	if !p.RequireAttestation {
+		return who, nil
+	}
+	if err := checkStart(p, call); err != nil {
+		return "", fmt.Errorf("who started the incident is not known for certain: %w", err)
+	}
+	return who, nil
+}
+
+// personID is a person's bare ID: "person.alice" and "alice" are "alice".
+func personID(s string) string {
+	return strings.TrimPrefix(strings.TrimSpace(s), "person.")
+}
+
+// guard runs CheckSignoff against the worker's configuration p and turns a
+// refusal into the non-retryable ErrSignoffRefused failure the workflow
+// reacts to by asking again.
+func (a *Activities) guard(ctx context.Context, p *Policy, call Call, target string) error {
+	if err := CheckSignoff(p, call, target, a.signoffClock(ctx)); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSignoffRefused, nil)
 	}
 	return nil
@@ -118,22 +234,6 @@ func (a *Activities) signoffClock(ctx context.Context) time.Time {
 		}
 	}
 	return now
-}
-
-// distinctApprovers returns the distinct non-empty people, sorted.
-func distinctApprovers(as []Approver) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range as {
-		p := strings.TrimSpace(a.Person)
-		if p == "" || seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // clock renders t in UTC as RFC 3339, e.g. "2024-05-01T10:15:00Z".

@@ -32,8 +32,11 @@ func TestCheckSignoff(t *testing.T) {
 	tests := []struct {
 		name   string
 		edit   func(s *activities.Signoff) *activities.Signoff
+		pol    func(p *activities.Policy) *activities.Policy
 		target string
 		now    time.Time
+		// commander is who started the incident ("" for nobody named).
+		commander string
 		// want is "" for acceptance, else fragments the refusal must contain.
 		want []string
 	}{
@@ -49,23 +52,37 @@ func TestCheckSignoff(t *testing.T) {
 		{name: "too few distinct people", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Approvers = s.Approvers[:1]
 			return s
-		}, want: []string{"approval.isolate_ok", "1 distinct approver(s) (person.alice)", "needs 2"}},
+		}, want: []string{"approval.isolate_ok", "needs one person from each of roster.process_safety, roster.ot_operations", "1 of 2 count (alice (roster.process_safety))", "still needs one from roster.ot_operations"}},
+		{name: "the plan's lower requirement does not count", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Approvers, s.Required = s.Approvers[:1], 1
+			return s
+		}, want: []string{"1 of 2 count"}},
 		{name: "same person twice counts once", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Approvers[1].Person = "person.alice"
 			return s
-		}, want: []string{"1 distinct approver(s) (person.alice)", "needs 2"}},
-		{name: "no approvers and no requirement still needs one", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+		}, want: []string{"1 of 2 count", "still needs one from roster.ot_operations"}},
+		{name: "no approvers", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Required, s.Approvers = 0, nil
 			return s
-		}, want: []string{"0 distinct approver(s) (none)", "needs 1"}},
+		}, want: []string{"0 of 2 count (none)"}},
+		{name: "someone on no sign-off roster does not count", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Approvers[1] = activities.Approver{Person: "ines", Roster: "roster.ot_operations", At: granted}
+			return s
+		}, want: []string{"not on a sign-off roster now: ines"}},
+		{name: "the initiator may not sign off", now: fresh, commander: "dave",
+			want: []string{"dave started the incident and may not sign it off (exclude_initiator"}},
+		{name: "the initiator counts when the worker's policy allows", now: fresh, commander: "dave",
+			pol: func(p *activities.Policy) *activities.Policy { p.Safety.Signoff.ExcludeInitiator = false; return p }},
 		{name: "stale", now: stale,
-			want: []string{"step.isolate: sign-off approval.isolate_ok for plant3_control expired at 2024-05-01T10:15:00Z (valid for 15m); ask again"}},
+			want: []string{"step.isolate: sign-off approval.isolate_ok for plant3_control expired at 2024-05-01T10:15:00Z (valid for 15m by the worker's safety policy); ask again"}},
 		{name: "stale at the very instant of expiry", now: granted.Add(15 * time.Minute), want: []string{"expired at"}},
 		{name: "fresh one nanosecond before expiry", now: granted.Add(15*time.Minute - 1)},
-		{name: "no expiry", now: granted.Add(48 * time.Hour), edit: func(s *activities.Signoff) *activities.Signoff {
+		{name: "the plan's valid_for does not count", now: granted.Add(48 * time.Hour), edit: func(s *activities.Signoff) *activities.Signoff {
 			s.ValidFor = 0
 			return s
-		}},
+		}, want: []string{"expired at", "valid for 15m"}},
+		{name: "no expiry by the worker's policy", now: granted.Add(48 * time.Hour),
+			pol: func(p *activities.Policy) *activities.Policy { p.Safety.Signoff.ValidFor = 0; return p }},
 		{name: "expiring sign-off without grant time", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.GrantedAt = time.Time{}
 			return s
@@ -73,7 +90,7 @@ func TestCheckSignoff(t *testing.T) {
 		{name: "break-glass without reason refused", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "  ", At: fresh}
 			return s
-		}, want: []string{"break-glass", "person.sam", "no reason"}},
+		}, want: []string{"break-glass", "sam", "no reason"}},
 		{name: "break-glass without person refused", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.BreakGlass = &activities.BreakGlass{Reason: "fire", At: fresh}
 			return s
@@ -83,22 +100,52 @@ func TestCheckSignoff(t *testing.T) {
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "ransomware spreading to the SIS", At: granted}
 			return s
 		}},
+		{name: "break-glass by someone off the worker's break-glass rosters", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Approvers = nil
+			s.BreakGlass = &activities.BreakGlass{Person: "ines", Reason: "ransomware spreading to the SIS", At: granted}
+			return s
+		}, want: []string{"ines is not on the worker's break-glass rosters (roster.plant_manager)"}},
+		{name: "break-glass when the worker's policy has no break_glass", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Approvers = nil
+			s.BreakGlass = &activities.BreakGlass{Person: "sam", Reason: "fire", At: granted}
+			return s
+		}, pol: func(p *activities.Policy) *activities.Policy { p.Safety.BreakGlass = nil; return p },
+			want: []string{"no break_glass block"}},
 		{name: "break-glass goes stale like any sign-off", now: stale, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Approvers = nil
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "ransomware spreading to the SIS", At: granted}
 			return s
-		}, want: []string{"approval.isolate_ok (a break-glass override by person.sam)", "expired at 2024-05-01T10:15:00Z (valid for 15m)"}},
+		}, want: []string{"approval.isolate_ok (a break-glass override by sam)", "expired at 2024-05-01T10:15:00Z (valid for 15m"}},
 		{name: "break-glass must still cover the target", target: "plant4_control", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.BreakGlass = &activities.BreakGlass{Person: "person.sam", Reason: "fire", At: granted}
 			return s
 		}, want: []string{"not plant4_control"}},
 		{name: "no target", target: "-", now: fresh, want: []string{"no target zone"}},
+		{name: "no configuration refuses everything", now: fresh,
+			pol:  func(*activities.Policy) *activities.Policy { return nil },
+			want: []string{"step.isolate", "plant3_control", "no configuration of its own"}},
+		{name: "no safety policy refuses everything", now: fresh,
+			pol:  func(p *activities.Policy) *activities.Policy { p.Safety = nil; return p },
+			want: []string{"has no safety policy"}},
+		{name: "unattested approvals when attestations are required", now: fresh,
+			pol: func(p *activities.Policy) *activities.Policy {
+				p.RequireAttestation, p.Safety.Signoff.ExcludeInitiator = true, false
+				return p
+			},
+			want: []string{"the approval by alice does not count", "NotAttested"}},
+		{name: "an unverified initiator when attestations are required", now: fresh, commander: "hiro",
+			pol:  func(p *activities.Policy) *activities.Policy { p.RequireAttestation = true; return p },
+			want: []string{"excludes the initiator", "who started the incident is not known for certain", "not attested"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := signoff()
 			if tc.edit != nil {
 				s = tc.edit(s)
+			}
+			pol := policyFor(plant3())
+			if tc.pol != nil {
+				pol = tc.pol(pol)
 			}
 			target := tc.target
 			switch target {
@@ -107,8 +154,8 @@ func TestCheckSignoff(t *testing.T) {
 			case "-":
 				target = ""
 			}
-			call := activities.Call{IncidentID: "inc-1", Step: "step.isolate", Action: "ot.isolate_zone", Signoff: s}
-			err := activities.CheckSignoff(call, target, tc.now)
+			call := activities.Call{IncidentID: "inc-1", Step: "step.isolate", Action: "ot.isolate_zone", Signoff: s, Commander: tc.commander}
+			err := activities.CheckSignoff(pol, call, target, tc.now)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

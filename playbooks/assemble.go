@@ -54,36 +54,18 @@ func (c *compiler) assemble(sorted []*cstep) *plan.Plan {
 		p.Escalations = append(p.Escalations, e)
 	}
 	for _, n := range c.used("zone") {
-		x := cfg.Zones[n]
-		z := plan.Zone{ID: n, Title: x.Title, PurdueLevel: x.PurdueLevel, SecurityLevel: x.SecurityLevel, Networks: x.Networks}
-		if s := x.SafeState; s != nil {
-			z.SafeState = &plan.SafeState{Integration: s.Integration, Register: s.Register, Expect: s.Expect}
-		}
+		z, _ := cfg.PlanZone(n)
 		p.Zones = append(p.Zones, z)
 	}
 	for _, n := range c.used("conduit") {
-		x := cfg.Conduits[n]
-		k := plan.Conduit{ID: n, Protocols: x.Protocols, Enforcement: x.Enforcement, KeepOpenOnIsolation: x.KeepOpenOnIsolation}
-		if x.From != nil {
-			k.From = x.From.Name
-		}
-		if x.To != nil {
-			k.To = x.To.Name
-		}
+		k, _ := cfg.PlanConduit(n)
 		p.Conduits = append(p.Conduits, k)
 	}
 	for _, id := range c.usedIntegrations() {
 		p.Integrations = append(p.Integrations, cfg.Integrations[id].Plan())
 	}
-	if c.uses["safety"] && cfg.Safety != nil && cfg.Safety.Signoff != nil {
-		s := &plan.Safety{Signoff: cfg.signoffQuorum()}
-		if bg := cfg.Safety.BreakGlass; bg != nil {
-			s.BreakGlass = &plan.BreakGlass{RequireReason: bg.RequireReason}
-			for _, r := range bg.Rosters {
-				s.BreakGlass.Rosters = append(s.BreakGlass.Rosters, r.addr())
-			}
-		}
-		p.Safety = s
+	if c.uses["safety"] {
+		p.Safety = cfg.PlanSafety()
 	}
 	return p
 }

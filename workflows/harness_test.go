@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	fborg "github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
@@ -125,7 +127,44 @@ func compileWith(t *testing.T, organisation, src string) *plan.Plan {
 	if diags.HasErrors() {
 		t.Fatalf("compiling: %s", diags.Error())
 	}
+	remember(t, p, m.Config)
 	return p
+}
+
+// compiledFrom maps each plan the helpers compiled, by pointer (a plan a
+// test edits afterwards keeps the configuration it came from) and by
+// digest (a plan carried over a continue-as-new is a decoded copy), to the
+// configuration it was compiled from, so the harness gives the worker's
+// activities an authority built honestly from the same HCL (unattested,
+// as firebreak dev runs).
+var compiledFrom sync.Map // *plan.Plan or digest -> *playbooks.Config
+
+func remember(t *testing.T, p *plan.Plan, cfg *playbooks.Config) {
+	t.Helper()
+	d, err := plan.Digest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiledFrom.Store(p, cfg)
+	compiledFrom.Store(d, cfg)
+}
+
+// policyFor is the worker's configuration for a plan the helpers compiled,
+// or nil (no authority: guard three refuses every safety-critical action)
+// for a plan made by hand.
+func policyFor(p *plan.Plan) *activities.Policy {
+	v, ok := compiledFrom.Load(p)
+	if !ok {
+		d, err := plan.Digest(p)
+		if err != nil {
+			return nil
+		}
+		if v, ok = compiledFrom.Load(d); !ok {
+			return nil
+		}
+	}
+	pol, _ := fborg.PolicyOf(v.(*playbooks.Config), false)
+	return pol
 }
 
 // libraryPlan compiles a playbook of the shipped library.
@@ -139,6 +178,7 @@ func libraryPlan(t *testing.T, name string) *plan.Plan {
 	if diags.HasErrors() {
 		t.Fatalf("compiling %s: %s", name, diags.Error())
 	}
+	remember(t, p, m.Config)
 	return p
 }
 
@@ -173,6 +213,9 @@ type harness struct {
 	j     *sim.Journal
 	acts  *activities.Activities
 	start time.Time
+	// policy is the worker's configuration the activities check against:
+	// that of the plan run, set by run.
+	policy *activities.Policy
 
 	starts  []started
 	replies []*reply
@@ -204,6 +247,7 @@ func newHarness(t *testing.T) *harness {
 	j := sim.NewJournal()
 	twin := sim.New(j)
 	h := &harness{t: t, env: env, twin: twin, j: j, acts: twin.Activities()}
+	h.acts.Authority = activities.AuthorityFunc(func() *activities.Policy { return h.policy })
 	env.RegisterActivity(h.acts)
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		st := started{Name: info.ActivityType.Name, TaskQueue: info.TaskQueue, At: env.Now(), StartToClose: info.StartToCloseTimeout}
@@ -237,6 +281,9 @@ func (h *harness) run(in workflows.IncidentInput) {
 		in.AcceptUnattested = true
 	}
 	h.start = h.env.Now()
+	if h.policy == nil {
+		h.policy = policyFor(in.Plan)
+	}
 	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("the workflow did not complete")

@@ -47,7 +47,7 @@ func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
 func newDevCmd() *cobra.Command {
 	var dataDir, dir string
 	var port, uiPort int
-	var noWorker, verbose bool
+	var noWorker, verbose, requireAttestation bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a Temporal server and a firebreak worker in this process",
@@ -65,6 +65,11 @@ $FIREBREAK_DIR, else the built-in library) before anything starts, as
 'firebreak validate' does, and reads the env() variables of its integrations
 once; an error stops the start. SIGHUP reloads the directory: a version that
 does not load is refused and logged, and the one in force stays.
+
+The dev worker accepts unsigned starts and answers (they are marked
+unattested); --require-attestation makes it refuse them, as 'firebreak
+worker' does. Every other check of the worker's configuration applies
+either way.
 
 The worker's actions run on simulated twins and are recorded in
 DATA_DIR/simulation.jsonl until real integrations are configured.`,
@@ -113,7 +118,7 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer j.Close()
-				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder})
+				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: requireAttestation})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
@@ -136,13 +141,14 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 	cmd.Flags().IntVar(&port, "port", 7233, "Temporal frontend port")
 	cmd.Flags().IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0: no UI)")
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "run only the server; start workers separately with 'firebreak worker'")
+	cmd.Flags().BoolVar(&requireAttestation, "require-attestation", false, "refuse incidents whose start, and sign-offs whose approvals, are not signed by a key the organisation declares")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log server and worker information, not only warnings")
 	return cmd
 }
 
 func newWorkerCmd() *cobra.Command {
 	var journalPath, dir string
-	var verbose bool
+	var verbose, acceptUnattested bool
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the firebreak worker against a Temporal server",
@@ -168,6 +174,12 @@ variables of every integration not marked simulate = true are read once, now;
 one that is unset stops the start, naming the variable and the block. SIGHUP
 reloads the directory; a version that does not load is refused and logged,
 and the one in force stays.
+
+The worker requires attestations: it does nothing for an incident whose
+start is not signed by a key the organisation declares (a person's
+public_key, or a trusted front door's), and refuses a safety-critical action
+unless every approval of its sign-off is signed too. --accept-unattested
+turns that off (as 'firebreak dev' runs) for a trial; never in production.
 
 Actions run on simulated twins until real integrations are configured; each
 one is journaled, once per idempotency key, in the --journal file.`,
@@ -207,12 +219,15 @@ one is journaled, once per idempotency key, in the --journal file.`,
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer j.Close()
-			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder})
+			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: !acceptUnattested})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer ws.Stop()
 			describeOrg(cmd, holder.Current())
+			if acceptUnattested {
+				fmt.Fprintln(cmd.ErrOrStderr(), "Warning: --accept-unattested: unsigned starts and sign-offs are accepted; anyone who can reach the Temporal namespace can start incidents and answer them.")
+			}
 			reloadOnHangup(ctx, cmd, hup, holder, logger)
 			fmt.Fprintf(cmd.OutOrStdout(), "Worker running against %s (namespace %s); simulated actions journaled in %s. Ctrl-C stops it.\n", cfg.Address, cfg.Namespace, journalPath)
 			<-ctx.Done()
@@ -222,6 +237,7 @@ one is journaled, once per idempotency key, in the --journal file.`,
 	cmd.Flags().StringVar(&journalPath, "journal", filepath.Join(defaultDataDir(), journalFile), "the simulation journal file")
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
+	cmd.Flags().BoolVar(&acceptUnattested, "accept-unattested", false, "accept unsigned incident starts and approvals (as 'firebreak dev' does); for trials only")
 	return cmd
 }
 

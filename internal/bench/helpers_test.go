@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
@@ -71,6 +72,13 @@ func startBenchEnv(tb testing.TB, opts devserver.Options) *benchEnv {
 	e := &benchEnv{env: startServer(tb, opts)}
 	twin := sim.New(sim.NewJournal())
 	acts := twin.Activities()
+	// The worker's own configuration is the library, the organisation the
+	// benchmarked plans are compiled from; answers are unsigned.
+	o, _, diags := org.Load(libraryDir, org.Options{Lenient: true})
+	if diags.HasErrors() {
+		tb.Fatal(diags.Error())
+	}
+	acts.Authority = org.NewAuthority(org.NewHolder(o, org.Options{Lenient: true}), false)
 	e.cuts = NewNotifyingIsolator(acts.Isolator, 1024)
 	acts.Isolator = e.cuts
 	w := worker.New(e.c, activities.TaskQueue, worker.Options{})

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/demo"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
@@ -241,7 +242,12 @@ func TestRecordHistories(t *testing.T) {
 		t.Skip("records workflows/testdata/histories; run with -record (and -overwrite to replace existing files)")
 	}
 	e := startServer(t, devserver.Options{Ephemeral: true})
-	ws, err := runner.Start(e.c, runner.Options{})
+	dir := writeScenarioDir(t)
+	o, _, diags := org.Load(dir, org.Options{Lenient: true})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	ws, err := runner.Start(e.c, runner.Options{Org: org.NewHolder(o, org.Options{Lenient: true})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +255,6 @@ func TestRecordHistories(t *testing.T) {
 	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dir := writeScenarioDir(t)
 	for _, sc := range replayScenarios(dir) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()

@@ -151,7 +151,13 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, err
 	}
 	defer journal.Close()
-	ws, err := runner.Start(c, runner.Options{Journal: journal, Logger: logger})
+	// The worker's own authority is the organisation the playbook comes
+	// from; the demo's twins need none of its env() secrets.
+	o, _, diags := org.Load(opts.Dir, org.Options{Lenient: true})
+	if diags.HasErrors() {
+		return res, fmt.Errorf("loading %s as the worker's organisation: %s", org.Describe(opts.Dir), diags.Error())
+	}
+	ws, err := runner.Start(c, runner.Options{Journal: journal, Logger: logger, Org: org.NewHolder(o, org.Options{Lenient: true})})
 	if err != nil {
 		return res, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
@@ -87,7 +88,14 @@ func startInProcess(t *testing.T) *inProcess {
 	srv := startServer(t, devserver.Options{Ephemeral: true})
 	c := newClient(t, srv)
 	j := sim.NewJournal()
-	ws, err := runner.Start(c, runner.Options{Journal: j})
+	// The worker's organisation is the main end-to-end directory, the one
+	// the incidents are compiled from (the stale-sign-off directory shares
+	// its people and plant).
+	o, _, diags := org.Load(playbookDir(t), org.Options{Lenient: true})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	ws, err := runner.Start(c, runner.Options{Journal: j, Org: org.NewHolder(o, org.Options{Lenient: true})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,9 +107,11 @@ func newProc(t *testing.T, name, marker string, args []string, extraEnv ...strin
 }
 
 // newWorker prepares `firebreak worker` reaching the server at address and
-// journaling into journal.
+// journaling into journal. Its organisation is the main end-to-end
+// directory (playbookDir), the one the incidents are compiled from, and it
+// accepts unattested starts and answers, which these tests send.
 func newWorker(t *testing.T, address, journal string) *proc {
-	return newProc(t, "worker", "Worker running against", []string{"worker", "--journal", journal},
+	return newProc(t, "worker", "Worker running against", []string{"worker", "--dir", playbookDir(t), "--accept-unattested", "--journal", journal},
 		temporalenv.EnvAddress+"="+address, temporalenv.EnvNamespace+"=default")
 }
 

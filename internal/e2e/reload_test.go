@@ -22,7 +22,7 @@ func TestWorkerReloadsOnHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, devserver.Options{Ephemeral: true})
-	w := newProc(t, "worker", "Worker running against", []string{"worker", "--dir", dir, "--journal", filepath.Join(t.TempDir(), "j.jsonl")},
+	w := newProc(t, "worker", "Worker running against", []string{"worker", "--dir", dir, "--accept-unattested", "--journal", filepath.Join(t.TempDir(), "j.jsonl")},
 		temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"=default")
 	w.start()
 	logHas := func(what string) func() bool {

@@ -90,7 +90,7 @@ func TestWorkerSecrets(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, devserver.Options{DataDir: dataDir})
 	c := newClient(t, srv)
-	w := newProc(t, "worker", "Worker running against", []string{"worker", "--dir", dir, "--journal", filepath.Join(dataDir, "simulation.jsonl"), "-v"},
+	w := newProc(t, "worker", "Worker running against", []string{"worker", "--dir", dir, "--accept-unattested", "--journal", filepath.Join(dataDir, "simulation.jsonl"), "-v"},
 		append(secretEnv, temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"=default")...)
 	w.start()
 

@@ -32,15 +32,23 @@ type Options struct {
 	Twin *sim.Twin
 	// Logger receives worker logs; nil discards them.
 	Logger *slog.Logger
-	// Org is the organisation the worker loaded (its own authority on who
-	// may do what and what exists). Nil runs without one (tests).
+	// Org is the organisation the worker loaded: its own authority on who
+	// may do what and what exists, which guard three and the start check
+	// consult at every check (so a reload counts). Nil loads the built-in
+	// library as the organisation (tests, benchmarks, the demo).
 	Org *org.Holder
+	// RequireAttestation refuses incidents whose start is not attested and
+	// sign-offs whose approvals are not, by the organisation's keys
+	// (firebreak worker); off, unsigned ones are accepted (firebreak dev,
+	// the demo).
+	RequireAttestation bool
 }
 
 // Workers are the running workers; Stop stops them all.
 type Workers struct {
 	workers []worker.Worker
-	// Org is the organisation the workers run for; nil without one.
+	// Org is the organisation the workers run for (the built-in library
+	// when Options.Org was nil).
 	Org *org.Holder
 	// Twin is the simulated twin behind the live activities.
 	Twin *sim.Twin
@@ -69,22 +77,34 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: opts.Org}
-	if opts.Org != nil {
-		// Which integration backs each instance. No kind has a real
-		// adapter yet, so every instance runs on its twin; when adapters
-		// land, the real ones are built here from adapters.Kinds.
-		for _, r := range adapters.Resolve(opts.Org.Current()) {
-			logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
+	holder := opts.Org
+	if holder == nil {
+		o, _, diags := org.Load("", org.Options{})
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("loading the built-in library as the organisation: %s", diags.Error())
 		}
+		holder = org.NewHolder(o, org.Options{})
 	}
+	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: holder}
+	// Which integration backs each instance. No kind has a real adapter
+	// yet, so every instance runs on its twin; when adapters land, the
+	// real ones are built here from adapters.Kinds.
+	for _, r := range adapters.Resolve(holder.Current()) {
+		logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
+	}
+	authority := org.NewAuthority(holder, opts.RequireAttestation)
 
 	live := worker.New(c, activities.TaskQueue, worker.Options{})
-	Register(live, twin.Activities())
+	liveActs := twin.Activities()
+	liveActs.Authority = authority
+	Register(live, liveActs)
 	ws.workers = append(ws.workers, live)
-	// Exercise activities: simulated twins only, by construction.
+	// Exercise activities: simulated twins only, by construction, under
+	// the same checks.
 	ex := worker.New(c, activities.ExerciseTaskQueue, worker.Options{})
-	ex.RegisterActivity(ws.ExerciseTwin.Activities())
+	exActs := ws.ExerciseTwin.Activities()
+	exActs.Authority = authority
+	ex.RegisterActivity(exActs)
 	ws.workers = append(ws.workers, ex)
 
 	for i, w := range ws.workers {

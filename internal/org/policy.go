@@ -1,0 +1,98 @@
+package org
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/playbooks"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+)
+
+// PolicyOf builds what guard three and the start check go by from a
+// configuration: its people and rosters, its safety policy, its whole plant
+// model, the public keys it declares and, per playbook, who may start it.
+// requireAttestation is the worker's mode (firebreak worker: true). The
+// errors are keys that do not parse; they are left out of the keyring and
+// the rest still work.
+func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Policy, []error) {
+	keys, errs := attest.NewKeyring(configKeys(cfg))
+	p := &activities.Policy{
+		Directory:          cfg.Directory(),
+		Safety:             cfg.PlanSafety(),
+		Zones:              cfg.PlanZones(),
+		Conduits:           cfg.PlanConduits(),
+		Keys:               keys,
+		RequireAttestation: requireAttestation,
+		Playbooks:          map[string][]string{},
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Playbooks)) {
+		p.Playbooks[name] = configMayStart(cfg, name)
+	}
+	return p, errs
+}
+
+// Policy is the organisation as guard three and the start check see it;
+// see PolicyOf.
+func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
+	return PolicyOf(o.Config, requireAttestation)
+}
+
+// configKeys returns the public keys the configuration declares.
+//
+// TODO(merge): the language is gaining `public_key` on person and
+// integration blocks as `func (cfg *playbooks.Config) Keys() []plan.Key`;
+// once it lands, return cfg.Keys() here (and delete this comment). Until
+// then the configuration declares no keys, so a worker that requires
+// attestations refuses every start and every sign-off.
+func configKeys(cfg *playbooks.Config) []plan.Key {
+	_ = cfg
+	return nil
+}
+
+// configMayStart returns the principals a playbook's may_start names (nil:
+// any declared person may start it).
+//
+// TODO(merge): return cfg.MayStart(playbook) once
+// `func (cfg *playbooks.Config) MayStart(playbook string) []string` lands
+// with the may_start attribute.
+func configMayStart(cfg *playbooks.Config, playbook string) []string {
+	_, _ = cfg, playbook
+	return nil
+}
+
+// Authority is the worker's activities.Authority: at every check it builds
+// the policy from the organisation the holder has in force then, so a
+// reload that removes someone from a roster counts from the next action
+// on. The policy is built once per loaded organisation.
+type Authority struct {
+	holder  *Holder
+	require bool
+
+	mu   sync.Mutex
+	last *Org
+	pol  *activities.Policy
+}
+
+// NewAuthority returns the authority of the organisations h holds, in the
+// given attestation mode.
+func NewAuthority(h *Holder, requireAttestation bool) *Authority {
+	return &Authority{holder: h, require: requireAttestation}
+}
+
+// Policy returns the policy of the organisation in force now.
+func (a *Authority) Policy() *activities.Policy {
+	o := a.holder.Current()
+	if o == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if o != a.last {
+		a.pol, _ = o.Policy(a.require)
+		a.last = o
+	}
+	return a.pol
+}
