@@ -378,7 +378,12 @@ func (r *runner) actionOptions(a *plan.ActionStep) workflow.ActivityOptions {
 func (r *runner) plant() *activities.Plant {
 	p := &activities.Plant{}
 	for _, z := range r.plan.Zones {
-		p.Zones = append(p.Zones, activities.Zone{ID: z.ID, Title: z.Title, Networks: z.Networks})
+		az := activities.Zone{ID: z.ID, Title: z.Title, Networks: z.Networks}
+		if ss := z.SafeState; ss != nil && r.version >= interpreterV6 {
+			// Guard three compares it with the worker's own.
+			az.SafeState = &activities.SafeState{Integration: ss.Integration, Register: ss.Register, Expect: ss.Expect}
+		}
+		p.Zones = append(p.Zones, az)
 	}
 	for _, c := range r.plan.Conduits {
 		p.Conduits = append(p.Conduits, activities.Conduit{ID: c.ID, From: c.From, To: c.To, Enforcement: c.Enforcement, KeepOpenOnIsolation: c.KeepOpenOnIsolation, Protocols: c.Protocols})

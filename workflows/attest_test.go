@@ -57,9 +57,14 @@ func newKeys(t *testing.T, people ...string) keys {
 	return k
 }
 
-func (k keys) trustIn(p *plan.Plan) {
+// trustIn declares the keys in the plan and, for the worker, in h's
+// configuration.
+func (k keys) trustIn(p *plan.Plan, h *harness) {
 	for _, s := range k {
 		trust(p, s)
+		if h != nil {
+			h.workerKeys = append(h.workerKeys, keyOf(s))
+		}
 	}
 }
 
@@ -71,6 +76,8 @@ func (k keys) trustIn(p *plan.Plan) {
 func TestAttestationsRefused(t *testing.T) {
 	h := newHarness(t)
 	h.signed = true
+	// Guard three judges signatures by the incident's (skipped) clock.
+	h.acts.Now = h.env.Now
 	k := newKeys(t, "alice", "bob", "carol", "erin", "hank")
 	stranger := newSigner(t, "person.bob") // bob's name, not bob's key
 	ap := workflows.Answer{Step: "approval.isolate_ok", Round: 1}
@@ -121,7 +128,7 @@ func TestAttestationsRefused(t *testing.T) {
 	good2 := h.answerSigned(6*time.Minute, k["carol"], workflows.UpdateApprove, as("carol"), nil)
 
 	p := compile(t, signoffPlaybook)
-	k.trustIn(p)
+	k.trustIn(p, h)
 	h.run(startSigned(t, k["alice"], workflows.IncidentInput{Plan: p}, h.env.Now()))
 
 	rejected(t, missing, rules.NotAttested)
@@ -142,10 +149,13 @@ func TestAttestationsRefused(t *testing.T) {
 	refused(t, replayed, "already approved")
 	accepted(t, good2)
 
-	if res := h.result(); res.State != workflows.StateCompleted {
-		t.Fatalf("state %s", res.State)
-	}
 	tl := h.timeline()
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow error %v:\n%s", err, dump(tl))
+	}
+	if res := h.result(); res.State != workflows.StateCompleted {
+		t.Fatalf("state %s:\n%s", res.State, dump(tl))
+	}
 	for _, e := range tl.Events {
 		if e.Kind == workflows.EventRefused && e.Code != string(rules.Duplicate) {
 			t.Errorf("a rejected answer reached the timeline: %+v", e)
@@ -232,7 +242,7 @@ func TestStartChecked(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			p := compile(t, signoffPlaybook)
-			k.trustIn(p)
+			k.trustIn(p, h)
 			h.run(c.in(h, p))
 			err := h.env.GetWorkflowError()
 			var ae *temporal.ApplicationError
@@ -248,7 +258,7 @@ func TestStartChecked(t *testing.T) {
 		h := newHarness(t)
 		p := compile(t, signoffPlaybook)
 		p.MayStart = []string{"roster.process_safety"}
-		k.trustIn(p)
+		k.trustIn(p, h)
 		h.answer(time.Minute, workflows.UpdateCancel, workflows.Answer{Person: "alice", Reason: "drill over"})
 		h.run(workflows.IncidentInput{Plan: p, Commander: "alice"})
 		if err := h.env.GetWorkflowError(); err != nil {
@@ -347,4 +357,50 @@ func TestUnguardedPlanFails(t *testing.T) {
 		t.Errorf("conduits cut: %v", cuts)
 	}
 	firstEvent(t, tl, workflows.EventSignoffRefused, "step.isolate")
+}
+
+// TestPlantNotSafe: the isolation reads the zone's safe_state register
+// before it cuts anything; a register out of its expected state fails the
+// step with nothing cut, and a playbook branches on that with on_failure =
+// "continue" and the step's status.
+func TestPlantNotSafe(t *testing.T) {
+	organisation := strings.Replace(org, `zone "control" {
+  purdue_level = 2`, `integration "modbus" "plc" {
+  address = "127.0.0.1:5020"
+  unit_id = 1
+}
+zone "control" {
+  purdue_level = 2
+  safe_state {
+    integration = "modbus.plc"
+    register    = 40001
+    expect      = 1
+  }`, 1)
+	h := newHarness(t)
+	h.twin.SetRegister("modbus.plc", 40001, 0)
+	h.answer(time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob"})
+	h.answer(time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol"})
+	h.run(workflows.IncidentInput{Plan: compileWith(t, organisation, `playbook "p" {
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate the control network?"
+  }
+  step "isolate" {
+    action     = "ot.isolate_zone"
+    with       = { zone = zone.control }
+    needs      = [approval.isolate_ok]
+    on_failure = "continue"
+  }
+  notify "not_safe" {
+    message = "The plant is not in its safe state: isolation held back. Decide by hand."
+    when    = step.isolate.status == "failed"
+  }
+}`), Commander: "alice"})
+	res := h.result()
+	wantStep(t, res.Steps, "step.isolate", workflows.StepFailed, "reads 0")
+	wantStep(t, res.Steps, "notify.not_safe", workflows.StepDone, "")
+	if cuts := h.attempts(sim.OpCut); len(cuts) != 0 {
+		t.Errorf("conduits cut with the plant out of its safe state: %v", cuts)
+	}
 }

@@ -227,6 +227,8 @@ type harness struct {
 	signed bool
 	// noCommander starts the incident without a commander.
 	noCommander bool
+	// workerKeys are the public keys the worker's configuration trusts.
+	workerKeys []plan.Key
 }
 
 // actionActivities are the activities whose input is an ActionInput.
@@ -283,6 +285,14 @@ func (h *harness) run(in workflows.IncidentInput) {
 	h.start = h.env.Now()
 	if h.policy == nil {
 		h.policy = policyFor(in.Plan)
+		if h.policy != nil && len(h.workerKeys) > 0 {
+			// The worker's configuration declares these public keys.
+			h.policy.Keys, _ = attest.NewKeyring(h.workerKeys)
+		}
+		if h.policy != nil && h.signed {
+			// As firebreak worker runs: unsigned starts and sign-offs are refused.
+			h.policy.RequireAttestation = true
+		}
 	}
 	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	if !h.env.IsWorkflowCompleted() {
@@ -573,9 +583,12 @@ func newSigner(t *testing.T, id string) *attest.Signer {
 // does for public_key on person and integration blocks.
 func trust(p *plan.Plan, signers ...*attest.Signer) {
 	for _, s := range signers {
-		k := plan.Key{ID: s.ID, Person: s.Person(), PublicKey: s.Public()}
-		p.Keys = append(p.Keys, k)
+		p.Keys = append(p.Keys, keyOf(s))
 	}
+}
+
+func keyOf(s *attest.Signer) plan.Key {
+	return plan.Key{ID: s.ID, Person: s.Person(), PublicKey: s.Public()}
 }
 
 // signAnswer attests an answer as the CLI does and returns it.

@@ -63,7 +63,8 @@ const (
 	// a front door the plan trusts signed it; refusals are counted per
 	// person and code and only the latest are kept in full; approval events
 	// name the roster they finally count for; and activities are handed the
-	// attestations guard three verifies again against the worker's keys;
+	// attestations guard three verifies again against the worker's keys
+	// (and each zone's safe_state, which it compares with the worker's);
 	// and fails an action the plan did not guard when guard three refuses
 	// it for want of a sign-off (asking again cannot mend that).
 	interpreterV6  = interpreterV5 + 1
