@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -100,4 +101,22 @@ func (cfg *Config) MayStart(playbook string) []string {
 		}
 	}
 	return out
+}
+
+// CheckKeyID checks a signing key ID as `firebreak keygen` takes it:
+// "person.NAME" for a person's own key, or an integration ID "KIND.NAME" of
+// a known integration kind for a front door's. It does not look the name up
+// in any files.
+func CheckKeyID(id string) error {
+	kind, name, ok := strings.Cut(id, ".")
+	kinds := sortedKeys(integrationSettings)
+	switch {
+	case !ok || kind == "":
+		return fmt.Errorf("%q is not a key ID: write person.NAME for a person's own key, or an integration ID such as slack.main for a front door", id)
+	case kind != blockPerson && !slices.Contains(kinds, kind):
+		return fmt.Errorf("%q is not a key ID: %q is neither person nor an integration kind (%s).%s", id, kind, strings.Join(kinds, ", "), didYouMean(kind, append([]string{blockPerson}, kinds...)))
+	case !validName(name):
+		return fmt.Errorf("%q is not a key ID: %q is not a valid name (names start with a letter and contain only letters, digits, underscores and dashes)", id, name)
+	}
+	return nil
 }
