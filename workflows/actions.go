@@ -40,7 +40,11 @@ func (r *runner) beginAction(ctx workflow.Context, s *plan.Step, st *StepState) 
 	if s.ForEach != nil {
 		detail += fmt.Sprintf(" for %d item(s)", len(st.Iterations))
 	}
-	r.event(ctx, Event{Kind: EventStepStarted, Step: s.ID, Detail: detail})
+	ev := Event{Kind: EventStepStarted, Step: s.ID, Detail: detail}
+	if r.version >= interpreterV6 {
+		ev.Action = s.Action.Action
+	}
+	r.event(ctx, ev)
 	r.tickAction(ctx, s, st)
 	return true
 }
@@ -119,6 +123,7 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 		Action:     s.Action.Action,
 		Plant:      r.plant(),
 	}
+	r.identify(&call)
 	if s.Action.SafetyCritical {
 		signoff, waitFor, reason := r.guard(ctx, s)
 		switch {
@@ -159,6 +164,9 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 	opts := r.actionOptions(s.Action)
 	var res activities.ActionResult
 	in := activities.ActionInput{Call: call, Args: args}
+	if call.Signoff != nil && r.version >= interpreterV6 {
+		r.authorised(ctx, s, it, call.Signoff)
+	}
 	r.launch(ctx, r.activityContext(opts), name, in, &res, func(ctx workflow.Context, err error) {
 		if it.State != StepRunning {
 			return
@@ -176,6 +184,15 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 				it.State = StepFailed
 				it.Reason = "the activity refused the break-glass override: " + errorMessage(err)
 				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err), BreakGlass: true})
+				return
+			}
+			if errorType(err) == activities.ErrSignoffRefused && call.Signoff == nil && r.version >= interpreterV6 {
+				// Guard three refused an action the plan did not guard (a
+				// plan that clears safety_critical): no sign-off was asked
+				// for, so asking again cannot mend it.
+				it.State = StepFailed
+				it.Reason = "the activity refused to act without a safety sign-off: " + errorMessage(err)
+				r.event(ctx, Event{Kind: EventSignoffRefused, Step: s.ID, Iteration: label, Detail: errorMessage(err)})
 				return
 			}
 			if errorType(err) == activities.ErrSignoffRefused {
@@ -275,10 +292,43 @@ func (r *runner) signoff(ap *plan.Step, as *StepState) *activities.Signoff {
 		ValidFor:   ap.Approval.Quorum.ValidFor.Std(),
 		BreakGlass: as.BreakGlass,
 	}
+	v6 := r.version >= interpreterV6
+	if v6 {
+		so.Round = as.Round
+	}
 	for _, a := range as.Approvals {
-		so.Approvers = append(so.Approvers, activities.Approver{Person: a.Person, Roster: a.Roster, At: a.At})
+		ap := activities.Approver{Person: a.Person, Roster: a.Roster, At: a.At}
+		if v6 {
+			ap.Attestation = a.Attestation
+		}
+		so.Approvers = append(so.Approvers, ap)
 	}
 	return so
+}
+
+// authorised records which sign-off lets a safety-critical action run, just
+// before it is scheduled, so the timeline (and firebreak verify) can tell
+// that every such action was preceded by a valid quorum.
+func (r *runner) authorised(ctx workflow.Context, s *plan.Step, it *Iteration, so *activities.Signoff) {
+	label := ""
+	if s.ForEach != nil {
+		label = it.Key
+	}
+	var detail string
+	if bg := so.BreakGlass; bg != nil {
+		detail = fmt.Sprintf("%s forced by break-glass (%s)", so.Approval, bg.Person)
+	} else {
+		var who []string
+		for _, a := range so.Approvers {
+			w := a.Person
+			if a.Roster != "" {
+				w += " (" + a.Roster + ")"
+			}
+			who = append(who, w)
+		}
+		detail = fmt.Sprintf("%s round %d signed off by %s", so.Approval, so.Round, strings.Join(who, ", "))
+	}
+	r.event(ctx, Event{Kind: EventAuthorised, Step: s.ID, Iteration: label, Signoff: so.Approval, Round: so.Round, Action: s.Action.Action, Detail: detail, BreakGlass: so.BreakGlass != nil})
 }
 
 // current reports whether round is still the approval's latest grant. A

@@ -137,11 +137,31 @@ func refuse(rf *rules.Refusal) error {
 func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerResult, error) {
 	s, rf := r.check(ctx, update, a)
 	if rf != nil {
+		if r.version >= interpreterV6 {
+			// The validator let it through so that it is on record.
+			r.recordRefused(ctx, update, a, rf)
+		}
 		return AnswerResult{}, refuse(rf)
 	}
 	r.dirty = true
 	now := workflow.Now(ctx)
 	ev := Event{Person: a.Person, Channel: a.Channel, Detail: a.Reason}
+	v6 := r.version >= interpreterV6
+	if v6 {
+		ev.Attestation = a.Attestation
+		ev.Unattested = a.Attestation == nil
+		ev.Reason = a.Reason
+		ev.Option = a.Option
+		ev.Round = a.Round
+	}
+	result := func(msg, state string) (AnswerResult, error) {
+		res := AnswerResult{Message: msg, StepState: state}
+		if v6 {
+			res.Round = a.Round
+			res.Ref = AnswerRef(update, a)
+		}
+		return res, nil
+	}
 	if update == UpdateCancel {
 		r.c.Cancel = &a
 		r.c.CancelledAt = now
@@ -149,10 +169,13 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		ev.Detail = "incident cancelled: " + a.Reason
 		r.event(ctx, ev)
 		r.cancelOpen(ctx)
-		return AnswerResult{Message: "incident " + r.in.IncidentID + " cancelled", StepState: StateCancelled}, nil
+		return result("incident "+r.in.IncidentID+" cancelled", StateCancelled)
 	}
 	st := r.state(s.ID)
 	ev.Step = s.ID
+	if v6 {
+		ev.Round = st.Round
+	}
 	var msg string
 	switch update {
 	case UpdateAck:
@@ -164,7 +187,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 			msg += "; the escalation stops, and " + s.ID + " still needs an answer"
 		}
 	case UpdateApprove:
-		st.Approvals = append(st.Approvals, Approval{Person: a.Person, At: now})
+		st.Approvals = append(st.Approvals, Approval{Person: a.Person, At: now, Attestation: a.Attestation})
 		n, groups := r.dir.QuorumMatch(s.Approval.Quorum, approverIDs(st.Approvals))
 		for i := range st.Approvals {
 			st.Approvals[i].Roster = groups[i]
@@ -172,7 +195,12 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		need := rules.Required(s.Approval.Quorum)
 		ev.Kind = EventApproved
 		ev.Detail = fmt.Sprintf("%d of %d", n, need)
-		if g := groups[len(groups)-1]; g != "" {
+		if v6 {
+			// Each approval event names the roster it counts for now,
+			// including earlier ones the matching has moved.
+			ev.Roster = groups[len(groups)-1]
+			r.rosterEvents(s.ID, st)
+		} else if g := groups[len(groups)-1]; g != "" {
 			ev.Detail += " (counts for " + g + ")"
 		}
 		msg = fmt.Sprintf("approved %s (%d of %d)", s.ID, n, need)
@@ -181,7 +209,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 			st.Ladder = nil
 			r.event(ctx, ev)
 			r.finish(ctx, s, st, StepDone, "approved by "+strings.Join(approverIDs(st.Approvals), ", "))
-			return AnswerResult{Message: msg + "; sign-off complete", StepState: st.State}, nil
+			return result(msg+"; sign-off complete", st.State)
 		}
 		msg += "; " + r.need(s, st)
 	case UpdateDeny:
@@ -190,7 +218,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		ev.Kind = EventDenied
 		r.event(ctx, ev)
 		r.finish(ctx, s, st, StepDenied, fmt.Sprintf("denied by %s: %s", a.Person, a.Reason))
-		return AnswerResult{Message: "denied " + s.ID + "; steps that need it are skipped", StepState: st.State}, nil
+		return result("denied "+s.ID+"; steps that need it are skipped", st.State)
 	case UpdateDecide:
 		st.Choice = a.Option
 		st.AnsweredBy = a.Person
@@ -198,15 +226,15 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		ev.Detail = a.Option
 		r.event(ctx, ev)
 		r.finish(ctx, s, st, StepDone, fmt.Sprintf("%s chose %q", a.Person, a.Option))
-		return AnswerResult{Message: fmt.Sprintf("decided %s: %s", s.ID, a.Option), StepState: st.State}, nil
+		return result(fmt.Sprintf("decided %s: %s", s.ID, a.Option), st.State)
 	case UpdateDone:
 		st.AnsweredBy = a.Person
 		ev.Kind = EventTaskDone
 		r.event(ctx, ev)
 		r.finish(ctx, s, st, StepDone, "done by "+a.Person)
-		return AnswerResult{Message: s.ID + " marked done", StepState: st.State}, nil
+		return result(s.ID+" marked done", st.State)
 	case UpdateBreakGlass:
-		st.BreakGlass = &activities.BreakGlass{Person: a.Person, Reason: a.Reason, At: now}
+		st.BreakGlass = &activities.BreakGlass{Person: a.Person, Reason: a.Reason, At: now, Attestation: a.Attestation}
 		st.GrantedAt = now
 		st.Ladder = nil
 		r.c.BreakGlass = true
@@ -216,10 +244,26 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		r.event(ctx, ev)
 		r.finish(ctx, s, st, StepDone, "BREAK-GLASS by "+a.Person+": "+a.Reason)
 		r.upsertState(ctx, StateRunning)
-		return AnswerResult{Message: "break-glass recorded on " + s.ID + "; the incident is flagged for review", StepState: st.State}, nil
+		return result("break-glass recorded on "+s.ID+"; the incident is flagged for review", st.State)
 	}
 	r.event(ctx, ev)
-	return AnswerResult{Message: msg, StepState: st.State}, nil
+	return result(msg, st.State)
+}
+
+// rosterEvents brings the roster of every approval event of the step's
+// current round up to date with the quorum's matching.
+func (r *runner) rosterEvents(step string, st *StepState) {
+	for i := range r.c.Events {
+		e := &r.c.Events[i]
+		if e.Kind != EventApproved || e.Step != step || e.Round != st.Round {
+			continue
+		}
+		for _, ap := range st.Approvals {
+			if ap.Person == e.Person {
+				e.Roster = ap.Roster
+			}
+		}
+	}
 }
 
 // need says what an approval still lacks.
@@ -276,6 +320,7 @@ func (r *runner) status() Status {
 		Commander:  r.in.Commander,
 		Exercise:   r.in.Exercise,
 		BreakGlass: r.c.BreakGlass,
+		Unattested: r.in.AcceptUnattested,
 		StartedAt:  r.c.StartedAt,
 		Runs:       r.c.Runs + 1,
 		Steps:      r.stepStatuses(),
@@ -332,5 +377,5 @@ func (r *runner) stepStatuses() []StepStatus {
 }
 
 func (r *runner) timeline() Timeline {
-	return Timeline{IncidentID: r.in.IncidentID, Playbook: r.plan.Playbook, Exercise: r.in.Exercise, BreakGlass: r.c.BreakGlass, Events: r.c.Events}
+	return Timeline{IncidentID: r.in.IncidentID, Playbook: r.plan.Playbook, Exercise: r.in.Exercise, BreakGlass: r.c.BreakGlass, Unattested: r.in.AcceptUnattested, Events: r.c.Events, Refusals: r.c.RefusalCounts}
 }

@@ -197,18 +197,28 @@ type Refusal struct {
 	Answer  Answer    `json:"answer"`
 	Message string    `json:"message"`
 	At      time.Time `json:"at"`
+	// Code is the rule-book code of the refusal.
+	Code string `json:"code,omitempty"`
+	// Attestation is the front door's signature of the refusal (answer
+	// attest.Refused, option the refused update, the message's digest as
+	// the reason digest). From interpreter v6 a refusal signal without a
+	// valid one from a front door the plan trusts is ignored.
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // Status is what the status query returns.
 type Status struct {
-	IncidentID string    `json:"incident_id"`
-	Playbook   string    `json:"playbook"`
-	Title      string    `json:"title,omitempty"`
-	Severity   string    `json:"severity,omitempty"`
-	State      string    `json:"state"`
-	Commander  string    `json:"commander,omitempty"`
-	Exercise   bool      `json:"exercise,omitempty"`
-	BreakGlass bool      `json:"break_glass,omitempty"`
+	IncidentID string `json:"incident_id"`
+	Playbook   string `json:"playbook"`
+	Title      string `json:"title,omitempty"`
+	Severity   string `json:"severity,omitempty"`
+	State      string `json:"state"`
+	Commander  string `json:"commander,omitempty"`
+	Exercise   bool   `json:"exercise,omitempty"`
+	BreakGlass bool   `json:"break_glass,omitempty"`
+	// Unattested is set when the incident accepts unsigned answers (it was
+	// started without a key, on firebreak dev or in the demo).
+	Unattested bool      `json:"unattested,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	// Runs counts continue-as-new hand-overs plus one.
 	Runs  int          `json:"runs"`
@@ -244,6 +254,8 @@ type Approval struct {
 	Person string    `json:"person"`
 	Roster string    `json:"roster,omitempty"`
 	At     time.Time `json:"at"`
+	// Attestation is the signed approval (nil for an unattested one).
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // Event kinds in the timeline.
@@ -326,10 +338,12 @@ type RefusalCount struct {
 
 // Timeline is what the timeline query returns.
 type Timeline struct {
-	IncidentID string  `json:"incident_id"`
-	Playbook   string  `json:"playbook"`
-	Exercise   bool    `json:"exercise,omitempty"`
-	BreakGlass bool    `json:"break_glass,omitempty"`
+	IncidentID string `json:"incident_id"`
+	Playbook   string `json:"playbook"`
+	Exercise   bool   `json:"exercise,omitempty"`
+	BreakGlass bool   `json:"break_glass,omitempty"`
+	// Unattested is set when the incident accepts unsigned answers.
+	Unattested bool    `json:"unattested,omitempty"`
 	Events     []Event `json:"events"`
 	// Refusals counts every refusal the incident recorded, per person and
 	// code (interpreter v6), including those whose events were summarised

@@ -23,7 +23,9 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -177,6 +179,11 @@ type harness struct {
 	n       int
 	// onStart, when set, is called as each activity starts.
 	onStart func(started)
+	// signed runs the incident as firebreak worker does: unsigned answers
+	// are refused. Otherwise it accepts them, as firebreak dev does.
+	signed bool
+	// noCommander starts the incident without a commander.
+	noCommander bool
 }
 
 // actionActivities are the activities whose input is an ActionInput.
@@ -220,6 +227,14 @@ func (h *harness) run(in workflows.IncidentInput) {
 	h.t.Helper()
 	if in.IncidentID == "" {
 		in.IncidentID = "INC-1"
+	}
+	if in.Commander == "" && !h.noCommander {
+		// From interpreter v6 an incident names its commander; someone
+		// outside every roster, so that no rule about the initiator applies.
+		in.Commander = "ic"
+	}
+	if in.Start == nil && !h.signed {
+		in.AcceptUnattested = true
 	}
 	h.start = h.env.Now()
 	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
@@ -355,25 +370,49 @@ func accepted(t *testing.T, r *reply) {
 	}
 }
 
-// refused checks that the validator refused the answer with a message
-// containing every one of want, and that the handler never ran.
+// refused checks that the incident refused the answer with a message
+// containing every one of want: from interpreter v6 the handler refuses
+// (and records) what the rules refuse, and the validator only what must
+// leave no trace (see rejected).
 func refused(t *testing.T, r *reply, want ...string) {
 	t.Helper()
 	if !r.Sent {
 		t.Errorf("%s by %s on %s: never sent", r.Update, r.Answer.Person, r.Answer.Step)
 		return
 	}
-	if r.Rejected == nil {
+	err := r.Rejected
+	if err == nil && r.Done {
+		err = r.Err
+	}
+	if err == nil {
 		t.Errorf("%s by %s on %s: accepted (%q), want a refusal containing %q", r.Update, r.Answer.Person, r.Answer.Step, r.Result.Message, want)
 		return
 	}
-	if r.Accepted || r.Done {
-		t.Errorf("%s by %s on %s: refused but also accepted/completed", r.Update, r.Answer.Person, r.Answer.Step)
-	}
 	for _, w := range want {
-		if !strings.Contains(r.Rejected.Error(), w) {
-			t.Errorf("%s by %s on %s: refusal %q does not contain %q", r.Update, r.Answer.Person, r.Answer.Step, r.Rejected.Error(), w)
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s by %s on %s: refusal %q does not contain %q", r.Update, r.Answer.Person, r.Answer.Step, err.Error(), w)
 		}
+	}
+}
+
+// rejected checks that the validator refused the answer, so that nothing
+// of it reached the history, with the given refusal code.
+func rejected(t *testing.T, r *reply, code rules.Code) {
+	t.Helper()
+	if !r.Sent {
+		t.Errorf("%s by %s on %s: never sent", r.Update, r.Answer.Person, r.Answer.Step)
+		return
+	}
+	if r.Rejected == nil {
+		t.Errorf("%s by %s on %s: not rejected by the validator (accepted=%v err=%v)", r.Update, r.Answer.Person, r.Answer.Step, r.Accepted, r.Err)
+		return
+	}
+	if r.Accepted || r.Done {
+		t.Errorf("%s by %s on %s: rejected but also accepted/completed", r.Update, r.Answer.Person, r.Answer.Step)
+	}
+	var ae *temporal.ApplicationError
+	if !errors.As(r.Rejected, &ae) || ae.Type() != string(code) {
+		t.Errorf("%s by %s on %s: rejected with %v, want code %s", r.Update, r.Answer.Person, r.Answer.Step, r.Rejected, code)
 	}
 }
 
@@ -472,3 +511,31 @@ func decode[T any](t *testing.T, raw []byte) T {
 
 // asApp unwraps an application error.
 func asApp(err error, target **temporal.ApplicationError) bool { return errors.As(err, target) }
+
+// newSigner makes a fresh signing key for a key ID.
+func newSigner(t *testing.T, id string) *attest.Signer {
+	t.Helper()
+	s, err := attest.GenerateKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// trust adds the signers' public keys to the plan's keys, as the compiler
+// does for public_key on person and integration blocks.
+func trust(p *plan.Plan, signers ...*attest.Signer) {
+	for _, s := range signers {
+		k := plan.Key{ID: s.ID, Person: s.Person(), PublicKey: s.Public()}
+		p.Keys = append(p.Keys, k)
+	}
+}
+
+// signAnswer attests an answer as the CLI does and returns it.
+func signAnswer(s *attest.Signer, incident, update string, a workflows.Answer, at time.Time) workflows.Answer {
+	a.Attestation = s.Sign(attest.Claim{
+		Incident: incident, Step: a.Step, Round: a.Round, Person: a.Person, Answer: update,
+		Option: a.Option, ReasonSHA256: attest.Digest(a.Reason), Channel: a.Channel,
+	}, at)
+	return a
+}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
@@ -50,8 +51,23 @@ const (
 	// answers whose texts are over the rule book's limits (a reason over
 	// 2,000 characters, an option or ID over 200, a channel over 40) before
 	// any other check.
-	interpreterV5  = interpreterV4 + 1
-	interpreterMax = interpreterV5
+	interpreterV5 = interpreterV4 + 1
+	// interpreterV6 makes sign-offs attributable and the audit trail
+	// unforgeable: a fresh incident needs a commander, a start attestation
+	// that verifies against the plan's keys (or AcceptUnattested), and a
+	// commander its may_start allows; the validator refuses answers whose
+	// attestation is missing, untrusted, replayed, altered or outside the
+	// window, and answers to a round given as 0 when attested; answers the
+	// rules refuse are accepted by the validator and recorded as refusals
+	// by the handler (evidence), while the refused signal counts only when
+	// a front door the plan trusts signed it; refusals are counted per
+	// person and code and only the latest are kept in full; approval events
+	// name the roster they finally count for; and activities are handed the
+	// attestations guard three verifies again against the worker's keys;
+	// and fails an action the plan did not guard when guard three refuses
+	// it for want of a sign-off (asking again cannot mend that).
+	interpreterV6  = interpreterV5 + 1
+	interpreterMax = interpreterV6
 )
 
 // Activity defaults when a step does not say.
@@ -97,6 +113,8 @@ type runner struct {
 	cancelActs workflow.CancelFunc
 	// refused receives SignalRefused.
 	refused workflow.ReceiveChannel
+	// keys are the keys the plan says the organisation trusts (v6).
+	keys *attest.Keyring
 }
 
 // setup validates the input, restores or creates the state and registers the
@@ -126,6 +144,14 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 			return nil, err
 		}
 	}
+	if r.version >= interpreterV6 {
+		r.keys, _ = attest.NewKeyring(in.Plan.Keys)
+		if in.Carry == nil {
+			if err := r.checkStart(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for i, s := range in.Plan.Steps {
 		r.byID[s.ID] = i
 	}
@@ -142,7 +168,15 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		}
 	} else {
 		r.c = newCarry(in.Plan, workflow.Now(ctx))
-		r.event(ctx, Event{Kind: EventIncidentStarted, Person: in.Commander, Detail: r.startDetail()})
+		ev := Event{Kind: EventIncidentStarted, Person: in.Commander, Detail: r.startDetail()}
+		if r.version >= interpreterV6 {
+			ev.Attestation = in.Start
+			ev.Unattested = in.Start == nil
+			if in.Start != nil {
+				ev.Channel = in.Start.Channel
+			}
+		}
+		r.event(ctx, ev)
 	}
 	r.actCtx, r.cancelActs = workflow.WithCancel(ctx)
 
@@ -157,8 +191,7 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Answer) (AnswerResult, error) { return r.apply(ctx, name, a) },
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Answer) error {
-				_, rf := r.check(ctx, name, a)
-				return refuse(rf)
+				return refuse(r.validate(ctx, name, a))
 			}})
 		if err != nil {
 			return nil, err
@@ -328,6 +361,18 @@ func (r *runner) event(ctx workflow.Context, e Event) {
 }
 
 func (r *runner) recordRefusal(ctx workflow.Context, rf Refusal) {
+	if r.version >= interpreterV6 {
+		// Anyone who can reach the namespace can send this signal: it
+		// counts only when a front door the plan trusts signed it.
+		if !r.frontDoorRefusal(ctx, rf) {
+			r.logger.Warn("ignored a refusal signal that no trusted front door signed", "step", rules.Clip(rf.Answer.Step, 80))
+			return
+		}
+		a := rf.Answer
+		a.Attestation = rf.Attestation
+		r.recordRefused(ctx, rf.Update, a, &rules.Refusal{Code: rules.Code(rf.Code), Message: rf.Message})
+		return
+	}
 	if r.c.Refusals >= MaxRefusals {
 		return
 	}
@@ -665,7 +710,19 @@ func (r *runner) call(s *plan.Step, st *StepState) activities.Call {
 	if st.Round <= 1 {
 		c.Round = 0
 	}
+	r.identify(&c)
 	return c
+}
+
+// identify hands an activity who started the incident and their signed
+// start (interpreter v6), which a worker that requires attestations checks
+// before it does anything.
+func (r *runner) identify(c *activities.Call) {
+	if r.version >= interpreterV6 {
+		c.Playbook = r.plan.Playbook
+		c.Commander = r.in.Commander
+		c.Start = r.in.Start
+	}
 }
 
 func (r *runner) dispatchNotify(ctx workflow.Context, s *plan.Step, st *StepState) {

@@ -129,6 +129,7 @@ func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, ro
 	now := workflow.Now(ctx)
 	st.State = StepWaiting
 	st.Round = round
+	st.RoundOpenedAt = now
 	st.Approvals = nil
 	st.GrantedAt = time.Time{}
 	st.BreakGlass = nil

@@ -8,6 +8,8 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -107,32 +109,68 @@ func TestPageAck(t *testing.T) {
 	if e.Person != "gina" || e.Channel != workflows.ChannelSlack || h.since(e.At) != 7*time.Minute {
 		t.Errorf("acknowledged event %+v", e)
 	}
-	// Refused answers write nothing: no event names ivan or mallory.
+	// Refused answers are on record as refusals, with their codes, and
+	// change nothing else.
 	for _, e := range tl.Events {
-		if e.Person == "ivan" || (e.Person == "gina" && e.Kind != workflows.EventAcknowledged) {
-			t.Errorf("a refused answer reached the timeline: %+v", e)
+		if (e.Person == "ivan" || (e.Person == "gina" && e.Kind != workflows.EventAcknowledged)) && (e.Kind != workflows.EventRefused || e.Code == "") {
+			t.Errorf("a refused answer reached the timeline as more than a refusal: %+v", e)
 		}
+	}
+	var codes []string
+	for _, e := range events(tl, workflows.EventRefused, "page.oncall") {
+		if !e.Unattested {
+			t.Errorf("refusal %+v is not marked unattested", e)
+		}
+		codes = append(codes, e.Person+":"+e.Code)
+	}
+	if !slices.Contains(codes, "ivan:"+string(rules.UnknownPerson)) {
+		t.Errorf("refusals on record %v, want ivan's coded UnknownPerson among them", codes)
 	}
 	if n := len(events(tl, workflows.EventPaged, "page.oncall")); n != 2 {
 		t.Errorf("%d pages, want 2 (tier 1, then tier 2 at +5m)", n)
 	}
 }
 
-// TestRefusalSignalAudited: the refused signal a front door sends after a
-// refused update lands in the timeline.
+// TestRefusalSignalAudited: a refused signal lands in the timeline only
+// when a front door the plan trusts signed it; anyone else's is ignored.
 func TestRefusalSignalAudited(t *testing.T) {
 	h := newHarness(t)
+	door := newSigner(t, "slack.main")
+	forged := workflows.Refusal{
+		Update:  workflows.UpdateAck,
+		Answer:  workflows.Answer{Step: "page.oncall", Person: "frank", Channel: workflows.ChannelSlack},
+		Message: "frank tried to approve everything",
+		Code:    string(rules.NotAuthorised),
+	}
+	signed := workflows.Refusal{
+		Update:  workflows.UpdateAck,
+		Answer:  workflows.Answer{Step: "page.oncall", Person: "ivan", Channel: workflows.ChannelSlack},
+		Message: "Slack user U0IVAN is not a person of this organisation",
+		Code:    string(rules.UnknownPerson),
+	}
+	signed.Attestation = door.Sign(attest.Claim{
+		Incident: "INC-1", Step: "page.oncall", Person: "ivan", Answer: attest.Refused, Option: workflows.UpdateAck,
+		ReasonSHA256: attest.Digest(signed.Message), Channel: workflows.ChannelSlack,
+	}, h.env.Now())
+	// A person's key is no front door: its refusals are ignored too.
+	byPerson := signed
+	byPerson.Attestation = newSigner(t, "person.frank").Sign(signed.Attestation.Claim, h.env.Now())
 	h.at(time.Minute, func() {
-		h.env.SignalWorkflow(workflows.SignalRefused, workflows.Refusal{
-			Update:  workflows.UpdateAck,
-			Answer:  workflows.Answer{Step: "page.oncall", Person: "ivan", Channel: workflows.ChannelSlack},
-			Message: "ivan has not been paged for page.oncall",
-		})
+		h.env.SignalWorkflow(workflows.SignalRefused, forged)
+		h.env.SignalWorkflow(workflows.SignalRefused, byPerson)
+		h.env.SignalWorkflow(workflows.SignalRefused, signed)
 	})
 	h.answer(2*time.Minute, workflows.UpdateAck, workflows.Answer{Step: "page.oncall", Person: "frank"})
-	h.run(workflows.IncidentInput{Plan: compile(t, pagePlaybook)})
-	e := firstEvent(t, h.timeline(), workflows.EventRefused, "page.oncall")
-	if e.Person != "ivan" || !strings.Contains(e.Detail, "ack refused: ivan has not been paged") {
+	p := compile(t, pagePlaybook)
+	trust(p, door, newSigner(t, "person.frank"))
+	h.run(workflows.IncidentInput{Plan: p})
+	tl := h.timeline()
+	refusals := events(tl, workflows.EventRefused, "page.oncall")
+	if len(refusals) != 1 {
+		t.Fatalf("%d refusals recorded, want only the front door's:\n%s", len(refusals), dump(tl))
+	}
+	e := refusals[0]
+	if e.Person != "ivan" || e.Code != string(rules.UnknownPerson) || e.Attestation == nil || e.Attestation.Signer != "slack.main" || !strings.Contains(e.Detail, "ack refused: Slack user U0IVAN") {
 		t.Errorf("refused event %+v", e)
 	}
 }
@@ -484,24 +522,30 @@ func TestTask(t *testing.T) {
 // answer that ends the incident is still in the final timeline.
 func TestRefusalAtTheEndIsKept(t *testing.T) {
 	h := newHarness(t)
+	door := newSigner(t, "slack.main")
 	ack := &reply{Update: workflows.UpdateAck, Answer: workflows.Answer{Step: "page.oncall", Person: "frank"}}
 	h.replies = append(h.replies, ack)
 	// Both land in the same workflow task: the signal is buffered without
 	// running the workflow, then the ack ends the incident.
 	h.at(time.Minute, func() {
-		h.env.SignalWorkflowSkippingWorkflowTask(workflows.SignalRefused, workflows.Refusal{
+		rf := workflows.Refusal{
 			Update:  workflows.UpdateAck,
 			Answer:  workflows.Answer{Step: "page.oncall", Person: "gina"},
 			Message: "gina has not been paged for page.oncall",
-		})
+		}
+		rf.Attestation = door.Sign(attest.Claim{Incident: "INC-1", Step: "page.oncall", Person: "gina", Answer: attest.Refused,
+			Option: workflows.UpdateAck, ReasonSHA256: attest.Digest(rf.Message)}, h.env.Now())
+		h.env.SignalWorkflowSkippingWorkflowTask(workflows.SignalRefused, rf)
 	})
 	h.at(2*time.Minute, func() { h.send(ack) })
-	h.run(workflows.IncidentInput{Plan: compile(t, `playbook "p" {
+	p := compile(t, `playbook "p" {
   page "oncall" {
     escalation = escalation.ladder
     message    = "Plant alarm flood"
   }
-}`)})
+}`)
+	trust(p, door)
+	h.run(workflows.IncidentInput{Plan: p})
 	accepted(t, ack)
 	tl := h.timeline()
 	ref := firstEvent(t, tl, workflows.EventRefused, "page.oncall")

@@ -17,15 +17,17 @@ import (
 // absolute deadlines; nothing in it depends on the run it was made in.
 type Carry struct {
 	// Runs counts the runs before this one.
-	Runs        int          `json:"runs"`
-	StartedAt   time.Time    `json:"started_at"`
-	Seq         int          `json:"seq"`
-	Events      []Event      `json:"events"`
-	Refusals    int          `json:"refusals,omitempty"`
-	BreakGlass  bool         `json:"break_glass,omitempty"`
-	Cancel      *Answer      `json:"cancel,omitempty"`
-	CancelledAt time.Time    `json:"cancelled_at,omitzero"`
-	Steps       []*StepState `json:"steps"`
+	Runs      int       `json:"runs"`
+	StartedAt time.Time `json:"started_at"`
+	Seq       int       `json:"seq"`
+	Events    []Event   `json:"events"`
+	Refusals  int       `json:"refusals,omitempty"`
+	// RefusalCounts counts refusals per person and code (interpreter v6).
+	RefusalCounts []RefusalCount `json:"refusal_counts,omitempty"`
+	BreakGlass    bool           `json:"break_glass,omitempty"`
+	Cancel        *Answer        `json:"cancel,omitempty"`
+	CancelledAt   time.Time      `json:"cancelled_at,omitzero"`
+	Steps         []*StepState   `json:"steps"`
 }
 
 // StepState is the run-time state of one step.
@@ -43,12 +45,15 @@ type StepState struct {
 	Iterations []*Iteration `json:"iterations,omitempty"`
 
 	// Steps that wait for people.
-	Round      int        `json:"round,omitempty"`
-	Approvals  []Approval `json:"approvals,omitempty"`
-	DeniedBy   string     `json:"denied_by,omitempty"`
-	Choice     string     `json:"choice,omitempty"`
-	AnsweredBy string     `json:"answered_by,omitempty"`
-	AnswerNote string     `json:"answer_note,omitempty"`
+	Round int `json:"round,omitempty"`
+	// RoundOpenedAt is when the current round began asking; a signed answer
+	// made well before it is refused.
+	RoundOpenedAt time.Time  `json:"round_opened_at,omitzero"`
+	Approvals     []Approval `json:"approvals,omitempty"`
+	DeniedBy      string     `json:"denied_by,omitempty"`
+	Choice        string     `json:"choice,omitempty"`
+	AnsweredBy    string     `json:"answered_by,omitempty"`
+	AnswerNote    string     `json:"answer_note,omitempty"`
 	// Deadline is when an unanswered prompt times out (zero: never).
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Prompted is true once the prompt of the current round was sent.

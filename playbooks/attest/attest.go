@@ -202,6 +202,7 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 // trusts.
 type Keyring struct {
 	keys map[string]trusted
+	ids  []string // sorted
 }
 
 type trusted struct {
@@ -220,8 +221,12 @@ func NewKeyring(keys []plan.Key) (*Keyring, []error) {
 			errs = append(errs, fmt.Errorf("key %s: %w", k.ID, err))
 			continue
 		}
+		if _, dup := r.keys[k.ID]; !dup {
+			r.ids = append(r.ids, k.ID)
+		}
 		r.keys[k.ID] = trusted{key: k, public: pub}
 	}
+	slices.Sort(r.ids)
 	return r, errs
 }
 
@@ -230,12 +235,7 @@ func (r *Keyring) IDs() []string {
 	if r == nil {
 		return nil
 	}
-	out := make([]string, 0, len(r.keys))
-	for id := range r.keys {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Clone(r.ids)
 }
 
 // Len is the number of trusted keys.
