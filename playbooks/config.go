@@ -79,7 +79,8 @@ type Person struct {
 	DisplayName, Slack, Email, PD string
 	// PublicKey is the person's own signing key ("ed25519:BASE64"), "" when
 	// none is declared; the CLI signs the person's answers with it.
-	PublicKey      string
+	PublicKey string
+	// PublicKeyRange is where public_key is written.
 	PublicKeyRange hcl.Range
 	DeclRange      hcl.Range
 }
@@ -149,7 +150,8 @@ type Integration struct {
 	// PublicKey is the key of a front door ("ed25519:BASE64"): an instance
 	// trusted to sign answers for whoever it identified, such as the Slack
 	// gateway. It is not one of the adapter's settings.
-	PublicKey      string
+	PublicKey string
+	// PublicKeyRange is where public_key is written.
 	PublicKeyRange hcl.Range
 	DeclRange      hcl.Range
 }
