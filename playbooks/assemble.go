@@ -19,6 +19,10 @@ func (c *compiler) assemble(sorted []*cstep) *plan.Plan {
 		Tags:          pb.Tags,
 		Source:        toRange(pb.DeclRange),
 		Steps:         []plan.Step{},
+		Keys:          c.cfg.Keys(),
+	}
+	if len(c.mayStart) > 0 {
+		p.MayStart = c.mayStart
 	}
 	for _, in := range pb.Inputs {
 		pi := plan.Input{Name: in.Name, Type: in.TypeString, Description: in.Description, Required: in.Default == nil}

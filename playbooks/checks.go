@@ -42,6 +42,25 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 			errorf(r.MembersRange, "Empty roster", "roster %q has no members, so nobody can be paged, asked or assigned through it. Add members = [person.NAME, ...] or a slack_usergroup.", n)
 		}
 	}
+	// One key, one signer: a key shared by two people would let either
+	// sign as the other.
+	keyOwner := map[string]string{}
+	ownKey := func(id, key string, r hcl.Range) {
+		if key == "" {
+			return
+		}
+		if prev, dup := keyOwner[key]; dup {
+			errorf(r, "Public key used twice", "%s declares the same public_key as %s. Every person and front door signs with its own key; make another with `firebreak keygen %s`.", id, prev, id)
+			return
+		}
+		keyOwner[key] = id
+	}
+	for _, n := range sortedKeys(cfg.People) {
+		ownKey("person."+n, cfg.People[n].PublicKey, cfg.People[n].PublicKeyRange)
+	}
+	for _, id := range sortedKeys(cfg.Integrations) {
+		ownKey(id, cfg.Integrations[id].PublicKey, cfg.Integrations[id].PublicKeyRange)
+	}
 	for _, n := range sortedKeys(cfg.Escalations) {
 		for _, t := range cfg.Escalations[n].Tiers {
 			for _, r := range t.Notify {

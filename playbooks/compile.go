@@ -94,6 +94,8 @@ type compiler struct {
 	inputs     map[string]*Input
 	usedInputs map[string]bool
 	uses       map[string]bool
+	// mayStart are the checked may_start principals.
+	mayStart []string
 
 	// namesByKind and idsByName index the playbook's blocks for
 	// diagnostics; see stepNamesOf.
@@ -142,6 +144,7 @@ func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan,
 		c.errorf(pb.DeclRange, "Empty playbook", "playbook %q has no steps. Add a step, page, approval, decision, task, notify or wait block.", pb.Name)
 	}
 	c.ctx = c.evalContext()
+	c.mayStart = c.checkMayStart()
 	for _, cs := range c.order {
 		before := errorCount(c.diags)
 		c.compileStep(cs)
@@ -640,6 +643,36 @@ func (c *compiler) principals(a *hcl.Attribute) []string {
 	}
 	if len(refs) == 0 && !diags.HasErrors() {
 		c.errorf(a.Expr.Range(), "Nobody named", "%s must name at least one person or roster.", a.Name)
+	}
+	return out
+}
+
+// checkMayStart checks the playbook's may_start and returns its principals.
+// They are recorded as used, so the plan carries the people and rosters
+// whoever starts an incident is checked against.
+func (c *compiler) checkMayStart() []string {
+	pb := c.pb
+	if pb.MayStart == nil {
+		return nil
+	}
+	if len(pb.MayStart) == 0 {
+		c.errorf(pb.MayStartRange, "Nobody may start the playbook",
+			"may_start of playbook %q is empty. List who may start it, such as [roster.soc_oncall, person.carol], or remove the attribute so that any declared person may.", pb.Name)
+		return nil
+	}
+	out := []string{}
+	seen := map[string]bool{}
+	for _, r := range pb.MayStart {
+		if !c.entityExists(r) || seen[r.addr()] {
+			continue
+		}
+		seen[r.addr()] = true
+		if x := c.cfg.Rosters[r.Name]; r.Kind == blockRoster && x != nil && len(x.Members) == 0 {
+			c.errorf(r.Range, "Roster without members in may_start",
+				"roster.%s takes its members from a Slack user group, which is known only while an incident runs, so who may start playbook %q cannot be checked. List its people in members, or name people here.", r.Name, pb.Name)
+			continue
+		}
+		out = append(out, r.addr())
 	}
 	return out
 }

@@ -77,7 +77,12 @@ func (r Ref) addr() string { return r.Kind + "." + r.Name }
 type Person struct {
 	Name                          string
 	DisplayName, Slack, Email, PD string
-	DeclRange                     hcl.Range
+	// PublicKey is the person's own signing key ("ed25519:BASE64"), "" when
+	// none is declared; the CLI signs the person's answers with it.
+	PublicKey string
+	// PublicKeyRange is where public_key is written.
+	PublicKeyRange hcl.Range
+	DeclRange      hcl.Range
 }
 
 // Roster is a decoded roster block.
@@ -141,13 +146,23 @@ type Integration struct {
 	Settings   map[string]Setting
 	// Simulate is simulate = true: the worker always runs this instance on
 	// its simulated twin and reads none of its env() settings.
-	Simulate  bool
-	DeclRange hcl.Range
+	Simulate bool
+	// PublicKey is the key of a front door ("ed25519:BASE64"): an instance
+	// trusted to sign answers for whoever it identified, such as the Slack
+	// gateway. It is not one of the adapter's settings.
+	PublicKey string
+	// PublicKeyRange is where public_key is written.
+	PublicKeyRange hcl.Range
+	DeclRange      hcl.Range
 }
 
-// attrSimulate is the integration attribute that keeps an instance on its
-// simulated twin.
-const attrSimulate = "simulate"
+// Attributes every integration block takes besides its kind's settings.
+const (
+	// attrSimulate keeps an instance on its simulated twin.
+	attrSimulate = "simulate"
+	// attrPublicKey makes an instance a front door.
+	attrPublicKey = "public_key"
+)
 
 // Setting is one decoded integration setting: a literal value, or the name
 // of an environment variable (from env("NAME")).
@@ -185,9 +200,14 @@ type Playbook struct {
 	Severity    string
 	Tags        []string
 	Description string
-	Inputs      []*Input
-	Steps       []*StepBlock
-	DeclRange   hcl.Range
+	// MayStart are the people and rosters who may start the playbook
+	// (may_start), as written; nil when any declared person may.
+	MayStart []Ref
+	// MayStartRange is where may_start is written.
+	MayStartRange hcl.Range
+	Inputs        []*Input
+	Steps         []*StepBlock
+	DeclRange     hcl.Range
 }
 
 // Input is a decoded playbook input block.

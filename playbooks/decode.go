@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
@@ -32,7 +33,7 @@ var (
 		{Type: blockExercise, LabelNames: []string{"name"}},
 	}}
 	personSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "name"}, {Name: "slack"}, {Name: "email"}, {Name: "pagerduty"},
+		{Name: "name"}, {Name: "slack"}, {Name: "email"}, {Name: "pagerduty"}, {Name: attrPublicKey},
 	}}
 	rosterSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "members"}, {Name: "slack_usergroup"},
@@ -65,7 +66,7 @@ var (
 		{Name: "rosters", Required: true}, {Name: "require_reason"},
 	}}
 	playbookSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "title"}, {Name: "severity"}, {Name: "tags"}, {Name: "description"}},
+		Attributes: []hcl.AttributeSchema{{Name: "title"}, {Name: "severity"}, {Name: "tags"}, {Name: "description"}, {Name: "may_start"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "input", LabelNames: []string{"name"}},
 			{Type: "step", LabelNames: []string{"name"}},
@@ -120,7 +121,7 @@ var (
 		},
 	}
 	// integrationSettings lists the settings each integration kind takes,
-	// besides attrSimulate, which every kind takes.
+	// besides attrSimulate and attrPublicKey, which every kind takes.
 	integrationSettings = map[string][]hcl.AttributeSchema{
 		"slack":     {{Name: "bot_token"}, {Name: "app_token"}, {Name: "signing_secret"}},
 		"nftables":  {{Name: "netns"}, {Name: "table"}},
@@ -248,7 +249,34 @@ func (d *decoder) person(b *hcl.Block) {
 	if a := c.Attributes["email"]; a != nil && p.Email != "" && !strings.Contains(p.Email, "@") {
 		d.errorf(a.Expr.Range(), "Invalid email address", "%q is not an email address.", p.Email)
 	}
+	p.PublicKey, p.PublicKeyRange = d.publicKey(c.Attributes[attrPublicKey], "person."+p.Name, "person \""+p.Name+"\"")
 	d.cfg.People[p.Name] = p
+}
+
+// publicKey decodes a public_key attribute of the block called where, whose
+// key ID is id. It must be a literal "ed25519:BASE64": a key is not a
+// secret, and the worker, the workflow and `firebreak verify` must all read
+// the same one from the files.
+func (d *decoder) publicKey(a *hcl.Attribute, id, where string) (string, hcl.Range) {
+	if a == nil {
+		return "", hcl.Range{}
+	}
+	hint := fmt.Sprintf("Make a key pair with `firebreak keygen %s`; it writes the private key to a file and prints the line to paste here.", id)
+	v, diags := a.Expr.Value(envCtx)
+	if !diags.HasErrors() && (isEnvCall(v) || containsEnvMarker(v)) {
+		d.errorf(a.Expr.Range(), "public_key must be a literal",
+			"The public_key of %s is read from the files, never from the environment: the worker, the incident and `firebreak verify` must all trust the same key. Write it as public_key = \"ed25519:BASE64\" (it is not a secret). %s", where, hint)
+		return "", hcl.Range{}
+	}
+	s, ok := evalStatic(&d.diags, a.Expr, cty.String, a.Name)
+	if !ok {
+		return "", hcl.Range{}
+	}
+	if _, err := attest.ParsePublicKey(s.AsString()); err != nil {
+		d.errorf(a.Expr.Range(), "Invalid public key", "The public_key of %s does not parse: %v. %s", where, err, hint)
+		return "", hcl.Range{}
+	}
+	return strings.TrimSpace(s.AsString()), a.Expr.Range()
 }
 
 func looksLikeSlackID(s string) bool {
@@ -383,14 +411,15 @@ func (d *decoder) integration(b *hcl.Block) {
 			"There is no integration kind %q.%s Known: %s.", kind, didYouMean(kind, sortedKeys(integrationSettings)), strings.Join(sortedKeys(integrationSettings), ", "))
 		return
 	}
-	c := d.content(b.Body, &hcl.BodySchema{Attributes: append([]hcl.AttributeSchema{{Name: attrSimulate}}, known...)})
+	c := d.content(b.Body, &hcl.BodySchema{Attributes: append([]hcl.AttributeSchema{{Name: attrSimulate}, {Name: attrPublicKey}}, known...)})
 	if c == nil || !d.label(b, 1) || !d.declare("integration."+kind+"."+b.Labels[1], "integration", b.DefRange) {
 		return
 	}
 	in := &Integration{Kind: kind, Name: b.Labels[1], Settings: map[string]Setting{}, DeclRange: b.DefRange}
 	in.Simulate, _ = d.boolean(c.Attributes, attrSimulate)
+	in.PublicKey, in.PublicKeyRange = d.publicKey(c.Attributes[attrPublicKey], in.ID(), fmt.Sprintf("integration %q %q", kind, in.Name))
 	for _, name := range sortedKeys(c.Attributes) {
-		if name == attrSimulate {
+		if name == attrSimulate || name == attrPublicKey {
 			continue
 		}
 		a := c.Attributes[name]
@@ -504,6 +533,15 @@ func (d *decoder) playbook(b *hcl.Block) {
 	p.Title, _ = d.str(c.Attributes, "title")
 	p.Description, _ = d.str(c.Attributes, "description")
 	p.Tags, _ = d.strList(c.Attributes, "tags")
+	if a := c.Attributes["may_start"]; a != nil {
+		p.MayStartRange = a.Expr.Range()
+		before := len(d.diags)
+		p.MayStart = d.refs(a, blockPerson, blockRoster)
+		if p.MayStart == nil && len(d.diags) == before {
+			// An empty list would read as "nobody"; say what absence means.
+			p.MayStart = []Ref{}
+		}
+	}
 	if sev, ok := d.str(c.Attributes, "severity"); ok {
 		switch sev {
 		case "sev1", "sev2", "sev3", "sev4":

@@ -1,6 +1,10 @@
 package playbooks
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
@@ -58,4 +62,61 @@ func (in *Integration) Plan() plan.Integration {
 		out.Settings[k] = plan.Setting{Value: v}
 	}
 	return out
+}
+
+// Keys are the public keys the configuration declares, sorted by ID: every
+// person's own key (ID "person.NAME", signing only for that person) and
+// every front door's (ID the integration's, "slack.main", signing for
+// whoever it identified).
+func (cfg *Config) Keys() []plan.Key {
+	var keys []plan.Key
+	for _, id := range sortedKeys(cfg.People) {
+		if k := cfg.People[id].PublicKey; k != "" {
+			keys = append(keys, plan.Key{ID: blockPerson + "." + id, Person: id, PublicKey: k})
+		}
+	}
+	for _, id := range sortedKeys(cfg.Integrations) {
+		if k := cfg.Integrations[id].PublicKey; k != "" {
+			keys = append(keys, plan.Key{ID: id, PublicKey: k})
+		}
+	}
+	slices.SortFunc(keys, func(a, b plan.Key) int { return strings.Compare(a.ID, b.ID) })
+	return keys
+}
+
+// MayStart returns who may start a playbook: its may_start principals
+// ("roster.NAME", "person.NAME") as written, without duplicates. It is nil
+// when the playbook does not restrict who may start it (any declared person
+// may) or does not exist. The worker checks an incident's commander against
+// its own configuration with it.
+func (cfg *Config) MayStart(playbook string) []string {
+	pb := cfg.Playbooks[playbook]
+	if pb == nil || len(pb.MayStart) == 0 {
+		return nil
+	}
+	var out []string
+	for _, r := range pb.MayStart {
+		if !slices.Contains(out, r.addr()) {
+			out = append(out, r.addr())
+		}
+	}
+	return out
+}
+
+// CheckKeyID checks a signing key ID as `firebreak keygen` takes it:
+// "person.NAME" for a person's own key, or an integration ID "KIND.NAME" of
+// a known integration kind for a front door's. It does not look the name up
+// in any files.
+func CheckKeyID(id string) error {
+	kind, name, ok := strings.Cut(id, ".")
+	kinds := sortedKeys(integrationSettings)
+	switch {
+	case !ok || kind == "":
+		return fmt.Errorf("%q is not a key ID: write person.NAME for a person's own key, or an integration ID such as slack.main for a front door", id)
+	case kind != blockPerson && !slices.Contains(kinds, kind):
+		return fmt.Errorf("%q is not a key ID: %q is neither person nor an integration kind (%s).%s", id, kind, strings.Join(kinds, ", "), didYouMean(kind, append([]string{blockPerson}, kinds...)))
+	case !validName(name):
+		return fmt.Errorf("%q is not a key ID: %q is not a valid name (names start with a letter and contain only letters, digits, underscores and dashes)", id, name)
+	}
+	return nil
 }

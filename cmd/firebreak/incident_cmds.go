@@ -16,6 +16,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 	"github.com/spf13/cobra"
@@ -50,14 +51,23 @@ playbooks); it may also come from FIREBREAK_AS. STEP is the step ID, such
 as %s, or just its name, %s (names are unique in a
 playbook). The incident itself checks the answer: someone it is not for,
 the commander where self-approval is excluded, a second answer from the
-same person, or an answer to an earlier round is refused with the reason,
-and the refusal is recorded in the timeline. Every answer is recorded with
-channel "cli". Sending the same answer twice is harmless.
+same person, or an answer to an earlier round is refused with the reason.
+Every answer is recorded with channel "cli".
+
+--key-file FILE (default $FIREBREAK_KEY_FILE) signs the answer with a key
+from firebreak keygen: your own (person.ID, only with --as ID) or a front
+door's (for any --as). A signed answer names the incident, the step, the
+round it answers, you, the answer, the option and the reason; the incident
+refuses it if any of that is altered or replayed elsewhere, and records in
+the timeline the signed answers its rules refuse. An incident started
+unattested (run without a key) takes unsigned answers too; one started with
+a signed start needs every answer signed.
 
 No worker running? The answer is sent anyway and the server holds it until
 a worker picks the incident up (a bare step name is then looked up in the
 plan the incident started with, and the answer is for the step's current
-round). The command says it is waiting and, when --timeout passes first,
+round; a signed answer is for --round, else round 1). The command says it is
+waiting and, when --timeout passes first,
 exits 3: sent, not confirmed. Check with firebreak status.
 
 Exit status: 0 the answer was taken, 1 it was refused or failed, 2 the
@@ -137,6 +147,31 @@ func addTimeout(cmd *cobra.Command, d *time.Duration) {
 // addAs adds --as to a command.
 func addAs(cmd *cobra.Command, as *string, what string) {
 	cmd.Flags().StringVar(as, "as", "", what+" (default $"+envAs+")")
+}
+
+// addKeyFile adds --key-file to a command.
+func addKeyFile(cmd *cobra.Command, keyFile *string) {
+	cmd.Flags().StringVar(keyFile, "key-file", "", "sign with this private key file from firebreak keygen (default $"+envKeyFile+")")
+}
+
+// loadSigner reads --key-file (or FIREBREAK_KEY_FILE) to sign for person,
+// refusing a person's own key for somebody else before anything is sent.
+// No key file means nil: the answer or start goes unsigned.
+func loadSigner(keyFile, person string) (*attest.Signer, error) {
+	if keyFile == "" {
+		keyFile = strings.TrimSpace(os.Getenv(envKeyFile))
+	}
+	if keyFile == "" {
+		return nil, nil
+	}
+	s, err := incident.LoadSigner(keyFile, person)
+	if err == nil {
+		err = incident.CheckSigner(s, person)
+	}
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return s, nil
 }
 
 // resolveAs returns --as, or FIREBREAK_AS when --as was not given.
@@ -243,9 +278,6 @@ func incidentError(cmd *cobra.Command, err error) error {
 		if hint := refusalHints[ref.Code]; hint != "" {
 			fmt.Fprintln(w, hint)
 		}
-		if ref.AuditErr != nil {
-			fmt.Fprintf(w, "(the refusal could not be recorded in the timeline: %s)\n", safetext.Line(ref.AuditErr.Error()))
-		}
 		return &exitError{code: exitInvalid}
 	}
 	return &exitError{code: exitInvalid, err: err}
@@ -259,17 +291,21 @@ var refusalHints = map[rules.Code]string{
 	rules.NotOpen:          "'firebreak status INCIDENT' shows which steps wait for answers now.",
 	rules.NotOpenYet:       "'firebreak status INCIDENT' shows which steps wait for answers now.",
 	rules.IncidentFinished: "'firebreak timeline INCIDENT' shows how it ended.",
+	rules.NotAttested:      "Sign the answer with --key-file FILE (or FIREBREAK_KEY_FILE); 'firebreak keygen person.ID' makes a key to declare in the playbooks.",
+	rules.UntrustedKey:     "The key must be declared as public_key on your person block (or the front door's integration block) in the worker's playbooks.",
+	rules.Expired:          "Send the answer again: it is signed afresh. Check this machine's clock if it keeps happening.",
 }
 
 func newRunCmd() *cobra.Command {
 	var (
 		req     incident.StartRequest
 		as      string
+		keyFile string
 		follow  bool
 		timeout time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "run PLAYBOOK [--dir DIR] [--input NAME=VALUE]... [--as PERSON] [--id ID] [--exercise] [--follow]",
+		Use:   "run PLAYBOOK --as PERSON [--dir DIR] [--input NAME=VALUE]... [--key-file FILE] [--id ID] [--exercise] [--follow]",
 		Short: "Start an incident: run a playbook as a durable workflow",
 		Long: `Run compiles a playbook and starts it as an incident, then prints the
 incident ID on standard output (so ID=$(firebreak run ...) works). The plan
@@ -285,9 +321,18 @@ is JSON is read as JSON (["a","b"], 3, true, {"k":"v"}); anything else is
 text. Unknown, missing or empty required inputs are refused before anything
 starts, with the playbook's inputs and their types.
 
---as names the incident commander (a person ID from the playbooks; default
-$FIREBREAK_AS). Approvals with exclude_initiator refuse the commander's own
-answers, which is why an unknown person ID is refused rather than ignored.
+--as names the incident commander, and is required (a person ID from the
+playbooks; default $FIREBREAK_AS): starting an incident names a known
+person. Approvals with exclude_initiator refuse the commander's own answers,
+the commander may cancel, and a playbook's may_start says who may start it,
+which is why an unknown or unlisted person is refused before anything starts.
+
+--key-file FILE (default $FIREBREAK_KEY_FILE) signs the start with a key
+from firebreak keygen: the commander's own or a front door's. Without one
+the incident starts unattested: its answers need not be signed either, and
+they are marked unattested in status, timeline and reports. firebreak dev
+and demo run such incidents; a worker that requires attestations (firebreak
+worker) refuses the sign-offs of one. A note on standard error says so.
 
 --id sets the incident ID (default: INC-<date>-<4 hex>, e.g.
 INC-20261122-4F2A). IDs are never reused.
@@ -301,14 +346,21 @@ if the incident completed and 1 if it failed or was cancelled. Ctrl-C stops
 following (exit status 130); the incident keeps running.
 ` + temporalHelp,
 		Example: `  firebreak run ot_ransomware_containment --input zone=plant3_dmz \
-    --input 'hosts=["ws-eng-07","hmi-3"]' --as carol
+    --input 'hosts=["ws-eng-07","hmi-3"]' --as carol --key-file person.carol.key
   firebreak run credential_phishing --input user=jdoe --input host=lt-0419 \
-    --input reported_by=servicedesk --exercise --follow
-  firebreak run plc_logic_change --dir ./site-playbooks --id INC-2026-0042 ...`,
+    --input reported_by=servicedesk --as ines --exercise --follow
+  firebreak run plc_logic_change --dir ./site-playbooks --as carol --id INC-2026-0042 ...`,
 		Args: exactArgs("PLAYBOOK"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Playbook = args[0]
-			req.Commander = resolveAs(as)
+			commander, err := requireAs(as)
+			if err != nil {
+				return usageErrorf("say who starts the incident with --as PERSON (or set %s): an incident's commander is a person declared in the playbooks", envAs)
+			}
+			req.Commander = commander
+			if req.Signer, err = loadSigner(keyFile, commander); err != nil {
+				return err
+			}
 			req.Dir = org.Dir(req.Dir, os.Getenv)
 			if req.Dir == "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), builtInNote)
@@ -319,6 +371,9 @@ following (exit status 130); the incident keeps running.
 			}
 			if err := printDiags(cmd, p.Module, p.Warnings); err != nil {
 				return err
+			}
+			if req.Signer == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Note: no --key-file (or %s), so the incident starts unattested: its answers need not be signed, and a worker that requires attestations (firebreak worker) will refuse its sign-offs.\n", envKeyFile)
 			}
 			var started incident.Started
 			polling := true
@@ -354,7 +409,8 @@ following (exit status 130); the incident keeps running.
 	f := cmd.Flags()
 	addDirFlag(cmd, &req.Dir)
 	f.StringArrayVar(&req.Inputs, "input", nil, "a playbook input as NAME=VALUE (repeatable; JSON values allowed)")
-	addAs(cmd, &as, "the incident commander's person ID")
+	addAs(cmd, &as, "the incident commander's person ID (required)")
+	addKeyFile(cmd, &keyFile)
 	f.StringVar(&req.IncidentID, "id", "", "the incident ID (default: generated, e.g. INC-20261122-4F2A)")
 	f.BoolVar(&req.Exercise, "exercise", false, "run as a tabletop exercise on simulated actuators")
 	f.BoolVar(&follow, "follow", false, "print the timeline live until the incident ends")
@@ -543,9 +599,9 @@ type answerSpec struct {
 
 func newAnswerCmd(s answerSpec) *cobra.Command {
 	var (
-		as, reason string
-		round      int
-		timeout    time.Duration
+		as, reason, keyFile string
+		round               int
+		timeout             time.Duration
 	)
 	argNames := []string{"INCIDENT", "STEP"}
 	if s.option {
@@ -571,16 +627,21 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 			if cmd.Flags().Changed("round") && round < 1 {
 				return usageErrorf("--round %d is not a round; rounds count from 1 (leave --round out for the current one)", round)
 			}
+			signer, err := loadSigner(keyFile, person)
+			if err != nil {
+				return err
+			}
 			a := workflows.Answer{Step: args[1], Person: person, Reason: reason, Round: round, Channel: workflows.ChannelCLI}
 			if s.option {
 				a.Option = args[2]
 			}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
-				return sendAnswer(ctx, cmd, c, s.update, args[0], a, timeout)
+				return sendAnswer(ctx, cmd, c, s.update, args[0], a, signer, timeout)
 			})
 		},
 	}
 	addAs(cmd, &as, "your person ID")
+	addKeyFile(cmd, &keyFile)
 	if rules.NeedsReason(s.update) {
 		cmd.Flags().StringVar(&reason, "reason", "", fmt.Sprintf("why (required, at most %d characters; recorded in the timeline)", rules.MaxReason))
 	}
@@ -596,17 +657,27 @@ func newAnswerCmd(s answerSpec) *cobra.Command {
 // command says that it waits for a worker.
 const waitingNotice = 3 * time.Second
 
-// sendAnswer resolves the step (a bare name, the current round) and sends
-// the answer. When no worker runs, the step is resolved from the plan the
-// incident started with and the answer is sent anyway: the server holds it
-// for a worker. The command says so on stderr and, when --timeout passes
-// before a worker applies it, exits with exitPending.
-func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update, id string, a workflows.Answer, timeout time.Duration) error {
+// sendAnswer resolves the step (a bare name, the current round), signs the
+// answer when there is a signer, and sends it. When no worker runs, the
+// step is resolved from the plan the incident started with and the answer
+// is sent anyway: the server holds it for a worker. The command says so on
+// stderr and, when --timeout passes before a worker applies it, exits with
+// exitPending.
+func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update, id string, a workflows.Answer, signer *attest.Signer, timeout time.Duration) error {
 	r, err := incident.ResolveAnswer(ctx, c, id, a, queryBudget(ctx))
 	if err != nil {
 		return err
 	}
 	a = r.Answer
+	if signer != nil {
+		a.Round = incident.SigningRound(update, r)
+		if a, err = incident.SignAnswer(signer, update, id, a, time.Now()); err != nil {
+			return err
+		}
+	}
+	// One nonce for every send of this answer, so that a resend is the same
+	// update (a signed answer's update ID follows its signature instead).
+	nonce := incident.NewNonce()
 	stderr := cmd.ErrOrStderr()
 	notice := func() {
 		fmt.Fprintf(stderr, "Waiting for a firebreak worker to pick up incident %s: the answer is sent and the server holds it until one does, then it is applied or refused. Ctrl-C stops waiting; the answer stays sent.\n",
@@ -628,7 +699,7 @@ func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update
 		case <-stop:
 		}
 	}()
-	res, err := incident.Answer(ctx, c, update, id, a)
+	res, err := incident.Send(ctx, c, update, id, a, nonce)
 	close(stop)
 	<-noticed
 	var (
@@ -636,7 +707,7 @@ func sendAnswer(ctx context.Context, cmd *cobra.Command, c client.Client, update
 		ref *incident.Refused
 	)
 	if err != nil && !errors.As(err, &ref) && (ctx.Err() != nil || errors.As(err, &nw)) {
-		res, err = unconfirmed(ctx, c, update, id, a, timeout, err)
+		res, err = unconfirmed(ctx, c, update, id, a, nonce, timeout, err)
 	}
 	if err != nil {
 		return err
@@ -661,11 +732,11 @@ func queryBudget(ctx context.Context) time.Duration {
 // held means sent and waiting for a worker (exitPending, or
 // exitInterrupted after Ctrl-C); applied in the meantime means its outcome
 // is fetched and returned; unknown to the server means it was not sent.
-func unconfirmed(ctx context.Context, c client.Client, update, id string, a workflows.Answer, timeout time.Duration, sendErr error) (workflows.AnswerResult, error) {
+func unconfirmed(ctx context.Context, c client.Client, update, id string, a workflows.Answer, nonce string, timeout time.Duration, sendErr error) (workflows.AnswerResult, error) {
 	interrupted := errors.Is(ctx.Err(), context.Canceled)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	stage, err := incident.AnswerStageOf(cctx, c, temporalNamespace(), update, id, a)
+	stage, err := incident.AnswerStageOf(cctx, c, temporalNamespace(), update, id, a, nonce)
 	held := func() error {
 		code, waited := exitPending, fmt.Sprintf("within --timeout %s", timeout)
 		if interrupted {
@@ -683,7 +754,7 @@ func unconfirmed(ctx context.Context, c client.Client, update, id string, a work
 		return workflows.AnswerResult{}, &exitError{code: exitInvalid, err: fmt.Errorf("%w; and whether the server has the answer is not known: %w", sendErr, err)}
 	case stage == incident.AnswerCompleted:
 		// Applied or refused just now: the same update returns its outcome.
-		return incident.Answer(cctx, c, update, id, a)
+		return incident.Send(cctx, c, update, id, a, nonce)
 	case stage == incident.AnswerHeld:
 		return workflows.AnswerResult{}, held()
 	case interrupted:
@@ -692,8 +763,8 @@ func unconfirmed(ctx context.Context, c client.Client, update, id string, a work
 	// The server does not hold it: it never arrived, or a worker that came
 	// back refused it in the meantime (a refusal leaves no trace on the
 	// server). Sending the same update once more tells which; a refusal
-	// comes back as such and is audited in the timeline.
-	res, err := incident.Answer(cctx, c, update, id, a)
+	// comes back as such.
+	res, err := incident.Send(cctx, c, update, id, a, nonce)
 	var nw *incident.NoWorkerError
 	if errors.As(err, &nw) {
 		return workflows.AnswerResult{}, held()
@@ -715,20 +786,21 @@ func temporalNamespace() string {
 
 func newCancelCmd() *cobra.Command {
 	var (
-		as, reason string
-		timeout    time.Duration
+		as, reason, keyFile string
+		timeout             time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "cancel INCIDENT --as PERSON --reason TEXT",
+		Use:   "cancel INCIDENT --as PERSON --reason TEXT [--key-file FILE]",
 		Short: "Cancel a running incident, with a reason",
 		Long: `Cancel stops an incident: steps that are waiting or running are cancelled
 and nothing new starts. The incident's commander and the break-glass rosters
-may cancel it (anyone may, when it was started without --as). The reason is
+may cancel it. The reason is
 required and kept in the timeline. A cancelled incident keeps its status and
 timeline.
 
 --as may also come from FIREBREAK_AS. The cancellation is recorded with
-channel "cli".
+channel "cli". --key-file FILE (default $FIREBREAK_KEY_FILE) signs it, as
+for the answering commands (a cancel names no step and no round).
 
 Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong,
 3 sent but no worker confirmed it in time (as for the answering commands),
@@ -747,13 +819,18 @@ Exit status: 0 cancelled, 1 refused or failed, 2 the command line was wrong,
 			if rf := rules.CheckText("--reason", reason, rules.MaxReason); rf != nil {
 				return usageErrorf("%s", rf.Message)
 			}
+			signer, err := loadSigner(keyFile, person)
+			if err != nil {
+				return err
+			}
 			a := workflows.Answer{Person: person, Reason: reason, Channel: workflows.ChannelCLI}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
-				return sendAnswer(ctx, cmd, c, workflows.UpdateCancel, args[0], a, timeout)
+				return sendAnswer(ctx, cmd, c, workflows.UpdateCancel, args[0], a, signer, timeout)
 			})
 		},
 	}
 	addAs(cmd, &as, "your person ID")
+	addKeyFile(cmd, &keyFile)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the timeline)")
 	addTimeout(cmd, &timeout)
 	return cmd

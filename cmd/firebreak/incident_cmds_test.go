@@ -1,7 +1,8 @@
 package main
 
 import (
-	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,22 +81,24 @@ func TestRunChecksBeforeStarting(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=plant3_dmz", "--input", "host=ws-1"}, exitUsage,
+		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=plant3_dmz", "--input", "host=ws-1", "--as", "carol"}, exitUsage,
 			[]string{`Playbook "ot_ransomware_containment" has no input "host". Did you mean "hosts"?`,
 				`Inputs of playbook "ot_ransomware_containment":`, "zone (string, required)", "hosts (list(string), default [])"}},
-		{[]string{"run", "ot_ransomware_containment", "--dir", library}, exitUsage,
+		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--as", "carol"}, exitUsage,
 			[]string{`needs input "zone" (string): add --input zone=VALUE.`}},
-		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=z", "--input", "hosts=ws-1"}, exitUsage,
+		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=z", "--input", "hosts=ws-1", "--as", "carol"}, exitUsage,
 			[]string{`Input "hosts" is list(string):`, `--input hosts='["a","b"]'`}},
 		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone", "--as", "nobody", "--id", "bad id"}, exitUsage,
 			[]string{`--input "zone" is not NAME=VALUE`, `No person "nobody"`, `Incident ID "bad id" is not usable`}},
-		{[]string{"run", "ot_ransomware_contaiment", "--dir", library}, exitInvalid,
+		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=z"}, exitUsage,
+			[]string{"say who starts the incident with --as PERSON (or set FIREBREAK_AS)"}},
+		{[]string{"run", "ot_ransomware_contaiment", "--dir", library, "--as", "carol"}, exitInvalid,
 			[]string{"Error: Unknown playbook", `Did you mean "ot_ransomware_containment"?`}},
-		{[]string{"run", library + "/ot_ransomware_containment.hcl", "--dir", library}, exitInvalid,
+		{[]string{"run", library + "/ot_ransomware_containment.hcl", "--dir", library, "--as", "carol"}, exitInvalid,
 			[]string{"Error: Unknown playbook", "not by a file", `Did you mean "ot_ransomware_containment"?`}},
-		{[]string{"run", "p", "--dir", "no/such/dir"}, exitUsage,
+		{[]string{"run", "p", "--dir", "no/such/dir", "--as", "carol"}, exitUsage,
 			[]string{"no/such/dir: no such file or directory"}},
-		{[]string{"run", "p", "--dir", writeDir(t, map[string]string{"p.hcl": brokenPlaybook})}, exitInvalid,
+		{[]string{"run", "p", "--dir", writeDir(t, map[string]string{"p.hcl": brokenPlaybook}), "--as", "carol"}, exitInvalid,
 			[]string{"Error: Unknown action", `Did you mean "ot.isolate_zone"?`}},
 	}
 	for _, tc := range cases {
@@ -129,9 +132,15 @@ func TestIncidentHelp(t *testing.T) {
 		}
 	}
 	_, out, _ := runCLI(t, "approve", "--help")
-	for _, want := range []string{"FIREBREAK_AS", `channel "cli"`, "--round", "just its name, isolate_ok"} {
+	for _, want := range []string{"FIREBREAK_AS", `channel "cli"`, "--round", "just its name, isolate_ok", "--key-file", "FIREBREAK_KEY_FILE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("approve --help lacks %q", want)
+		}
+	}
+	_, out, _ = runCLI(t, "run", "--help")
+	for _, want := range []string{"--as names the incident commander, and is required", "--key-file", "unattested"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %q", want)
 		}
 	}
 	_, out, _ = runCLI(t, "--help")
@@ -143,15 +152,73 @@ func TestIncidentHelp(t *testing.T) {
 // TestHostileTextOnStderr: errors and refusals quote what people typed or
 // the incident sent back; escape sequences in them reach stderr escaped.
 func TestHostileTextOnStderr(t *testing.T) {
-	code, _, errOut := runCLI(t, "run", "ot_ransomware_containment", "--dir", "/nonexistent\x1b]0;pwned\x07\u202e")
+	code, _, errOut := runCLI(t, "run", "ot_ransomware_containment", "--as", "carol", "--dir", "/nonexistent\x1b]0;pwned\x07\u202e")
 	if code != exitUsage || !strings.Contains(errOut, `Error: /nonexistent\x1b]0;pwned\x07\u202e: no such file`) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	cmd := newStatusCmd()
 	var errb strings.Builder
 	cmd.SetErr(&errb)
-	err := incidentError(cmd, &incident.Refused{Message: "bob\x1b[2J may not\ranswer", AuditErr: errors.New("\u009b31mdown")})
-	if err == nil || errb.String() != "Refused: bob\\x1b[2J may not answer\n(the refusal could not be recorded in the timeline: \\u009b31mdown)\n" {
+	err := incidentError(cmd, &incident.Refused{Message: "bob\x1b[2J may not\ranswer"})
+	if err == nil || errb.String() != "Refused: bob\\x1b[2J may not answer\n" {
 		t.Errorf("refusal: %v, stderr %q", err, errb.String())
+	}
+}
+
+// TestKeyFileChecksBeforeSending: a key that may not sign for --as, or a key
+// file that is not usable, is refused at the command line: nothing is sent
+// (no server is configured here, so getting further would fail otherwise).
+func TestKeyFileChecksBeforeSending(t *testing.T) {
+	t.Setenv(envAs, "")
+	t.Setenv(envKeyFile, "")
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	library, err := filepath.Abs(library)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if code, _, errOut := runCLI(t, "keygen", "person.alice"); code != exitOK {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := runCLI(t, "keygen", "slack.main"); code != exitOK {
+		t.Fatal(errOut)
+	}
+	if err := os.WriteFile("open.key", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mismatch := "is alice's own key (person.alice), and it signs only for alice"
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"approve", "INC-1", "isolate_ok", "--as", "bob", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"deny", "INC-1", "isolate_ok", "--as", "bob", "--reason", "no"}, "person.alice.key", mismatch},
+		{[]string{"ack", "INC-1", "page.ot_oncall", "--as", "bob", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"decide", "INC-1", "decision.reconnect", "stay", "--as", "bob", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"done", "INC-1", "task.x", "--as", "bob", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"break-glass", "INC-1", "isolate_ok", "--as", "bob", "--reason", "r", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"cancel", "INC-1", "--as", "bob", "--reason", "r", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"run", "ot_ransomware_containment", "--dir", library, "--input", "zone=plant3_dmz", "--as", "bob", "--key-file", "person.alice.key"}, "", mismatch},
+		{[]string{"approve", "INC-1", "isolate_ok", "--as", "alice", "--key-file", "open.key"}, "", "may be read by others (mode 0644)"},
+		{[]string{"approve", "INC-1", "isolate_ok", "--as", "alice", "--key-file", "nope.key"}, "", "nope.key cannot be read"},
+	} {
+		t.Setenv(envKeyFile, tc.env)
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	// A front door's key signs for anyone: run gets as far as the server.
+	t.Setenv(envKeyFile, "slack.main.key")
+	code, _, errOut := runCLI(t, "run", "ot_ransomware_containment", "--dir", library, "--input", "zone=plant3_dmz", "--as", "bob", "--timeout", "1s")
+	if code == exitUsage || strings.Contains(errOut, "signs only") || strings.Contains(errOut, "unattested") {
+		t.Errorf("run with a front door's key: exit %d\n%s", code, errOut)
+	}
+	// Without a key, run says the incident is unattested before it starts.
+	t.Setenv(envKeyFile, "")
+	_, _, errOut = runCLI(t, "run", "ot_ransomware_containment", "--dir", library, "--input", "zone=plant3_dmz", "--as", "bob", "--timeout", "1s")
+	if !strings.Contains(errOut, "starts unattested: its answers need not be signed, and a worker that requires attestations (firebreak worker) will refuse its sign-offs") {
+		t.Errorf("run without a key:\n%s", errOut)
 	}
 }

@@ -123,6 +123,7 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
   firebreak run ot_ransomware_containment --input zone=plant3_dmz --as carol
   firebreak status INC-20261122-4F2A           who is awaited, what is needed
   firebreak approve INC-20261122-4F2A approval.isolate_ok --as alice
+  firebreak keygen person.alice                make a key to sign your answers with
   firebreak timeline INC-20261122-4F2A > record.md   the audit trail
   firebreak list --state running`,
 		SilenceUsage:  true,
@@ -141,6 +142,7 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 		newGraphCmd(),
 		newActionsCmd(),
 		newInitCmd(),
+		newKeygenCmd(),
 	)
 	root.AddCommand(incidentCmds()...)
 	root.AddCommand(serverCmds()...)

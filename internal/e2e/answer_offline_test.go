@@ -2,13 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/incident"
@@ -71,15 +69,9 @@ func TestCLIAnswerWhileWorkerDown(t *testing.T) {
 		t.Fatalf("approve again with no worker: exit %d, stderr:\n%s", code, errOut)
 	}
 
-	// The command has exited; the server still holds the answer, for the
-	// current round (0), as the command sent it.
-	sent := workflows.Answer{Step: isolateOK, Person: "erin", Channel: workflows.ChannelCLI}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	stage, err := incident.AnswerStageOf(ctx, c, srv.Namespace(), workflows.UpdateApprove, id, sent)
-	cancel()
-	if err != nil || stage != incident.AnswerHeld {
-		t.Fatalf("after the command gave up the answer is at stage %v (%v), want held", stage, err)
-	}
+	// The command has exited; exit status 3 means it found the server
+	// holding the answer (an unsigned answer's update ID carries a nonce of
+	// that command's own, so the test cannot ask for it by ID).
 
 	w.start()
 	ev := waitEvent(t, c, id, "erin's approval, applied with nobody waiting", isEvent(workflows.EventApproved, isolateOK, "erin"))

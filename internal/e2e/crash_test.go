@@ -123,9 +123,11 @@ func respond(ctx context.Context, c client.Client, id string, script []scripted,
 			}
 		}
 		ans := workflows.Answer{Step: a.step, Person: a.person, Option: a.option, Round: round, Channel: workflows.ChannelScript}
+		// One nonce for all the retries: they are one update.
+		nonce := incident.NewNonce()
 		for {
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err := incident.Answer(actx, c, a.update, id, ans)
+			_, err := incident.Send(actx, c, a.update, id, ans, nonce)
 			cancel()
 			if err == nil {
 				break
@@ -641,6 +643,7 @@ func answerWhileWorkerDown(t *testing.T, restartServer bool) {
 
 	w.kill()
 	a := workflows.Answer{Step: isolateOK, Person: "erin", Round: s.Round, Channel: workflows.ChannelCLI}
+	nonce := incident.NewNonce()
 	type reply struct {
 		res workflows.AnswerResult
 		err error
@@ -649,12 +652,12 @@ func answerWhileWorkerDown(t *testing.T, restartServer bool) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		res, err := incident.Answer(ctx, c, workflows.UpdateApprove, id, a)
+		res, err := incident.Send(ctx, c, workflows.UpdateApprove, id, a, nonce)
 		replied <- reply{res, err}
 	}()
 
 	// The server has the update and holds it for a worker.
-	waitAdmitted(t, c, srv.Namespace(), id, incident.UpdateID(workflows.UpdateApprove, a))
+	waitAdmitted(t, c, srv.Namespace(), id, incident.UpdateID(workflows.UpdateApprove, a, nonce))
 	select {
 	case r := <-replied:
 		t.Fatalf("the answer returned with no worker running: %+v, %v", r.res, r.err)
@@ -737,14 +740,15 @@ func TestCrashAnswerArrivesWithTheEventThatOpensItsStep(t *testing.T) {
 	})
 
 	a := workflows.Answer{Step: isolateOK, Person: "alice", Channel: workflows.ChannelCLI}
+	nonce := incident.NewNonce()
 	replied := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		_, err := incident.Answer(ctx, c, workflows.UpdateApprove, id, a)
+		_, err := incident.Send(ctx, c, workflows.UpdateApprove, id, a, nonce)
 		replied <- err
 	}()
-	waitAdmitted(t, c, srv.Namespace(), id, incident.UpdateID(workflows.UpdateApprove, a))
+	waitAdmitted(t, c, srv.Namespace(), id, incident.UpdateID(workflows.UpdateApprove, a, nonce))
 	w.start()
 	select {
 	case err := <-replied:

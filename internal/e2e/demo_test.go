@@ -41,7 +41,7 @@ func TestDemoFlow(t *testing.T) {
 	}
 
 	// The conduits isolating plant3_control cuts, from the compiled plan.
-	prep, err := incident.Prepare(incident.StartRequest{Dir: libraryDir, Playbook: demo.Playbook, Inputs: []string{"zone=plant3_dmz"}})
+	prep, err := incident.Prepare(incident.StartRequest{Dir: libraryDir, Playbook: demo.Playbook, Inputs: []string{"zone=plant3_dmz"}, Commander: demo.Commander})
 	if err != nil {
 		t.Fatal(err)
 	}

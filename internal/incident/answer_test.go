@@ -4,30 +4,34 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
 func TestUpdateIDStable(t *testing.T) {
+	const n = "0123456789abcdef"
 	a := workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 2, Channel: "cli", Reason: "first"}
-	id := UpdateID(workflows.UpdateApprove, a)
-	if id != "approve/approval.isolate_ok/alice/r2" {
+	id := UpdateID(workflows.UpdateApprove, a, n)
+	if id != "approve/approval.isolate_ok/alice/r2/"+n {
 		t.Fatalf("UpdateID = %q", id)
 	}
-	// Same meaning, different reason or channel: the same update.
+	// Same meaning and nonce, different reason or channel: the same update.
 	b := a
 	b.Reason, b.Channel = "retried", "slack"
-	if got := UpdateID(workflows.UpdateApprove, b); got != id {
+	if got := UpdateID(workflows.UpdateApprove, b, n); got != id {
 		t.Fatalf("retry changed the ID: %q vs %q", got, id)
 	}
 	// Anything that changes the meaning changes the ID.
 	distinct := map[string]string{id: "base"}
 	for name, v := range map[string]string{
-		"update": UpdateID(workflows.UpdateDeny, a),
-		"step":   UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.reconnect_ok", Person: "alice", Round: 2}),
-		"person": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob", Round: 2}),
-		"round":  UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 3}),
-		"option": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 2, Option: "x"}),
+		"update": UpdateID(workflows.UpdateDeny, a, n),
+		"step":   UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.reconnect_ok", Person: "alice", Round: 2}, n),
+		"person": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob", Round: 2}, n),
+		"round":  UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 3}, n),
+		"option": UpdateID(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 2, Option: "x"}, n),
+		"nonce":  UpdateID(workflows.UpdateApprove, a, "fedcba9876543210"),
 	} {
 		if prev, dup := distinct[v]; dup {
 			t.Errorf("%s gives the same ID as %s: %q", name, prev, v)
@@ -35,16 +39,56 @@ func TestUpdateIDStable(t *testing.T) {
 		distinct[v] = name
 	}
 	// Separators inside parts cannot make two answers collide.
-	x := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a/b", Person: "c", Option: "d"})
-	y := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a", Person: "b/c", Option: "d"})
-	if x == y || strings.Count(x, "/") != 4 {
+	x := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a/b", Person: "c", Option: "d"}, n)
+	y := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.a", Person: "b/c", Option: "d"}, n)
+	if x == y || strings.Count(x, "/") != 5 {
 		t.Fatalf("escaping: %q and %q", x, y)
 	}
-	if got := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: "level 2"}); got != "decide/decision.scope/carol/r0/level%202" {
+	if got := UpdateID(workflows.UpdateDecide, workflows.Answer{Step: "decision.scope", Person: "carol", Option: "level 2"}, n); got != "decide/decision.scope/carol/r0/level%202/"+n {
 		t.Fatalf("decide ID %q", got)
 	}
-	if got := UpdateID(workflows.UpdateCancel, workflows.Answer{Person: "carol", Reason: "x"}); got != "cancel//carol/r0" {
+	if got := UpdateID(workflows.UpdateCancel, workflows.Answer{Person: "carol", Reason: "x"}, n); got != "cancel//carol/r0/"+n {
 		t.Fatalf("cancel ID %q", got)
+	}
+}
+
+func TestUpdateIDUniquePerAnswer(t *testing.T) {
+	// Unsigned: every nonce is new, so two sends of the same meaning are two
+	// updates that the incident validates afresh.
+	seen := map[string]bool{}
+	a := workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 1}
+	for range 50 {
+		nonce := NewNonce()
+		if len(nonce) != 16 || strings.Trim(nonce, "0123456789abcdef") != "" {
+			t.Fatalf("nonce %q is not 16 hex digits", nonce)
+		}
+		seen[UpdateID(workflows.UpdateApprove, a, nonce)] = true
+	}
+	if len(seen) != 50 {
+		t.Fatalf("%d distinct IDs of 50 unsigned answers", len(seen))
+	}
+	// Signed: the ID follows the signature, whatever the nonce, so a signed
+	// answer retried (by this call or another) is the same update, and a
+	// new signature of the same meaning is a new one.
+	s, err := attest.GenerateKey("person.alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	signed, err := SignAnswer(s, workflows.UpdateApprove, "INC-1", a, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := UpdateID(workflows.UpdateApprove, signed, NewNonce())
+	if id != UpdateID(workflows.UpdateApprove, signed, NewNonce()) {
+		t.Fatal("a signed answer's ID depends on the nonce")
+	}
+	if want := attest.Digest(signed.Attestation.Signature)[:16]; !strings.HasSuffix(id, "/r1/"+want) {
+		t.Fatalf("signed ID %q does not end in the signature's digest %s", id, want)
+	}
+	again, _ := SignAnswer(s, workflows.UpdateApprove, "INC-1", a, now.Add(time.Second))
+	if UpdateID(workflows.UpdateApprove, again, "") == id {
+		t.Fatal("two signed answers share an ID")
 	}
 }
 

@@ -28,14 +28,15 @@ const (
 	AnswerCompleted
 )
 
-// AnswerStageOf asks the server where an answer stands, without waiting for
-// a worker. namespace is the Temporal namespace the client uses.
-func AnswerStageOf(ctx context.Context, c client.Client, namespace, updateName, incidentID string, a workflows.Answer) (AnswerStage, error) {
+// AnswerStageOf asks the server where an answer sent with Send (and the same
+// nonce) stands, without waiting for a worker. namespace is the Temporal
+// namespace the client uses.
+func AnswerStageOf(ctx context.Context, c client.Client, namespace, updateName, incidentID string, a workflows.Answer, nonce string) (AnswerStage, error) {
 	resp, err := c.WorkflowService().PollWorkflowExecutionUpdate(ctx, &workflowservice.PollWorkflowExecutionUpdateRequest{
 		Namespace: namespace,
 		UpdateRef: &updatepb.UpdateRef{
 			WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: workflows.IncidentWorkflowID(incidentID)},
-			UpdateId:          UpdateID(updateName, a),
+			UpdateId:          UpdateID(updateName, a, nonce),
 		},
 		WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED},
 	})

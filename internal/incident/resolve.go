@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -109,8 +110,11 @@ type Resolved struct {
 	// NoWorker is set when no worker answered the status query (or none has
 	// polled lately): the step was resolved from the plan the incident
 	// started with, and a round left at 0 means whatever round the step is
-	// in when a worker applies the answer.
+	// in when a worker applies the answer (an unsigned answer only: a
+	// signed one names its round, see SigningRound).
 	NoWorker bool
+	// Kind is the kind of the step answered ("" for a cancel).
+	Kind plan.Kind
 }
 
 // ResolveAnswer prepares an answer for Answer: it turns a bare step name
@@ -140,7 +144,7 @@ func ResolveAnswer(ctx context.Context, c client.Client, incidentID string, a wo
 			if a.Round == 0 {
 				a.Round = step.Round
 			}
-			return Resolved{Answer: a}, nil
+			return Resolved{Answer: a, Kind: step.Kind}, nil
 		case ctx.Err() != nil:
 			return Resolved{}, ctx.Err()
 		case !errors.As(err, &nw):
@@ -163,5 +167,5 @@ func ResolveAnswer(ctx context.Context, c client.Client, incidentID string, a wo
 		return Resolved{}, err
 	}
 	a.Step = id
-	return Resolved{Answer: a, NoWorker: true}, nil
+	return Resolved{Answer: a, NoWorker: true, Kind: in.Plan.StepByID(id).Kind}, nil
 }

@@ -28,6 +28,10 @@ type fakeClient struct {
 	start    *workflows.IncidentInput
 	notFound bool
 	queries  int
+	// replies are the outcomes of successive updates (the last repeats);
+	// updateIDs records the ID of each update sent.
+	replies   []fakeReply
+	updateIDs []string
 }
 
 func (f *fakeClient) DescribeTaskQueue(context.Context, string, enumspb.TaskQueueType) (*workflowservice.DescribeTaskQueueResponse, error) {
@@ -130,6 +134,11 @@ func TestResolveAnswer(t *testing.T) {
 		r, err := ResolveAnswer(ctx, tc.c, "INC-1", tc.a, 50*time.Millisecond)
 		if err != nil || r.Answer != tc.want || r.NoWorker != tc.noWorker || tc.c.queries != tc.queries {
 			t.Errorf("%s: got %+v, %v (%d queries); want %+v, no worker %v (%d queries)", tc.name, r, err, tc.c.queries, tc.want, tc.noWorker, tc.queries)
+		}
+		// The step's kind comes along, from the status or the plan, so a
+		// signature can name the right round.
+		if want := plan.KindApproval; tc.a.Step != "" && r.Kind != want || tc.a.Step == "" && r.Kind != "" {
+			t.Errorf("%s: kind %q", tc.name, r.Kind)
 		}
 	}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/workflows"
 	"github.com/google/uuid"
@@ -33,10 +34,16 @@ type StartRequest struct {
 	Playbook string
 	// Inputs are "name=value" strings; see ParseInputs.
 	Inputs []string
-	// Commander is the person ID of whoever starts the incident. When set it
-	// must be a person declared in the loaded files: exclude_initiator relies
-	// on it, so a mistyped ID is refused rather than silently let through.
+	// Commander is the person ID of whoever starts the incident. It is
+	// required and must be a person declared in the loaded files whom the
+	// playbook's may_start allows: exclude_initiator and cancel rely on it,
+	// so a mistyped ID is refused rather than silently let through.
 	Commander string
+	// Signer, when set, attests the start (see SignStart): the commander's
+	// own key or a front door's. Without one the incident starts unattested
+	// (IncidentInput.AcceptUnattested): its answers need not be signed, and
+	// a worker that requires attestations refuses its sign-offs.
+	Signer *attest.Signer
 	// IncidentID is the human-facing ID; NewIncidentID makes one when empty.
 	IncidentID string
 	// Exercise runs the playbook on simulated twins only.
@@ -72,6 +79,9 @@ type Prepared struct {
 	// generated is true when the incident ID was made up here, so a clash
 	// can be retried with a fresh one.
 	generated bool
+	// signer attests the start when StartPrepared sends it (the incident
+	// ID it signs may still change).
+	signer *attest.Signer
 }
 
 // Started says which incident was started.
@@ -122,15 +132,25 @@ func Prepare(req StartRequest) (*Prepared, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if req.Commander != "" {
-		if _, ok := m.Config.People[req.Commander]; !ok {
-			people := make([]string, 0, len(m.Config.People))
-			for id := range m.Config.People {
-				people = append(people, id)
+	switch {
+	case req.Commander == "":
+		problems = append(problems, "Say who starts the incident (its commander, a person declared in the playbooks): starting an incident names a known person.")
+	case m.Config.People[req.Commander] == nil:
+		people := make([]string, 0, len(m.Config.People))
+		for id := range m.Config.People {
+			people = append(people, id)
+		}
+		sort.Strings(people)
+		problems = append(problems, fmt.Sprintf("No person %q is declared in %s, so they cannot be the incident commander.%s Known: %s.",
+			req.Commander, org.Describe(dir), didYouMean(req.Commander, people), joinOr(people)))
+	default:
+		if msg := checkMayStart(p, req.Commander); msg != "" {
+			problems = append(problems, msg)
+		} else if err := CheckSigner(req.Signer, req.Commander); err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				problems = append(problems, ie.Problems...)
 			}
-			sort.Strings(people)
-			problems = append(problems, fmt.Sprintf("No person %q is declared in %s, so they cannot be the incident commander.%s Known: %s.",
-				req.Commander, org.Describe(dir), didYouMean(req.Commander, people), joinOr(people)))
 		}
 	}
 	id := req.IncidentID
@@ -153,8 +173,12 @@ func Prepare(req StartRequest) (*Prepared, error) {
 			Commander:  req.Commander,
 			Inputs:     inputs,
 			Exercise:   req.Exercise,
+			// Unsigned starts run unattested; the worker decides whether
+			// it accepts that.
+			AcceptUnattested: req.Signer == nil,
 		},
 		generated: generated,
+		signer:    req.Signer,
 	}, nil
 }
 
@@ -219,13 +243,20 @@ var SearchAttributes = []SearchAttribute{
 	{workflows.SearchBreakGlass, "Bool"},
 }
 
-// StartPrepared starts the incident workflow for a prepared request. An ID
-// that already exists is an *AlreadyExistsError (a generated ID is retried
-// with a fresh one); unregistered search attributes are a
-// *SearchAttributeError.
+// StartPrepared starts the incident workflow for a prepared request, its
+// start attested when the request had a Signer. An ID that already exists
+// is an *AlreadyExistsError (a generated ID is retried with a fresh one);
+// unregistered search attributes are a *SearchAttributeError.
 func StartPrepared(ctx context.Context, c client.Client, p *Prepared) (Started, error) {
 	in := p.Input
 	for attempt := 0; ; attempt++ {
+		if p.signer != nil {
+			start, err := SignStart(p.signer, in, time.Now())
+			if err != nil {
+				return Started{}, err
+			}
+			in.Start = start
+		}
 		run, err := c.ExecuteWorkflow(ctx, startOptions(in), workflows.WorkflowName, in)
 		if err == nil {
 			return Started{
