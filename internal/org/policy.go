@@ -8,7 +8,6 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
-	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
 // PolicyOf builds what guard three and the start check go by from a
@@ -18,7 +17,7 @@ import (
 // errors are keys that do not parse; they are left out of the keyring and
 // the rest still work.
 func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Policy, []error) {
-	keys, errs := attest.NewKeyring(configKeys(cfg))
+	keys, errs := attest.NewKeyring(cfg.Keys())
 	p := &activities.Policy{
 		Directory:          cfg.Directory(),
 		Safety:             cfg.PlanSafety(),
@@ -29,7 +28,7 @@ func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Polic
 		Playbooks:          map[string][]string{},
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Playbooks)) {
-		p.Playbooks[name] = configMayStart(cfg, name)
+		p.Playbooks[name] = cfg.MayStart(name)
 	}
 	return p, errs
 }
@@ -38,29 +37,6 @@ func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Polic
 // see PolicyOf.
 func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 	return PolicyOf(o.Config, requireAttestation)
-}
-
-// configKeys returns the public keys the configuration declares.
-//
-// TODO(merge): the language is gaining `public_key` on person and
-// integration blocks as `func (cfg *playbooks.Config) Keys() []plan.Key`;
-// once it lands, return cfg.Keys() here (and delete this comment). Until
-// then the configuration declares no keys, so a worker that requires
-// attestations refuses every start and every sign-off.
-func configKeys(cfg *playbooks.Config) []plan.Key {
-	_ = cfg
-	return nil
-}
-
-// configMayStart returns the principals a playbook's may_start names (nil:
-// any declared person may start it).
-//
-// TODO(merge): return cfg.MayStart(playbook) once
-// `func (cfg *playbooks.Config) MayStart(playbook string) []string` lands
-// with the may_start attribute.
-func configMayStart(cfg *playbooks.Config, playbook string) []string {
-	_, _ = cfg, playbook
-	return nil
 }
 
 // Authority is the worker's activities.Authority: at every check it builds
