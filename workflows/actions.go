@@ -271,6 +271,9 @@ func (r *runner) guard(ctx workflow.Context, s *plan.Step) (*activities.Signoff,
 		r.reask(ctx, stale, fmt.Sprintf("sign-off granted at %s is older than valid_for %s", timeString(as.GrantedAt), ap.Approval.Quorum.ValidFor.Std()))
 		return nil, stale, ""
 	}
+	if len(s.Action.GuardedBy) == 0 {
+		return nil, "", fmt.Sprintf("no valid safety sign-off covers zone %s (no approval of this plan guards it)", s.Action.Target)
+	}
 	return nil, "", fmt.Sprintf("no valid safety sign-off covers zone %s (guarded by %s)", s.Action.Target, strings.Join(s.Action.GuardedBy, ", "))
 }
 
