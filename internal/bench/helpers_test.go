@@ -69,16 +69,22 @@ type benchEnv struct {
 
 func startBenchEnv(tb testing.TB, opts devserver.Options) *benchEnv {
 	tb.Helper()
-	e := &benchEnv{env: startServer(tb, opts)}
-	twin := sim.New(sim.NewJournal())
-	acts := twin.Activities()
 	// The worker's own configuration is the library, the organisation the
 	// benchmarked plans are compiled from; answers are unsigned.
 	o, _, diags := org.Load(libraryDir, org.Options{Lenient: true})
 	if diags.HasErrors() {
 		tb.Fatal(diags.Error())
 	}
-	acts.Authority = org.NewAuthority(org.NewHolder(o, org.Options{Lenient: true}), false)
+	return startBenchEnvWith(tb, opts, org.NewAuthority(org.NewHolder(o, org.Options{Lenient: true}), false))
+}
+
+// startBenchEnvWith is startBenchEnv with the worker's authority given.
+func startBenchEnvWith(tb testing.TB, opts devserver.Options, authority activities.Authority) *benchEnv {
+	tb.Helper()
+	e := &benchEnv{env: startServer(tb, opts)}
+	twin := sim.New(sim.NewJournal())
+	acts := twin.Activities()
+	acts.Authority = authority
 	e.cuts = NewNotifyingIsolator(acts.Isolator, 1024)
 	acts.Isolator = e.cuts
 	w := worker.New(e.c, activities.TaskQueue, worker.Options{})

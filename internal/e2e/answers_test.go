@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -85,21 +86,29 @@ func TestAnswers(t *testing.T) {
 		startIncident(t, e.c, dir, "isolate_cell", "hiro", id)
 		waitStep(t, e.c, id, isolateOK, workflows.StepWaiting, 1)
 
-		// Round 0 means "the current round"; the update ID says r0.
-		first := answer(t, e.c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice"})
+		// A retried send is the same update (one nonce per sending): the
+		// first result comes back and nothing is counted or refused.
+		a := workflows.Answer{Step: isolateOK, Person: "alice", Channel: workflows.ChannelCLI}
+		first, err := incident.Send(testContext(t, answerTimeout), e.c, workflows.UpdateApprove, id, a, "retry-1")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(first.Message, "(1 of 2)") || first.StepState != workflows.StepWaiting {
 			t.Errorf("first approval: %+v", first)
 		}
-		// The same answer again is the same update: the first result comes
-		// back and nothing is counted or refused.
-		again := answer(t, e.c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice"})
-		if again != first {
-			t.Errorf("a repeated update got %+v, want the first result %+v", again, first)
+		again, err := incident.Send(testContext(t, answerTimeout), e.c, workflows.UpdateApprove, id, a, "retry-1")
+		if err != nil || again != first {
+			t.Errorf("a retried update got %+v (%v), want the first result %+v", again, err, first)
 		}
-		// The same person with another update ID (naming round 1) is a
-		// second approval, and one person never counts twice.
-		refused(t, e.c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice", Round: 1},
+		// The same answer sent again is a second approval, and one person
+		// never counts twice; the refusal is on record.
+		refused(t, e.c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice"},
 			"alice has already approved approval.isolate_ok", "one person never counts twice", "still needs one from roster.ot_operations")
+		waitEvent(t, e.c, id, "alice's duplicate on record", func(ev workflows.Event) bool {
+			return ev.Kind == workflows.EventRefused && ev.Person == "alice" && ev.Code == "Duplicate"
+		})
+		refused(t, e.c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice", Round: 1},
+			"alice has already approved approval.isolate_ok")
 		// Nor can the same person fill the other roster's place.
 		st, err := status(e.c, id)
 		if err != nil {
