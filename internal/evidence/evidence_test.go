@@ -24,14 +24,14 @@ const (
 // fixture is an organisation (people, rosters, safety policy, keys) and an
 // incident timeline whose answers are signed with its keys.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	signers map[string]*attest.Signer
 	trust   evidence.Trust
 	doc     *evidence.Document
 	clock   time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, signers: map[string]*attest.Signer{}, clock: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	people := []string{"alice", "sam", "olga", "carol", "bob"}
@@ -495,4 +495,33 @@ func TestPlanKeysTheConfigurationLacks(t *testing.T) {
 	if !r.OK || r.Warnings != 1 || !strings.Contains(report(r), "slack.rogue") {
 		t.Fatalf("a plan key the configuration lacks is a warning:\n%s", report(r))
 	}
+}
+
+// TestHostileTextInTheReport: whatever a document holds, the text report
+// passes no control characters to the terminal.
+func TestHostileTextInTheReport(t *testing.T) {
+	f := newFixture(t)
+	e := f.find(workflows.EventApproved, "olga")
+	e.Person = "olga\x1b[2J\u202e"
+	e.Attestation.Signer = "person.\x1b]0;owned\x07"
+	r := evidence.Verify(f.encode(), f.trust, evidence.Options{AllowUnsealed: true})
+	out := report(r)
+	if r.OK || strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Fatalf("hostile text reaches the terminal raw, or verifies:\n%q", out)
+	}
+}
+
+// FuzzVerify: no input makes Verify panic, and the only input that
+// verifies is the exported document itself.
+func FuzzVerify(f *testing.F) {
+	fx := newFixture(f)
+	good := fx.sealed()
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if r := evidence.Verify(data, fx.trust, evidence.Options{}); r.OK && !bytes.Equal(data, good) {
+			t.Fatalf("a document other than the export verifies:\n%s", report(r))
+		}
+	})
 }

@@ -185,10 +185,24 @@ func (v *verifier) seal() {
 		return
 	}
 	subject := signerOf(s)
-	if rf := v.keys.Check(s, attest.Want{
-		Incident: v.d.IncidentID, Person: s.Person, Answer: attest.Export, ReasonSHA256: digest, Channel: SealChannel,
-	}, attest.Times{}); rf != nil {
-		v.rep.add(Check{Check: CheckSeal, Result: Fail, Subject: subject, Code: string(rf.Code), Message: rf.Message})
+	fail := func(code rules.Code, format string, args ...any) {
+		v.rep.add(Check{Check: CheckSeal, Result: Fail, Subject: subject, Code: string(code), Message: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case s.Answer != attest.Export:
+		fail(rules.Replayed, "the seal is an attestation of %q, not of an export: it was taken from another record", s.Answer)
+		return
+	case s.Incident != v.d.IncidentID:
+		fail(rules.Replayed, "the seal was made for incident %q, not %q", s.Incident, v.d.IncidentID)
+		return
+	}
+	// The key first: whether a trusted key made the seal at all.
+	if rf := v.keys.Verify(s); rf != nil {
+		fail(rf.Code, "%s", rf.Message)
+		return
+	}
+	if s.ReasonSHA256 != digest {
+		fail(rules.Tampered, "the document was changed after %s sealed it: its digest is %s, the seal signs %s", subject, digest[:16]+"...", clip(s.ReasonSHA256, 16))
 		return
 	}
 	v.rep.add(Check{Check: CheckSeal, Result: Pass, Subject: subject,
@@ -541,5 +555,12 @@ func signerOf(a *attest.Attestation) string {
 // "person.alice" for a person's own key, "slack.main for ines" for a front
 // door's.
 func SignerOf(a *attest.Attestation) string { return signerOf(a) }
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
