@@ -525,3 +525,35 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestNewTakesThePlansKeysAndDigest(t *testing.T) {
+	f := newFixture(t)
+	p := &plan.Plan{Playbook: playbook, Keys: f.trust.Keys[:2], Steps: []plan.Step{}}
+	tl, st := f.doc.Timeline, f.doc.Status
+	d, err := evidence.New(tl, st, &workflows.IncidentInput{Plan: p, IncidentID: incidentID}, f.clock.In(time.FixedZone("CET", 3600)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plan.Digest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.PlanSHA256 != want || len(d.Keys) != 2 || d.Keys[0] != p.Keys[0] || d.IncidentID != incidentID ||
+		d.FormatVersion != evidence.FormatVersion || d.ExportedAt.Location() != time.UTC || d.Seal != nil {
+		t.Fatalf("New: %+v", d)
+	}
+	// Without the start input the document still encodes, and says no
+	// plan: the start's signature cannot be checked.
+	d, err = evidence.New(tl, st, nil, f.clock)
+	if err != nil || d.PlanSHA256 != "" || d.Keys == nil {
+		t.Fatalf("New without a start input: %+v, %v", d, err)
+	}
+	b, err := evidence.Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := evidence.Verify(b, f.trust, evidence.Options{AllowUnsealed: true})
+	if c := failed(r, evidence.CheckAnswer); len(c) != 1 || !strings.Contains(c[0].Message, "plan_sha256 is empty") {
+		t.Fatalf("a document without the plan's digest:\n%s", report(r))
+	}
+}
