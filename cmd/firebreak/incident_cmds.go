@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/internal/evidence"
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
@@ -541,38 +542,79 @@ The list can lag a second or so behind a start or an end.
 
 func newTimelineCmd() *cobra.Command {
 	var (
-		format  string
-		timeout time.Duration
+		format, keyFile, as string
+		timeout             time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "timeline INCIDENT [--format md|json]",
+		Use:   "timeline INCIDENT [--format md|json] [--key-file FILE] [--as PERSON]",
 		Short: "Export an incident's timeline: the audit trail, for the record",
 		Long: `Timeline prints everything that happened in an incident, in order: pages,
 prompts, acknowledgements, approvals and denials with their reasons, choices,
 actions, refusals, timeouts, escalations and any break-glass override, each
-with its time (UTC), the person, and the channel the answer came through.
+with its time (UTC), the person, the channel the answer came through and the
+key that signed it (or "unattested").
 
 The Markdown form is a document for the incident record and the regulator
 (NERC CIP-008 style evidence): a header with the incident, playbook,
 commander, exercise or real, and a prominent BREAK-GLASS flag when a safety
 gate was forced; the break-glass overrides on their own; a table of every
-event; and the final state of every step. The JSON form is the timeline
-exactly as the incident keeps it.
+event, with the roster each approval counts for; the refusals counted per
+person and code; and the final state of every step.
+
+The JSON form is evidence to keep and check offline with 'firebreak verify':
+the timeline with every answer's attestation, the final status, the public
+keys and the digest of the plan the incident ran, and, with --key-file FILE
+(default $` + envKeyFile + `), a seal: your signature over the whole
+document. A person's key seals as that person; a front door's key needs --as.
+The JSON is canonical, so a single byte changed afterwards fails 'verify'.
+docs/evidence.md describes the format.
 ` + temporalHelp,
 		Example: `  firebreak timeline INC-20261122-4F2A > INC-20261122-4F2A.md
-  firebreak timeline INC-20261122-4F2A --format json`,
+  firebreak timeline INC-20261122-4F2A --format json --key-file person.carol.key > INC-20261122-4F2A.json
+  firebreak verify INC-20261122-4F2A.json`,
 		Args: exactArgs("INCIDENT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, formatMarkdown, formatJSON); err != nil {
 				return err
 			}
+			var signer *attest.Signer
+			var person string
+			if format == formatJSON {
+				var err error
+				if signer, err = sealSigner(keyFile, as); err != nil {
+					return err
+				}
+				if signer != nil {
+					if person, err = sealPerson(signer, as); err != nil {
+						return err
+					}
+				}
+			} else if keyFile != "" {
+				return usageErrorf("--key-file seals the JSON export; add --format json")
+			}
 			return withClient(cmd, timeout, func(ctx context.Context, c client.Client) error {
+				if format == formatJSON {
+					doc, err := incident.Export(ctx, c, args[0], time.Now())
+					if err != nil {
+						return err
+					}
+					if signer != nil {
+						if err := doc.SealWith(signer, person, time.Now()); err != nil {
+							return err
+						}
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "Note: no --key-file (or %s), so the export is not sealed; 'firebreak verify' fails it unless given --allow-unsealed.\n", envKeyFile)
+					}
+					b, err := evidence.Encode(doc)
+					if err != nil {
+						return err
+					}
+					_, err = cmd.OutOrStdout().Write(b)
+					return err
+				}
 				tl, err := incident.Timeline(ctx, c, args[0])
 				if err != nil {
 					return err
-				}
-				if format == formatJSON {
-					return incident.RenderJSON(cmd.OutOrStdout(), tl)
 				}
 				st, err := incident.Status(ctx, c, args[0])
 				if err != nil {
@@ -583,6 +625,8 @@ exactly as the incident keeps it.
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", formatMarkdown, "output format: md or json")
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "seal the JSON export with this private key file from firebreak keygen (default $"+envKeyFile+")")
+	addAs(cmd, &as, "who exports, when the key is a front door's")
 	addTimeout(cmd, &timeout)
 	return cmd
 }

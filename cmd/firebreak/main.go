@@ -1,8 +1,8 @@
 // Command firebreak compiles and runs joint IT/OT incident-response playbooks.
 //
-// Exit status: 0 success, 1 the playbooks are invalid (or the command failed),
-// 2 the command line was wrong, 3 an answer was sent but no worker confirmed
-// it in time, 130 interrupted.
+// Exit status: 0 success, 1 the playbooks are invalid or an exported timeline
+// does not verify (or the command failed), 2 the command line was wrong, 3 an
+// answer was sent but no worker confirmed it in time, 130 interrupted.
 package main
 
 import (
@@ -125,7 +125,8 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
   firebreak approve INC-20261122-4F2A approval.isolate_ok --as alice
   firebreak keygen person.alice                make a key to sign your answers with
   firebreak timeline INC-20261122-4F2A > record.md   the audit trail
-  firebreak list --state running`,
+  firebreak list --state running
+  firebreak verify record.json                 check an exported timeline offline`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -147,5 +148,6 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 	root.AddCommand(incidentCmds()...)
 	root.AddCommand(serverCmds()...)
 	root.AddCommand(newIntegrationsCmd())
+	root.AddCommand(newVerifyCmd())
 	return root
 }

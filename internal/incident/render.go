@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -102,6 +103,9 @@ func RenderEventLine(e workflows.Event) string {
 	word, detail := wordAndDetail(e)
 	fmt.Fprintf(&b, " %-26s %-18s", line(eventStep(e)), line(word))
 	who := eventWho(e)
+	if e.Unattested {
+		who = strings.TrimSpace(who + " [unattested]")
+	}
 	if who != "" {
 		b.WriteString(" " + who)
 	}
@@ -126,6 +130,10 @@ var finalStates = map[string]bool{
 // the detail "done: approved by alice" reads "done", "approved by alice".
 func wordAndDetail(e workflows.Event) (string, string) {
 	word, detail := EventWord(e.Kind), e.Detail
+	if e.Kind == workflows.EventApproved && e.Roster != "" {
+		// The roster the approval finally counts for (interpreter v6).
+		detail = strings.TrimSpace(detail + " (counts for " + e.Roster + ")")
+	}
 	if e.Step == "" {
 		return word, detail
 	}
@@ -263,6 +271,10 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 	if exercise {
 		ew.printf("> **EXERCISE.** This was a rehearsal on simulated actuators; nothing in the plant was touched.\n\n")
 	}
+	unattested := tl.Unattested || st.Unattested
+	if unattested {
+		ew.printf("> **UNATTESTED.** This incident accepted unsigned answers (firebreak dev or demo); each one is marked unattested below.\n\n")
+	}
 	ew.printf("| | |\n|---|---|\n")
 	// row writes a header row; v is Markdown already (mdCell for text).
 	row := func(k, v string) { ew.printf("| %s | %s |\n", k, v) }
@@ -293,7 +305,12 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 		row("Break-glass", "no")
 	}
 	row("Events", fmt.Sprint(len(tl.Events)))
-	ew.printf("\nTimes are UTC. Every answer shows the person and the channel it came through (cli, slack, script); refused answers are recorded too.\n")
+	if unattested {
+		row("Answers", "UNATTESTED answers accepted")
+	} else {
+		row("Answers", "signed")
+	}
+	ew.printf("\nTimes are UTC. Every answer shows the person and the channel it came through (cli, slack, script), and the key that signed it (its ID and the start of its signature's digest) or that it was unattested; refused answers are recorded too. `firebreak timeline --format json` exports the signatures, and `firebreak verify` checks them.\n")
 
 	var forced []workflows.Event
 	for _, e := range tl.Events {
@@ -313,6 +330,8 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 		writeEventTable(ew, tl.Events)
 	}
 
+	writeRefusals(ew, tl)
+
 	if len(st.Steps) > 0 {
 		ew.printf("\n## Steps\n\n| Step | Kind | State | Started (UTC) | Finished (UTC) | Note |\n|---|---|---|---|---|---|\n")
 		for _, s := range st.Steps {
@@ -327,8 +346,54 @@ func RenderTimelineMarkdown(w io.Writer, tl workflows.Timeline, st workflows.Sta
 	return ew.err
 }
 
+// writeRefusals writes the refusal counts per person and code, saying so
+// when older refusal events were summarised away.
+func writeRefusals(ew *errWriter, tl workflows.Timeline) {
+	if len(tl.Refusals) == 0 {
+		return
+	}
+	total, kept := 0, 0
+	for _, c := range tl.Refusals {
+		total += c.Count
+	}
+	for _, e := range tl.Events {
+		if e.Kind == workflows.EventRefused {
+			kept++
+		}
+	}
+	ew.printf("\n## Refusals\n\n")
+	if total > kept {
+		ew.printf("%d refused answers were recorded; the latest %d are shown in full in the events above, and the counts below include the older ones.\n\n", total, kept)
+	}
+	ew.printf("| Person | Code | Count | First (UTC) | Last (UTC) |\n|---|---|---|---|---|\n")
+	for _, c := range tl.Refusals {
+		ew.printf("| %s | %s | %d | %s | %s |\n", mdCell(c.Person), mdCell(c.Code), c.Count, fmtTime(c.First), fmtTime(c.Last))
+	}
+}
+
+// signedBy is the compact form of who signed an event's answer: the key
+// ID ("person.olga", or "slack.main for sam" when the key is a front
+// door's and the claim names another person than the event) and the first
+// twelve hex digits of the signature's digest (the Ref an answer's result
+// gives); "unattested" for an unsigned answer; "" for events that are not
+// answers.
+func signedBy(e workflows.Event) string {
+	a := e.Attestation
+	switch {
+	case a != nil:
+		who := a.Signer
+		if a.Person != e.Person && a.Person != "" {
+			who += " for " + a.Person
+		}
+		return who + " " + attest.Digest(a.Signature)[:12]
+	case e.Unattested:
+		return "unattested"
+	}
+	return ""
+}
+
 func writeEventTable(ew *errWriter, events []workflows.Event) {
-	ew.printf("| # | Time (UTC) | Step | Event | Who | Channel | Detail |\n|---|---|---|---|---|---|---|\n")
+	ew.printf("| # | Time (UTC) | Step | Event | Who | Channel | Signed | Detail |\n|---|---|---|---|---|---|---|---|\n")
 	for _, e := range events {
 		word, detail := wordAndDetail(e)
 		event := mdCell(word)
@@ -338,8 +403,12 @@ func writeEventTable(ew *errWriter, events []workflows.Event) {
 				event = "**BREAK-GLASS**"
 			}
 		}
-		ew.printf("| %d | %s | %s | %s | %s | %s | %s |\n", e.Seq, fmtTime(e.At), mdCell(eventStep(e)), event,
-			mdCell(e.Person), mdCell(e.Channel), mdCell(detail))
+		signed := mdCell(signedBy(e))
+		if e.Unattested {
+			signed = "**unattested**"
+		}
+		ew.printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", e.Seq, fmtTime(e.At), mdCell(eventStep(e)), event,
+			mdCell(e.Person), mdCell(e.Channel), signed, mdCell(detail))
 	}
 }
 

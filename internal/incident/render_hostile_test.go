@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
@@ -129,9 +130,9 @@ func TestRenderTimelineMarkdownHostile(t *testing.T) {
 	for _, want := range []string{
 		"| Playbook | pb: # Title \\_x\\_ \\`y\\` |",
 		`| Commander | \~\~carol\~\~ |`,
-		`| 1 | 2026-11-22 14:03:07Z | approval.isolate_ok | denied | bob | cli | \[click\]\(http://evil\)<br>\!\[x\]\(http://evil/p.png\) |`,
-		`| 2 | 2026-11-22 14:03:07Z | approval.isolate_ok | approved | &lt;img src=x onerror=alert\(1\)&gt; | cli |  |`,
-		`| 3 | 2026-11-22 14:03:07Z | approval.isolate_ok | refused | \*eve\* | cli | \| forged \| cell \|\\x1b\[2J &amp;#x202e; |`,
+		`| 1 | 2026-11-22 14:03:07Z | approval.isolate_ok | denied | bob | cli |  | \[click\]\(http://evil\)<br>\!\[x\]\(http://evil/p.png\) |`,
+		`| 2 | 2026-11-22 14:03:07Z | approval.isolate_ok | approved | &lt;img src=x onerror=alert\(1\)&gt; | cli |  |  |`,
+		`| 3 | 2026-11-22 14:03:07Z | approval.isolate_ok | refused | \*eve\* | cli |  | \| forged \| cell \|\\x1b\[2J &amp;#x202e; |`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%.3000s", want, out)
@@ -155,8 +156,14 @@ func hostileDocs() (workflows.Status, workflows.Timeline) {
 		})
 		tl.Events = append(tl.Events, workflows.Event{
 			Seq: i + 1, At: t0, Kind: kind, Step: h, Iteration: h, Person: h, Channel: h, Detail: "done: " + h, BreakGlass: i%2 == 1,
+			Roster: h, Unattested: i == 3,
 		})
+		if i%2 == 0 {
+			tl.Events[i].Attestation = &attest.Attestation{Claim: attest.Claim{Person: h + "x"}, Signer: h, Signature: h}
+		}
 	}
+	tl.Unattested = true
+	tl.Refusals = []workflows.RefusalCount{{Person: h, Code: h, Count: 7, First: t0, Last: t0}}
 	return st, tl
 }
 
@@ -209,7 +216,7 @@ func TestWholeDocumentsHostile(t *testing.T) {
 	}
 	bare := regexp.MustCompile(`(^|[^\\])(\\\\)*\|`)
 	unescaped := regexp.MustCompile(`(^|[^\\])(\\\\)*[\[\]()!` + "`" + `~$]`)
-	cells := map[string]int{"| | |": 3, "| # |": 8, "| Step |": 7}
+	cells := map[string]int{"| | |": 3, "| # |": 9, "| Step |": 7, "| Person |": 6}
 	want := 0
 	for _, l := range strings.Split(out, "\n") {
 		for prefix, n := range cells {
@@ -217,7 +224,7 @@ func TestWholeDocumentsHostile(t *testing.T) {
 				want = n
 			}
 		}
-		if !strings.HasPrefix(l, "| ") || strings.HasPrefix(l, "| # |") || strings.HasPrefix(l, "| Step |") {
+		if !strings.HasPrefix(l, "| ") || strings.HasPrefix(l, "| # |") || strings.HasPrefix(l, "| Step |") || strings.HasPrefix(l, "| Person |") {
 			continue
 		}
 		ours := strings.NewReplacer("(BREAK-GLASS)", "", "(break-glass)", "", "(UTC)", "").Replace(l)
@@ -230,7 +237,7 @@ func TestWholeDocumentsHostile(t *testing.T) {
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "# Incident ") &&
-			l != "## Break-glass overrides" && l != "## Events" && l != "## Steps" {
+			l != "## Break-glass overrides" && l != "## Events" && l != "## Steps" && l != "## Refusals" {
 			t.Errorf("a heading from text: %.300s", l)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -151,12 +152,12 @@ func TestRenderTimelineMarkdown(t *testing.T) {
 		"| Mode | Real incident |",
 		"| Break-glass | YES: post-incident review required |",
 		"## Break-glass overrides",
-		"| # | Time (UTC) | Step | Event | Who | Channel | Detail |",
-		"| 3 | 2026-11-22 14:04:37Z | page.ot_oncall | acknowledged | dmitri | slack |  |",
+		"| # | Time (UTC) | Step | Event | Who | Channel | Signed | Detail |",
+		"| 3 | 2026-11-22 14:04:37Z | page.ot_oncall | acknowledged | dmitri | slack |  |  |",
 		// Pipes are escaped and newlines become <br>, so a detail stays in its cell.
-		`| 4 | 2026-11-22 14:06:07Z | approval.isolate_ok | refused | bob | cli | approve refused: bob may not answer \| not in roster.ot_operations |`,
-		`| 5 | 2026-11-22 14:07:07Z | approval.isolate_ok | **BREAK-GLASS** | gina | cli | safety gate forced: spreading \*fast\*<br>\(flagged\) |`,
-		`| 6 | 2026-11-22 14:08:07Z | step.contain\[ws-eng-07\] | finished |  |  | contained |`,
+		`| 4 | 2026-11-22 14:06:07Z | approval.isolate_ok | refused | bob | cli |  | approve refused: bob may not answer \| not in roster.ot_operations |`,
+		`| 5 | 2026-11-22 14:07:07Z | approval.isolate_ok | **BREAK-GLASS** | gina | cli |  | safety gate forced: spreading \*fast\*<br>\(flagged\) |`,
+		`| 6 | 2026-11-22 14:08:07Z | step.contain\[ws-eng-07\] | finished |  |  |  | contained |`,
 		"## Steps",
 		"| approval.isolate_ok | approval | **done (BREAK-GLASS)** |",
 		"| page.ot_oncall | page | done | 2026-11-22 14:03:07Z | 2026-11-22 14:05:07Z | acknowledged by dmitri |",
@@ -171,7 +172,7 @@ func TestRenderTimelineMarkdown(t *testing.T) {
 	}
 	// Every table row has the same number of cells as its header.
 	for _, l := range lines {
-		if strings.HasPrefix(l, "| ") && strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 8 &&
+		if strings.HasPrefix(l, "| ") && strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 9 &&
 			strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 7 && strings.Count(l, "|") != 3 {
 			t.Errorf("ragged row: %s", l)
 		}
@@ -218,5 +219,53 @@ func TestRenderJSONAndList(t *testing.T) {
 	_ = RenderListText(&b, nil)
 	if b.String() != "No incidents.\n" {
 		t.Errorf("empty list: %q", b.String())
+	}
+}
+
+func TestRenderTimelineMarkdownEvidence(t *testing.T) {
+	tl := workflows.Timeline{IncidentID: "INC-1", Playbook: "pb", Unattested: true, Events: []workflows.Event{
+		{Seq: 1, At: t0, Kind: workflows.EventApproved, Step: "approval.isolate_ok", Person: "sam", Channel: "slack", Round: 1,
+			Detail: "1 of 2", Roster: "roster.process_safety",
+			Attestation: &attest.Attestation{Claim: attest.Claim{Person: "sam"}, Signer: "slack.main", Signature: "c2ln"}},
+		{Seq: 2, At: t0, Kind: workflows.EventApproved, Step: "approval.isolate_ok", Person: "olga", Channel: "cli", Round: 1,
+			Detail: "2 of 2", Roster: "roster.ot_operations", Unattested: true},
+		{Seq: 30, At: t0, Kind: workflows.EventRefused, Step: "approval.isolate_ok", Person: "bob", Channel: "cli",
+			Detail: "approve refused: not in roster", Code: "not_authorised",
+			Attestation: &attest.Attestation{Claim: attest.Claim{Person: "bob"}, Signer: "person.bob", Signature: "Ym9i"}},
+	}, Refusals: []workflows.RefusalCount{
+		{Person: "bob", Code: "not_authorised", Count: 25, First: t0, Last: t0.Add(time.Minute)},
+		{Person: "eve", Code: "stale_round", Count: 3, First: t0, Last: t0},
+	}}
+	st := workflows.Status{IncidentID: "INC-1", Playbook: "pb", State: "completed", Unattested: true}
+	var b bytes.Buffer
+	if err := RenderTimelineMarkdown(&b, tl, st); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"> **UNATTESTED.** This incident accepted unsigned answers",
+		"| Answers | UNATTESTED answers accepted |",
+		"| 1 | 2026-11-22 14:03:07Z | approval.isolate_ok | approved | sam | slack | slack.main " + attest.Digest("c2ln")[:12] + " | 1 of 2 \\(counts for roster.process_safety\\) |",
+		"| 2 | 2026-11-22 14:03:07Z | approval.isolate_ok | approved | olga | cli | **unattested** | 2 of 2 \\(counts for roster.ot_operations\\) |",
+		"| person.bob " + attest.Digest("Ym9i")[:12] + " |",
+		"## Refusals",
+		"28 refused answers were recorded; the latest 1 are shown in full in the events above, and the counts below include the older ones.",
+		"| bob | not_authorised | 25 | 2026-11-22 14:03:07Z | 2026-11-22 14:04:07Z |",
+		"| eve | stale_round | 3 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	if line := RenderEventLine(tl.Events[1]); !strings.Contains(line, "olga via cli [unattested]: 2 of 2 (counts for roster.ot_operations)") {
+		t.Errorf("event line: %s", line)
+	}
+
+	// A signed incident says so, and shows no refusal section without refusals.
+	tl.Unattested, st.Unattested, tl.Refusals = false, false, nil
+	b.Reset()
+	_ = RenderTimelineMarkdown(&b, tl, st)
+	if out := b.String(); strings.Contains(out, "UNATTESTED.") || !strings.Contains(out, "| Answers | signed |") || strings.Contains(out, "## Refusals") {
+		t.Errorf("signed timeline:\n%s", out)
 	}
 }
