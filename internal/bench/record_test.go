@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -41,6 +42,9 @@ type scenario struct {
 	// want is the incident's final state; steps are final step states to check.
 	want  string
 	steps map[string]string
+	// signer, when set, signs the start and every scripted answer (the
+	// scenario directory's front door).
+	signer *attest.Signer
 }
 
 var ransomwareInputs = []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"]`}
@@ -48,7 +52,7 @@ var ransomwareInputs = []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"
 // replayScenarios are the recorded incidents. Add one for every new kind of
 // behaviour the interpreter gains; never re-record an old one to make a
 // change pass (see workflows/replay_test.go).
-func replayScenarios(scenarioDir string) []scenario {
+func replayScenarios(scenarioDir string, gateway *attest.Signer) []scenario {
 	ransomware := func(id string, exercise bool) incident.StartRequest {
 		return incident.StartRequest{Dir: libraryDir, Playbook: "ot_ransomware_containment", Inputs: ransomwareInputs, Commander: "ines", IncidentID: id, Exercise: exercise}
 	}
@@ -105,9 +109,18 @@ func replayScenarios(scenarioDir string) []scenario {
 			steps: map[string]string{"step.isolate": workflows.StepCancelled}},
 		{name: "stale_signoff", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_stale_signoff", Commander: "ines", IncidentID: "REC-stale"},
 			script: stale, want: workflows.StateCompleted, steps: map[string]string{"step.isolate": workflows.StepDone}},
+		{name: "ransomware_signed", req: signedReq(ransomware("REC-signed", false), scenarioDir, gateway), script: demo.Script(), want: workflows.StateCompleted,
+			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}, signer: gateway},
 		{name: "page_ladder", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_page_ladder", Commander: "ines", IncidentID: "REC-ladder"},
 			script: ladder, want: workflows.StateCompleted, steps: map[string]string{"page.oncall": workflows.StepDone, "notify.acked": workflows.StepDone}},
 	}
+}
+
+// signedReq is req on the scenario directory, its start signed by gateway.
+func signedReq(req incident.StartRequest, dir string, gateway *attest.Signer) incident.StartRequest {
+	req.Dir = dir
+	req.Signer = gateway
+	return req
 }
 
 func round(n int) func(workflows.StepStatus) bool {
@@ -187,10 +200,15 @@ playbook "replay_page_ladder" {
 `
 
 // writeScenarioDir writes the library with the scenario safety policy and
-// playbooks into a temporary directory.
-func writeScenarioDir(t *testing.T) string {
+// playbooks into a temporary directory, with a front door whose key (made
+// afresh) signs the signed scenario.
+func writeScenarioDir(t *testing.T) (string, *attest.Signer) {
 	t.Helper()
 	dir := t.TempDir()
+	gateway, err := attest.GenerateKey("slack.replay_gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob(filepath.Join(libraryDir, "*.hcl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no library files in %s: %v", libraryDir, err)
@@ -207,19 +225,20 @@ func writeScenarioDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for name, src := range map[string]string{"safety.hcl": scenarioSafety, "replay_scenarios.hcl": scenarioPlaybooks} {
+	door := fmt.Sprintf("integration \"slack\" \"replay_gateway\" {\n  simulate   = true\n  public_key = %q\n}\n", gateway.Public())
+	for name, src := range map[string]string{"safety.hcl": scenarioSafety, "replay_scenarios.hcl": scenarioPlaybooks, "replay_gateway.hcl": door} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return dir
+	return dir, gateway
 }
 
 // TestReplayScenariosCompile keeps the recording scenarios loadable without
 // running them.
 func TestReplayScenariosCompile(t *testing.T) {
-	dir := writeScenarioDir(t)
-	for _, sc := range replayScenarios(dir) {
+	dir, gateway := writeScenarioDir(t)
+	for _, sc := range replayScenarios(dir, gateway) {
 		if _, err := incident.Prepare(sc.req); err != nil {
 			t.Errorf("%s: %v", sc.name, err)
 		}
@@ -242,7 +261,7 @@ func TestRecordHistories(t *testing.T) {
 		t.Skip("records workflows/testdata/histories; run with -record (and -overwrite to replace existing files)")
 	}
 	e := startServer(t, devserver.Options{Ephemeral: true})
-	dir := writeScenarioDir(t)
+	dir, gateway := writeScenarioDir(t)
 	o, _, diags := org.Load(dir, org.Options{Lenient: true})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
@@ -255,7 +274,7 @@ func TestRecordHistories(t *testing.T) {
 	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, sc := range replayScenarios(dir) {
+	for _, sc := range replayScenarios(dir, gateway) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			recordScenario(t, e, sc)
@@ -274,7 +293,7 @@ func recordScenario(t *testing.T, e *env, sc scenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := incident.PlayScript(ctx, e.c, started.IncidentID, sc.script, 0); err != nil {
+	if _, err := incident.PlayScriptSigned(ctx, e.c, started.IncidentID, sc.script, 0, sc.signer); err != nil {
 		t.Fatal(err)
 	}
 	var res workflows.IncidentResult

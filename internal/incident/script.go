@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -40,6 +41,13 @@ const scriptPoll = 20 * time.Millisecond
 // against the script's expectation, or accepted when it should have been
 // refused, is an error. When ctx ends first it returns ctx.Err().
 func PlayScript(ctx context.Context, c client.Client, id string, script Script, pace time.Duration) ([]string, error) {
+	return PlayScriptSigned(ctx, c, id, script, pace, nil)
+}
+
+// PlayScriptSigned is PlayScript with every answer attested by signer (a
+// front door's key, which may sign for every scripted person); nil sends
+// them unsigned.
+func PlayScriptSigned(ctx context.Context, c client.Client, id string, script Script, pace time.Duration, signer *attest.Signer) ([]string, error) {
 	next := map[string]int{}
 	var refusals []string
 	for {
@@ -65,9 +73,15 @@ func PlayScript(ctx context.Context, c client.Client, id string, script Script, 
 				return refusals, err
 			}
 			next[s.ID]++
-			_, err := Answer(ctx, c, a.Update, id, workflows.Answer{
+			ans := workflows.Answer{
 				Step: s.ID, Person: a.Person, Option: a.Option, Reason: a.Reason, Round: s.Round, Channel: workflows.ChannelScript,
-			})
+			}
+			if signer != nil {
+				if ans, err = SignAnswer(signer, a.Update, id, ans, time.Now()); err != nil {
+					return refusals, err
+				}
+			}
+			_, err := Answer(ctx, c, a.Update, id, ans)
 			var refused *Refused
 			switch {
 			case errors.As(err, &refused) && a.Refused:
