@@ -10,7 +10,10 @@
 // BenchmarkApprovalToIsolation times the last safety sign-off of the shipped
 // ransomware playbook until the isolation activity starts, next to a bare
 // Update round trip on a trivial workflow on the same server, in memory and
-// on a SQLite file. BenchmarkFiftySteps runs a generated 50-step plan
+// on a SQLite file. BenchmarkSignedApprovalToIsolation times the same
+// path signed (the start and every answer attested, the worker requiring
+// attestations and verifying them again in guard three) against unsigned,
+// interleaved in one run, and reports the ratio. BenchmarkFiftySteps runs a generated 50-step plan
 // through the interpreter next to HandWritten, a workflow calling the same
 // 50 activities with the same options, as a chain and fanned out.
 // BenchmarkDispatchTuning runs that chain on two servers side by side, one
