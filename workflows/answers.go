@@ -352,7 +352,7 @@ func (r *runner) stepStatuses() []StepStatus {
 				}
 			}
 		}
-		if s.Kind == plan.KindStep {
+		if s.Kind == plan.KindStep && !terminal(ss.State) {
 			for _, it := range ss.Iterations {
 				if it.State == StepWaiting {
 					out.State = StepWaiting

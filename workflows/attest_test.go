@@ -1,13 +1,16 @@
 package workflows_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
@@ -403,4 +406,38 @@ zone "control" {
 	if cuts := h.attempts(sim.OpCut); len(cuts) != 0 {
 		t.Errorf("conduits cut with the plant out of its safe state: %v", cuts)
 	}
+}
+
+// TestGuardTwoAlone takes the other guards out of the way: a hand-made plan
+// (no compiler) whose isolation no longer needs its sign-off, and an
+// isolation activity that would cut without checking anything. The
+// workflow alone holds the isolation back until a valid quorum has signed
+// off: one approval and a forged, unsigned one are not enough.
+func TestGuardTwoAlone(t *testing.T) {
+	h := newHarness(t)
+	h.signed = true
+	h.acts.Now = h.env.Now
+	k := newKeys(t, "alice", "bob")
+	p := compile(t, signoffPlaybook)
+	p.StepByID("step.isolate").Needs = nil // bypass the compiler's ordering
+	k.trustIn(p, h)
+	var cuts int
+	h.env.OnActivity("IsolateZone", mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.ActionInput) (activities.ActionResult, error) {
+		cuts++ // no guard three here
+		return activities.ActionResult{Summary: "cut without checking"}, nil
+	})
+	one := h.answerSigned(time.Minute, k["bob"], workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob", Round: 1}, nil)
+	forged := h.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol", Round: 1})
+	h.answerSigned(time.Hour, k["alice"], workflows.UpdateCancel, workflows.Answer{Person: "alice", Reason: "end of test"}, nil)
+	h.run(startSigned(t, k["alice"], workflows.IncidentInput{Plan: p}, h.env.Now()))
+	accepted(t, one)
+	rejected(t, forged, rules.NotAttested)
+	if cuts != 0 {
+		t.Errorf("the isolation ran %d time(s) without a quorum", cuts)
+	}
+	if n := len(h.activityStarts("IsolateZone")); n != 0 {
+		t.Errorf("the isolation was scheduled %d time(s) without a quorum", n)
+	}
+	wantStep(t, h.status().Steps, "step.isolate", workflows.StepCancelled, "")
+	firstEvent(t, h.timeline(), workflows.EventCancelled, "step.isolate")
 }
