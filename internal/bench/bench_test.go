@@ -305,7 +305,7 @@ func handWrittenRun(b *testing.B, e *benchEnv, p *plan.Plan, parallel bool, i in
 // names it) and returns the incident and how long it took.
 func interpreterRun(b *testing.B, e *benchEnv, p *plan.Plan, i int) (incident.Started, time.Duration) {
 	t0 := time.Now()
-	prep := &incident.Prepared{Plan: p, Input: workflows.IncidentInput{Plan: p, IncidentID: fmt.Sprintf("STEPS-%d-%d", time.Now().UnixNano(), i)}}
+	prep := &incident.Prepared{Plan: p, Input: workflows.IncidentInput{Plan: p, IncidentID: fmt.Sprintf("STEPS-%d-%d", time.Now().UnixNano(), i), Commander: "ines", AcceptUnattested: true}}
 	started, err := incident.StartPrepared(e.ctx, e.c, prep)
 	if err != nil {
 		b.Fatal(err)
