@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
@@ -205,6 +206,52 @@ type Keyring struct {
 	ids  []string // sorted
 }
 
+// verified remembers, for the whole process, signatures already verified:
+// the digest of (public key, signature, message) of each. The same worker
+// verifies the same signature more than once — the update validator, then
+// guard three for every approver, and the signed start on every activity
+// of an incident — and an Ed25519 verification costs tens of microseconds.
+// A check gives the same result with or without it: it caches a pure
+// function, so the workflow may use it too.
+var verified = &memo{max: 8192, seen: map[[sha256.Size]byte]struct{}{}}
+
+// memo is a bounded set of verified (key, signature, message) digests;
+// it is cleared when full.
+type memo struct {
+	mu   sync.Mutex
+	max  int
+	seen map[[sha256.Size]byte]struct{}
+}
+
+// verify checks sig over msg with the public key, through the memo of
+// signatures already verified.
+func (r *Keyring) verify(pub ed25519.PublicKey, msg, sig []byte) bool {
+	h := sha256.New()
+	for _, part := range [][]byte{pub, sig, msg} {
+		h.Write([]byte(strconv.Itoa(len(part)) + ":"))
+		h.Write(part)
+	}
+	var k [sha256.Size]byte
+	copy(k[:], h.Sum(nil))
+	m := verified
+	m.mu.Lock()
+	_, ok := m.seen[k]
+	m.mu.Unlock()
+	if ok {
+		return true
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return false
+	}
+	m.mu.Lock()
+	if len(m.seen) >= m.max {
+		clear(m.seen)
+	}
+	m.seen[k] = struct{}{}
+	m.mu.Unlock()
+	return true
+}
+
 type trusted struct {
 	key    plan.Key
 	public ed25519.PublicKey
@@ -330,7 +377,7 @@ func (r *Keyring) check(a *Attestation, want Want, t Times, reason bool) *rules.
 		return rules.Refuse(rules.Tampered, "the reason is not the one %s signed", a.Signer)
 	}
 	sig, err := base64.StdEncoding.DecodeString(a.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize || !ed25519.Verify(k.public, a.Message(), sig) {
+	if err != nil || len(sig) != ed25519.SignatureSize || !r.verify(k.public, a.Message(), sig) {
 		return rules.Refuse(rules.Tampered, "the signature by %s does not verify: the attestation was altered or made with another key", a.Signer)
 	}
 	if t.Now.IsZero() {

@@ -296,3 +296,39 @@ func TestKeyFileRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoGivesTheSameAnswers: with the memo of verified signatures (made
+// small here, so it is cleared on the way), a keyring refuses exactly what
+// it should, before and after the good signature is remembered.
+func TestMemoGivesTheSameAnswers(t *testing.T) {
+	s, err := GenerateKey("slack.main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, errs := NewKeyring([]plan.Key{{ID: s.ID, PublicKey: s.Public()}})
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	saved := verified
+	verified = &memo{max: 2, seen: map[[32]byte]struct{}{}}
+	t.Cleanup(func() { verified = saved })
+	memo := plain
+	want := Want{Incident: "INC-1", Step: "approval.x", Round: 1, Person: "alice", Answer: "approve", Channel: "slack"}
+	good := s.Sign(Claim{Incident: "INC-1", Step: "approval.x", Round: 1, Person: "alice", Answer: "approve", ReasonSHA256: Digest(""), Channel: "slack"}, time.Now())
+	bad := *good
+	bad.Signature = s.Sign(Claim{Incident: "INC-2", Step: "approval.x", Round: 1, Person: "alice", Answer: "approve", ReasonSHA256: Digest(""), Channel: "slack"}, time.Now()).Signature
+	for round := range 3 { // the third passes through a cleared memo
+		for _, k := range []*Keyring{plain, memo} {
+			if r := k.Check(good, want, Times{}); r != nil {
+				t.Errorf("round %d: the good attestation is refused: %v", round, r)
+			}
+			if r := k.Check(&bad, want, Times{}); r == nil || r.Code != "Tampered" {
+				t.Errorf("round %d: another incident's signature on this claim: %v, want Tampered", round, r)
+			}
+		}
+		other := s.Sign(good.Claim, time.Now().Add(time.Duration(round+1)*time.Second))
+		if r := memo.Check(other, want, Times{}); r != nil {
+			t.Errorf("round %d: a fresh signature: %v", round, r)
+		}
+	}
+}
