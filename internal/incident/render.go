@@ -179,7 +179,11 @@ func RenderStatusText(w io.Writer, st workflows.Status) error {
 	if st.Runs > 1 {
 		ew.printf("   Runs: %d", st.Runs)
 	}
-	ew.printf("\n\n")
+	ew.printf("\n")
+	if st.Unattested {
+		ew.printf("  Answers: UNATTESTED (unsigned answers accepted, as firebreak dev and the demo do)\n")
+	}
+	ew.printf("\n")
 
 	tw := newTable(ew)
 	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tAWAITING\tNOTE")

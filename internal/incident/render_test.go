@@ -115,6 +115,18 @@ func TestRenderStatusText(t *testing.T) {
 			t.Errorf("line %q ends in spaces", l)
 		}
 	}
+	if strings.Contains(out, "UNATTESTED") {
+		t.Errorf("a signed incident's status says UNATTESTED:\n%s", out)
+	}
+	dev := sampleStatus
+	dev.Unattested = true
+	var db bytes.Buffer
+	if err := RenderStatusText(&db, dev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(db.String(), "Answers: UNATTESTED") {
+		t.Errorf("an incident that accepts unsigned answers does not say so:\n%s", db.String())
+	}
 	for _, want := range []string{
 		"Commander: carol   Mode: real incident   Started: 2026-11-22 14:03:07Z",
 		"STEP                   KIND      STATE    AWAITING          NOTE",
