@@ -389,8 +389,15 @@ func (r *runner) recordRefusal(ctx workflow.Context, rf Refusal) {
 			r.logger.Warn("ignored a refusal signal that no trusted front door signed", "step", rules.Clip(rf.Answer.Step, 80))
 			return
 		}
+		if r.replayedRefusal(rf.Attestation) != nil {
+			r.logger.Warn("ignored a refusal signal already on record", "step", rules.Clip(rf.Answer.Step, 80))
+			return
+		}
 		a := rf.Answer
 		a.Attestation = rf.Attestation
+		// The front door signs the refusal, not the refused answer's
+		// option and reason: only what it signed goes on record.
+		a.Option, a.Reason = "", ""
 		r.recordRefused(ctx, rf.Update, a, &rules.Refusal{Code: rules.Code(rf.Code), Message: rf.Message})
 		return
 	}
