@@ -30,9 +30,27 @@ func TestFrontDoorRefusalVerifies(t *testing.T) {
 	f.doc.Timeline.Refusals = append(f.doc.Timeline.Refusals, workflows.RefusalCount{Person: "bob", Code: e.Code, Count: 1, First: e.At, Last: e.At})
 	last.Seq, last.At = e.Seq+1, e.At.Add(time.Minute)
 	*evs = append(*evs, last)
+	e = &(*evs)[len(*evs)-2]
 
 	r := evidence.Verify(f.sealed(), f.trust, evidence.Options{})
 	if !r.OK {
 		t.Fatalf("an export with a front door's signed refusal does not verify:\n%s", report(r))
+	}
+
+	// The same refusal claim made with a person's own key, or with an
+	// option or reason that no signature covers, fails.
+	for name, damage := range map[string]func(e *workflows.Event){
+		"a person's key": func(e *workflows.Event) {
+			e.Attestation = f.sign("person.bob", e.Attestation.Claim, e.Attestation.SignedAt)
+		},
+		"unsigned reason": func(e *workflows.Event) { e.Reason = "bob is paid to slow this down" },
+	} {
+		saved := *e
+		damage(e)
+		r := evidence.Verify(f.sealed(), f.trust, evidence.Options{})
+		if len(failed(r, evidence.CheckAnswer)) != 1 {
+			t.Errorf("%s: want one failed answer check:\n%s", name, report(r))
+		}
+		*e = saved
 	}
 }

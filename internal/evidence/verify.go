@@ -322,6 +322,11 @@ func (v *verifier) answers() {
 			// the option and the refusal message as the reason, and
 			// nothing of the refused answer's option or reason.
 			update, message, _ := strings.Cut(e.Detail, " refused: ")
+			if person, ok := v.keys.Trusted(e.Attestation.Signer); ok && person != "" {
+				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.UntrustedKey),
+					Message: fmt.Sprintf("the refusal is signed with %s's own key; only a front door signs a refusal it made itself", person)})
+				continue
+			}
 			if e.Option != "" || e.Reason != "" {
 				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.Tampered),
 					Message: "the refusal records an option or reason that the front door's signature does not cover"})
