@@ -41,6 +41,13 @@ type Policy struct {
 	// Playbooks holds, per playbook the worker knows, the principals its
 	// may_start names (nil: any declared person).
 	Playbooks map[string][]string
+	// Covers holds, per playbook and per safety approval of it
+	// ("approval.isolate_ok"), the zones the approval covers by the
+	// worker's configuration. An attestation does not name zones, so guard
+	// three takes a sign-off's zones from here, never from the call; a
+	// sign-off of an approval not listed covers nothing. Nil (a policy
+	// made by hand) takes the call's.
+	Covers map[string]map[string][]string
 }
 
 // AuthorityFunc is an Authority that asks a function for the policy in

@@ -23,7 +23,8 @@ import (
 //
 // It returns nil when
 //   - the worker has a configuration with a safety policy, and the call
-//     carries a sign-off that covers target;
+//     carries a sign-off that covers target by the worker's own playbook
+//     (p.Covers), whatever the call says it covers;
 //   - either it is a break-glass override by a person on one of the
 //     policy's break_glass rosters, with a reason,
 //   - or its approvers make the policy's signoff quorum by the rosters'
@@ -63,19 +64,27 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 	if name == "" {
 		name = "(unnamed approval)"
 	}
+	covers := s.Covers
+	if p.Covers != nil {
+		mine, ok := p.Covers[call.Playbook][s.Approval]
+		if !ok {
+			return fmt.Errorf("%s: refused to act on %s: sign-off %s is not a safety approval of playbook %q in the worker's configuration, so it covers nothing here", step, target, name, call.Playbook)
+		}
+		covers = mine
+	}
 	covered := false
-	for _, z := range s.Covers {
+	for _, z := range covers {
 		if strings.TrimPrefix(z, "zone.") == target {
 			covered = true
 			break
 		}
 	}
 	if !covered {
-		covers := "no zone"
-		if len(s.Covers) > 0 {
-			covers = strings.Join(s.Covers, ", ")
+		what := "no zone"
+		if len(covers) > 0 {
+			what = strings.Join(covers, ", ")
 		}
-		return fmt.Errorf("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, covers, target, target)
+		return fmt.Errorf("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, what, target, target)
 	}
 	if p.Safety == nil {
 		return fmt.Errorf("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)

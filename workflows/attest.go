@@ -94,7 +94,8 @@ func joinOr(xs []string) string {
 // validate is the update validator. Before interpreter v6 it applies the
 // whole rule book. From v6 it refuses only what must leave no trace in the
 // history: texts over their limits, an answer whose attestation does not
-// hold (it names nobody for certain), an answer to a finished incident,
+// hold (it names nobody for certain), one whose signature is already on
+// record as a refusal (a replay), an answer to a finished incident,
 // and one to a step about to open (front doors retry that one under the
 // same update ID, so it must not complete). Anything else is accepted,
 // and the handler records and returns the refusal the rules make: an
@@ -108,6 +109,9 @@ func (r *runner) validate(ctx workflow.Context, update string, a Answer) *rules.
 		return rf
 	}
 	if rf := r.checkAttestation(ctx, update, a); rf != nil {
+		return rf
+	}
+	if rf := r.replayedRefusal(a.Attestation); rf != nil {
 		return rf
 	}
 	_, rf := r.check(ctx, update, a)
@@ -151,6 +155,22 @@ func (r *runner) checkAttestation(ctx workflow.Context, update string, a Answer)
 		Incident: r.in.IncidentID, Step: a.Step, Round: a.Round, Person: a.Person, Answer: update,
 		Option: a.Option, Reason: a.Reason, Channel: a.Channel,
 	}, attest.Times{Now: workflow.Now(ctx), NotBefore: notBefore, MaxAge: attest.Window})
+}
+
+// replayedRefusal refuses, without history, an attestation already on
+// record as a refusal: the same signature sent again names nobody new, and
+// recording it each time would let anyone who reads the history fill it,
+// and prune the signer's earlier refusal events, with one genuine answer.
+func (r *runner) replayedRefusal(att *attest.Attestation) *rules.Refusal {
+	if att == nil {
+		return nil
+	}
+	for _, e := range r.c.Events {
+		if e.Kind == EventRefused && e.Attestation != nil && e.Attestation.Signature == att.Signature {
+			return rules.Refuse(rules.Replayed, "this signed answer is already on record (event %d) and was refused then; a signature is heard once: answer again if you mean it", e.Seq)
+		}
+	}
+	return nil
 }
 
 // recordRefused records a refusal the incident made itself (interpreter

@@ -66,7 +66,8 @@ const (
 	// attestations guard three verifies again against the worker's keys
 	// (and each zone's safe_state, which it compares with the worker's);
 	// and fails an action the plan did not guard when guard three refuses
-	// it for want of a sign-off (asking again cannot mend that).
+	// it for want of a sign-off (asking again cannot mend that); and
+	// refuses carried state that continue-as-new did not hand over.
 	interpreterV6  = interpreterV5 + 1
 	interpreterMax = interpreterV6
 )
@@ -151,6 +152,8 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 			if err := r.checkStart(ctx); err != nil {
 				return nil, err
 			}
+		} else if err := checkContinued(ctx); err != nil {
+			return nil, err
 		}
 	}
 	for i, s := range in.Plan.Steps {
@@ -209,6 +212,23 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		}
 	})
 	return r, nil
+}
+
+// checkContinued refuses carried state that continue-as-new did not hand
+// over (interpreter v6). Anyone who can reach the namespace can start a
+// run with carried state of their own, and such a run skips the start
+// check: its plan, commander and timeline would be whatever the starter
+// wrote. Only the server sets the run a run continues (a client's start
+// cannot), and a cron or retry run, which the server starts with the
+// first run's input again, is refused too.
+func checkContinued(ctx workflow.Context) error {
+	info := workflow.GetInfo(ctx)
+	if info.ContinuedExecutionRunID == "" || info.CronSchedule != "" || info.Attempt > 1 {
+		return temporal.NewNonRetryableApplicationError(
+			"the incident was started with carried state, which only a continue-as-new of a running incident hands over; start an incident without it (firebreak run)",
+			ErrBadPlan, nil)
+	}
+	return nil
 }
 
 // missingInputs lists the plan's required inputs the run was not given, as
@@ -369,8 +389,15 @@ func (r *runner) recordRefusal(ctx workflow.Context, rf Refusal) {
 			r.logger.Warn("ignored a refusal signal that no trusted front door signed", "step", rules.Clip(rf.Answer.Step, 80))
 			return
 		}
+		if r.replayedRefusal(rf.Attestation) != nil {
+			r.logger.Warn("ignored a refusal signal already on record", "step", rules.Clip(rf.Answer.Step, 80))
+			return
+		}
 		a := rf.Answer
 		a.Attestation = rf.Attestation
+		// The front door signs the refusal, not the refused answer's
+		// option and reason: only what it signed goes on record.
+		a.Option, a.Reason = "", ""
 		r.recordRefused(ctx, rf.Update, a, &rules.Refusal{Code: rules.Code(rf.Code), Message: rf.Message})
 		return
 	}

@@ -278,6 +278,7 @@ func TestContinueAsNewKeepsAnswers(t *testing.T) {
 	// The second run, on a fresh worker.
 	h2 := newHarness(t)
 	h2.env.SetStartTime(end)
+	h2.env.SetContinuedExecutionRunID("run-1")
 	first := h2.statusAt(time.Second)
 	dup := h2.answer(time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob"})
 	carol := h2.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol"})
@@ -342,6 +343,7 @@ func TestContinueAsNewSuggested(t *testing.T) {
 	}
 	h2 := newHarness(t)
 	h2.env.SetStartTime(h.env.Now())
+	h2.env.SetContinuedExecutionRunID("run-1")
 	ack := h2.answer(time.Minute, workflows.UpdateAck, workflows.Answer{Step: "page.oncall", Person: "gina"})
 	h2.run(next)
 	accepted(t, ack)

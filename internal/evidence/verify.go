@@ -317,6 +317,23 @@ func (v *verifier) answers() {
 			Incident: v.d.IncidentID, Step: e.Step, Round: e.Round, Person: e.Person, Answer: answer,
 			Option: e.Option, Reason: e.Reason, Channel: e.Channel,
 		}
+		if e.Kind == workflows.EventRefused && e.Attestation.Answer == attest.Refused {
+			// A front door's own refusal: it signs the refused update as
+			// the option and the refusal message as the reason, and
+			// nothing of the refused answer's option or reason.
+			update, message, _ := strings.Cut(e.Detail, " refused: ")
+			if person, ok := v.keys.Trusted(e.Attestation.Signer); ok && person != "" {
+				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.UntrustedKey),
+					Message: fmt.Sprintf("the refusal is signed with %s's own key; only a front door signs a refusal it made itself", person)})
+				continue
+			}
+			if e.Option != "" || e.Reason != "" {
+				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.Tampered),
+					Message: "the refusal records an option or reason that the front door's signature does not cover"})
+				continue
+			}
+			want.Answer, want.Option, want.Reason = attest.Refused, update, message
+		}
 		if e.Kind == workflows.EventIncidentStarted {
 			want.Step = workflows.StartStep(tl.Playbook)
 			want.Option = ""

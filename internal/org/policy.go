@@ -1,6 +1,7 @@
 package org
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
 // PolicyOf builds what guard three and the start check go by from a
@@ -15,7 +17,8 @@ import (
 // model, the public keys it declares and, per playbook, who may start it.
 // requireAttestation is the worker's mode (firebreak worker: true). The
 // errors are keys that do not parse; they are left out of the keyring and
-// the rest still work.
+// the rest still work. It leaves Covers nil, which needs the playbooks
+// compiled: the worker's policy is Org.Policy, which fills it.
 func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Policy, []error) {
 	keys, errs := attest.NewKeyring(cfg.Keys())
 	p := &activities.Policy{
@@ -35,8 +38,28 @@ func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Polic
 
 // Policy is the organisation as guard three and the start check see it;
 // see PolicyOf.
+// Unlike PolicyOf, it also knows which zones each safety approval of each
+// playbook covers (Policy.Covers), which takes compiling the playbooks.
 func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
-	return PolicyOf(o.Config, requireAttestation)
+	p, errs := PolicyOf(o.Config, requireAttestation)
+	p.Covers = map[string]map[string][]string{}
+	for _, name := range o.Module.PlaybookNames() {
+		pl, diags := o.Plan(name)
+		if diags.HasErrors() {
+			errs = append(errs, fmt.Errorf("playbook %s does not compile, so none of its approvals covers anything: %s", name, diags.Error()))
+			continue
+		}
+		for _, st := range pl.Steps {
+			if st.Approval == nil || st.Approval.Kind != plan.ApprovalSafety {
+				continue
+			}
+			if p.Covers[name] == nil {
+				p.Covers[name] = map[string][]string{}
+			}
+			p.Covers[name][st.ID] = slices.Clone(st.Approval.Covers)
+		}
+	}
+	return p, errs
 }
 
 // Authority is the worker's activities.Authority: at every check it builds
