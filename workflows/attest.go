@@ -36,7 +36,8 @@ func StartStep(playbook string) string { return "playbook." + playbook }
 // checkStart is the start check of interpreter v6: a fresh incident names
 // its commander, who must be allowed to start the playbook (may_start), and
 // carries the commander's attestation of the start, made for this incident
-// and this plan, unless the starter accepts unattested answers. A start
+// (whose workflow this must be), this plan and these inputs
+// (plan.StartDigest), unless the starter accepts unattested answers. A start
 // that fails fails the incident at once, before anything is done.
 func (r *runner) checkStart(ctx workflow.Context) error {
 	fail := func(code rules.Code, format string, args ...any) error {
@@ -58,7 +59,10 @@ func (r *runner) checkStart(ctx workflow.Context) error {
 		}
 		return fail(rules.NotAttested, "the start of incident %s is not signed: start it with a key the organisation trusts (firebreak run --key-file)", r.in.IncidentID)
 	}
-	digest, err := plan.Digest(r.plan)
+	if wf := IncidentIDFromWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID); wf != r.in.IncidentID {
+		return fail(rules.Replayed, "the workflow %s is not incident %s's (its workflow ID is %s): a start is made for one incident's workflow", workflow.GetInfo(ctx).WorkflowExecution.ID, r.in.IncidentID, IncidentWorkflowID(r.in.IncidentID))
+	}
+	digest, err := plan.StartDigest(r.plan, r.in.Inputs)
 	if err != nil {
 		return fail(rules.Tampered, "the plan cannot be digested to check the start: %v", err)
 	}

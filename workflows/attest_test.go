@@ -36,7 +36,7 @@ func (h *harness) answerSigned(d time.Duration, s *attest.Signer, update string,
 // startSigned fills in the commander's start attestation.
 func startSigned(t *testing.T, s *attest.Signer, in workflows.IncidentInput, now time.Time) workflows.IncidentInput {
 	t.Helper()
-	digest, err := plan.Digest(in.Plan)
+	digest, err := plan.StartDigest(in.Plan, in.Inputs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -282,6 +283,8 @@ func (h *harness) run(in workflows.IncidentInput) {
 	if in.Start == nil && !h.signed {
 		in.AcceptUnattested = true
 	}
+	// The workflow ID is the incident's, as incident.StartPrepared makes it.
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IncidentWorkflowID(in.IncidentID)})
 	h.start = h.env.Now()
 	if h.policy == nil {
 		h.policy = policyFor(in.Plan)

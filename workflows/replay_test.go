@@ -34,6 +34,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -59,9 +60,25 @@ func TestReplayRecordedHistories(t *testing.T) {
 			if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 				t.Fatalf("%s is empty or unreadable: %v", file, err)
 			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatalf("reading %s: %v", file, err)
+			}
+			// Replay as the recorded execution: the start check compares
+			// the workflow ID with the incident's.
+			var exec workflow.Execution
+			if ev := h.GetEvents(); len(ev) > 0 {
+				a := ev[0].GetWorkflowExecutionStartedEventAttributes()
+				exec = workflow.Execution{ID: a.GetWorkflowId(), RunID: a.GetOriginalExecutionRunId()}
+			}
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.WorkflowName})
-			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
+			if err := replayer.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec}); err != nil {
 				t.Fatalf("replaying %s against the current Incident workflow: %v\n"+
 					"An interpreter change broke incidents already running on the old code: branch with workflow.GetVersion "+
 					"(interpreterChange in incident.go) instead of re-recording; see the comment at the top of replay_test.go.", file, err)

@@ -39,7 +39,7 @@ func exportFixture(t *testing.T, sealed bool, edit func(string) string) (string,
 	const id, pb, ap = "INC-20261201-0002", "ot_ransomware_containment", "approval.isolate_ok"
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	doc := &evidence.Document{FormatVersion: evidence.FormatVersion, IncidentID: id, ExportedAt: at.Add(time.Hour),
-		PlanSHA256: attest.Digest("plan"), Keys: keys,
+		StartSHA256: attest.Digest("plan"), Keys: keys,
 		Status:   workflows.Status{IncidentID: id, Playbook: pb, State: workflows.StateCompleted, Commander: "carol", StartedAt: at, Runs: 1},
 		Timeline: workflows.Timeline{IncidentID: id, Playbook: pb}}
 	add := func(e workflows.Event, key string, c attest.Claim) {
@@ -54,7 +54,7 @@ func exportFixture(t *testing.T, sealed bool, edit func(string) string) (string,
 		}
 		doc.Timeline.Events = append(doc.Timeline.Events, e)
 	}
-	add(workflows.Event{Kind: workflows.EventIncidentStarted, Person: "carol", Channel: "cli"}, "person.carol", attest.Claim{Answer: attest.Start, ReasonSHA256: doc.PlanSHA256})
+	add(workflows.Event{Kind: workflows.EventIncidentStarted, Person: "carol", Channel: "cli"}, "person.carol", attest.Claim{Answer: attest.Start, ReasonSHA256: doc.StartSHA256})
 	doc.Timeline.Events[0].Attestation.Step = workflows.StartStep(pb)
 	doc.Timeline.Events[0].Attestation = signers["person.carol"].Sign(doc.Timeline.Events[0].Attestation.Claim, at)
 	add(workflows.Event{Kind: workflows.EventApproved, Step: ap, Round: 1, Person: "alice", Channel: "cli", Roster: "roster.process_safety"}, "person.alice", attest.Claim{Answer: rules.Approve})

@@ -39,10 +39,10 @@ type Document struct {
 	IncidentID string `json:"incident_id"`
 	// ExportedAt is when the document was made (UTC).
 	ExportedAt time.Time `json:"exported_at"`
-	// PlanSHA256 is the digest (plan.Digest) of the plan the incident's
-	// current run started with: the digest its commander's start
-	// attestation signs. "" when the plan could not be read.
-	PlanSHA256 string `json:"plan_sha256"`
+	// StartSHA256 is the digest of the plan and inputs the incident's
+	// current run started with (plan.StartDigest): what its commander's
+	// start attestation signs. "" when the start could not be read.
+	StartSHA256 string `json:"start_sha256"`
 	// Keys are the public keys the incident's plan trusted. They are a
 	// record, not an authority: Verify checks signatures against the keys
 	// of the organisation's own configuration.
@@ -74,11 +74,11 @@ func New(tl workflows.Timeline, st workflows.Status, in *workflows.IncidentInput
 		d.IncidentID = st.IncidentID
 	}
 	if in != nil && in.Plan != nil {
-		digest, err := plan.Digest(in.Plan)
+		digest, err := plan.StartDigest(in.Plan, in.Inputs)
 		if err != nil {
-			return nil, fmt.Errorf("digesting the plan of incident %s: %w", d.IncidentID, err)
+			return nil, fmt.Errorf("digesting the start of incident %s: %w", d.IncidentID, err)
 		}
-		d.PlanSHA256 = digest
+		d.StartSHA256 = digest
 		d.Keys = append(d.Keys, in.Plan.Keys...)
 	}
 	return d, nil

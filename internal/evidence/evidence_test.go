@@ -70,7 +70,7 @@ func newFixture(t testing.TB) *fixture {
 		FormatVersion: evidence.FormatVersion,
 		IncidentID:    incidentID,
 		ExportedAt:    f.clock.Add(2 * time.Hour),
-		PlanSHA256:    attest.Digest("the plan"),
+		StartSHA256:   attest.Digest("the plan"),
 		Keys:          keys,
 		Status: workflows.Status{IncidentID: incidentID, Playbook: playbook, State: workflows.StateCompleted, Commander: "alice",
 			StartedAt: f.clock, Runs: 1, Steps: []workflows.StepStatus{
@@ -82,7 +82,7 @@ func newFixture(t testing.TB) *fixture {
 	start := f.event(workflows.Event{Kind: workflows.EventIncidentStarted, Person: "alice", Channel: workflows.ChannelCLI, Detail: "started by alice"})
 	start.Attestation = f.signers["person.alice"].Sign(attest.Claim{
 		Incident: incidentID, Step: workflows.StartStep(playbook), Person: "alice", Answer: attest.Start,
-		ReasonSHA256: f.doc.PlanSHA256, Channel: workflows.ChannelCLI,
+		ReasonSHA256: f.doc.StartSHA256, Channel: workflows.ChannelCLI,
 	}, start.At.Add(-time.Second))
 	f.event(workflows.Event{Kind: workflows.EventStepStarted, Step: approval})
 	f.answer(workflows.EventApproved, approval, 1, "sam", "slack.main", workflows.ChannelSlack, "").Roster = "roster.process_safety"
@@ -309,7 +309,7 @@ func TestAnswerChecks(t *testing.T) {
 			e := f.find(workflows.EventApproved, "olga")
 			e.Attestation = f.sign("person.olga", e.Attestation.Claim, e.At.Add(10*time.Minute))
 		}, rules.Expired},
-		{"start of another plan", func(f *fixture) { f.doc.PlanSHA256 = attest.Digest("another plan") }, rules.Tampered},
+		{"start of another plan", func(f *fixture) { f.doc.StartSHA256 = attest.Digest("another plan") }, rules.Tampered},
 		{"refused answer's kind edited", func(f *fixture) { f.find(workflows.EventRefused, "bob").Detail = "deny refused: incident finished" }, rules.Replayed},
 	}
 	for _, tc := range cases {
@@ -534,18 +534,18 @@ func TestNewTakesThePlansKeysAndDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := plan.Digest(p)
+	want, err := plan.StartDigest(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.PlanSHA256 != want || len(d.Keys) != 2 || d.Keys[0] != p.Keys[0] || d.IncidentID != incidentID ||
+	if d.StartSHA256 != want || len(d.Keys) != 2 || d.Keys[0] != p.Keys[0] || d.IncidentID != incidentID ||
 		d.FormatVersion != evidence.FormatVersion || d.ExportedAt.Location() != time.UTC || d.Seal != nil {
 		t.Fatalf("New: %+v", d)
 	}
 	// Without the start input the document still encodes, and says no
 	// plan: the start's signature cannot be checked.
 	d, err = evidence.New(tl, st, nil, f.clock)
-	if err != nil || d.PlanSHA256 != "" || d.Keys == nil {
+	if err != nil || d.StartSHA256 != "" || d.Keys == nil {
 		t.Fatalf("New without a start input: %+v, %v", d, err)
 	}
 	b, err := evidence.Encode(d)
@@ -553,7 +553,7 @@ func TestNewTakesThePlansKeysAndDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := evidence.Verify(b, f.trust, evidence.Options{AllowUnsealed: true})
-	if c := failed(r, evidence.CheckAnswer); len(c) != 1 || !strings.Contains(c[0].Message, "plan_sha256 is empty") {
+	if c := failed(r, evidence.CheckAnswer); len(c) != 1 || !strings.Contains(c[0].Message, "start_sha256 is empty") {
 		t.Fatalf("a document without the plan's digest:\n%s", report(r))
 	}
 }

@@ -340,9 +340,9 @@ func (v *verifier) answers() {
 			if tl.Exercise {
 				want.Option = workflows.ExerciseOption
 			}
-			want.ReasonSHA256 = v.d.PlanSHA256
+			want.ReasonSHA256 = v.d.StartSHA256
 			if want.ReasonSHA256 == "" {
-				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.Tampered), Message: "the document does not say which plan the incident ran (plan_sha256 is empty), so the start's signature of it cannot be checked"})
+				v.rep.add(Check{Check: CheckAnswer, Result: Fail, Seq: e.Seq, Subject: subject, Code: string(rules.Tampered), Message: "the document does not say which plan the incident ran (start_sha256 is empty), so the start's signature of it cannot be checked"})
 				continue
 			}
 		}

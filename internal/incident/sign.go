@@ -102,7 +102,8 @@ func SignAnswer(s *attest.Signer, update, incidentID string, a workflows.Answer,
 
 // SignStart attests the start of an incident by its commander: the step
 // "playbook.NAME", round 0, answer attest.Start, option "exercise" for an
-// exercise, the plan's digest in place of a reason, channel cli.
+// exercise, the digest of the plan and the inputs (plan.StartDigest) in
+// place of a reason, channel cli.
 func SignStart(s *attest.Signer, in workflows.IncidentInput, now time.Time) (*attest.Attestation, error) {
 	if in.Plan == nil {
 		return nil, errors.New("the incident has no plan to sign")
@@ -110,9 +111,9 @@ func SignStart(s *attest.Signer, in workflows.IncidentInput, now time.Time) (*at
 	if err := CheckSigner(s, in.Commander); err != nil {
 		return nil, err
 	}
-	digest, err := plan.Digest(in.Plan)
+	digest, err := plan.StartDigest(in.Plan, in.Inputs)
 	if err != nil {
-		return nil, fmt.Errorf("digesting the plan: %w", err)
+		return nil, fmt.Errorf("digesting the plan and inputs: %w", err)
 	}
 	option := ""
 	if in.Exercise {

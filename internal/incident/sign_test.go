@@ -206,7 +206,7 @@ func TestSignStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, _ := plan.Digest(p.Plan)
+	digest, _ := plan.StartDigest(p.Plan, p.Input.Inputs)
 	w := attest.Want{Incident: "INC-7", Step: "playbook.p", Person: "alice", Answer: attest.Start, Option: "exercise", ReasonSHA256: digest, Channel: "cli"}
 	if rf := ring(t, alice).Check(a, w, attest.Times{Now: now, MaxAge: attest.Window}); rf != nil {
 		t.Fatalf("start attestation: %v", rf)

@@ -35,7 +35,8 @@ import (
 const (
 	// Start is the answer of a claim that starts an incident. Its Step is
 	// "playbook.NAME", its Option "exercise" for an exercise run, and its
-	// reason digest is the digest of the plan (plan.Digest).
+	// reason digest is the digest of the plan and the run's inputs
+	// (plan.StartDigest).
 	Start = "start"
 	// Refused is the answer of a claim a front door makes when it refused
 	// an answer itself (an unknown Slack user, say): Step and Person are

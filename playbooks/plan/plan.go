@@ -405,6 +405,33 @@ func Digest(p *Plan) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// StartDigest is what a start attestation signs in place of a reason: the
+// hex SHA-256 digest of the plan's Digest and of the run's inputs as
+// canonical JSON (no inputs and empty inputs are the same), so a start
+// cannot be replayed with another plan or with other inputs.
+func StartDigest(p *Plan, inputs map[string]any) (string, error) {
+	pd, err := Digest(p)
+	if err != nil {
+		return "", err
+	}
+	in := []byte("{}")
+	if len(inputs) > 0 {
+		b, err := json.Marshal(inputs)
+		if err != nil {
+			return "", err
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return "", err
+		}
+		if in, err = json.Marshal(v); err != nil {
+			return "", err
+		}
+	}
+	sum := sha256.Sum256([]byte("firebreak-start/1\n" + pd + "\n" + string(in)))
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // Encode renders a plan as indented JSON with a trailing newline. The same
 // plan always encodes to the same bytes.
 func Encode(p *Plan) ([]byte, error) {
