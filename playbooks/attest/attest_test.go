@@ -332,3 +332,32 @@ func TestMemoGivesTheSameAnswers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheck measures one attestation check: a signature verified
+// afresh (memo cleared every time) and one already verified.
+func BenchmarkCheck(b *testing.B) {
+	s, err := GenerateKey("slack.main")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring, _ := NewKeyring([]plan.Key{{ID: s.ID, PublicKey: s.Public()}})
+	want := Want{Incident: "INC-1", Step: "approval.x", Round: 1, Person: "alice", Answer: "approve", Channel: "slack"}
+	a := s.Sign(Claim{Incident: "INC-1", Step: "approval.x", Round: 1, Person: "alice", Answer: "approve", ReasonSHA256: Digest(""), Channel: "slack"}, time.Now())
+	b.Run("fresh", func(b *testing.B) {
+		for b.Loop() {
+			verified.mu.Lock()
+			clear(verified.seen)
+			verified.mu.Unlock()
+			if r := ring.Check(a, want, Times{}); r != nil {
+				b.Fatal(r)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		for b.Loop() {
+			if r := ring.Check(a, want, Times{}); r != nil {
+				b.Fatal(r)
+			}
+		}
+	})
+}
