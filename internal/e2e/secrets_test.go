@@ -53,7 +53,19 @@ func realSlackDir(t *testing.T) string {
 // added, and returns its exit code and combined output.
 func cli(t *testing.T, address string, env []string, args ...string) (int, string) {
 	t.Helper()
+	return cliEnvIn(t, "", address, env, args...)
+}
+
+// cliIn is cli run in the directory dir.
+func cliIn(t *testing.T, dir, address string, args ...string) (int, string) {
+	t.Helper()
+	return cliEnvIn(t, dir, address, nil, args...)
+}
+
+func cliEnvIn(t *testing.T, dir, address string, env []string, args ...string) (int, string) {
+	t.Helper()
 	cmd := exec.Command(firebreakBinary(t), args...)
+	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(temporalenv.EnvAddress+"="+address, temporalenv.EnvNamespace+"=default"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
