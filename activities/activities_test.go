@@ -318,27 +318,33 @@ func TestSafetyActionsRefuseBadSignoffBeforeActing(t *testing.T) {
 		args   map[string]any
 		edit   func(activities.Call) activities.Call
 		want   string
+		// typ is the refusal's type; "" means ErrSignoffRefused.
+		typ string
 	}{
-		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"}, stale, "expired at"},
-		{"ot.restore_zone", map[string]any{"zone": "plant3_control"}, stale, "expired at"},
-		{"ot.block_conduit", map[string]any{"conduit": "dmz_to_control"}, stale, "expired at"},
+		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"}, stale, "expired at", ""},
+		{"ot.restore_zone", map[string]any{"zone": "plant3_control"}, stale, "expired at", ""},
+		{"ot.block_conduit", map[string]any{"conduit": "dmz_to_control"}, stale, "expired at", ""},
 		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"},
-			func(c activities.Call) activities.Call { c.Signoff = nil; return c }, "no safety sign-off"},
+			func(c activities.Call) activities.Call { c.Signoff = nil; return c }, "no safety sign-off", ""},
 		// The sign-off covers the DMZ, the conduit's From side; the target
 		// of block_conduit is its To zone.
 		{"ot.block_conduit", map[string]any{"conduit": "dmz_to_control"},
-			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control"},
+			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control", activities.ErrSignoffUnmendable},
 		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"},
 			func(c activities.Call) activities.Call {
 				c.Signoff.Approvers = append(c.Signoff.Approvers[:1], c.Signoff.Approvers[0])
 				return c
-			}, "1 of 2 count"},
+			}, "1 of 2 count", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.action+" "+tc.want, func(t *testing.T) {
 			f := newFixture(t)
 			_, err := f.run(t, tc.edit(call(tc.action, "step.act")), tc.args)
-			msg := appError(t, err, activities.ErrSignoffRefused, true)
+			typ := tc.typ
+			if typ == "" {
+				typ = activities.ErrSignoffRefused
+			}
+			msg := appError(t, err, typ, true)
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "step.act") {
 				t.Errorf("refusal %q does not say %q and the step", msg, tc.want)
 			}

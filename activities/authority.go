@@ -75,6 +75,13 @@ const (
 	// Nothing was cut. A playbook branches on it with on_failure =
 	// "continue" and when = step.NAME.status == "failed".
 	ErrPlantNotSafe = "PlantNotSafe"
+	// ErrSignoffUnmendable means guard three refused a sign-off for a
+	// reason that no fresh sign-off can mend: the worker has no
+	// configuration or safety policy to check it against, or the plan's
+	// approval is not one the worker's own playbook has, or does not cover
+	// the zone. Nothing was done, and the step fails instead of asking
+	// the approvers again and again.
+	ErrSignoffUnmendable = "SignoffUnmendable"
 )
 
 // StartStep is the step a start attestation names: "playbook." and the

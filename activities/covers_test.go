@@ -28,7 +28,7 @@ func TestGuardThreeCoversByTheWorkersPlaybook(t *testing.T) {
 	if err == nil {
 		t.Fatalf("gas_control was isolated on plant 3's sign-off; %d conduit(s) cut", w.cuts())
 	}
-	appError(t, err, activities.ErrSignoffRefused, true)
+	appError(t, err, activities.ErrSignoffUnmendable, true)
 	if n := w.cuts(); n != 0 {
 		t.Errorf("%d conduits were cut by a refused isolation", n)
 	}

@@ -321,7 +321,7 @@ func TestGuardThreeAloneStopsForgedIsolations(t *testing.T) {
 				c.Start = w.keys["hiro"].Sign(attest.Claim{Incident: c.IncidentID, Step: "playbook.forged_playbook", Person: "hiro", Answer: attest.Start}, signedAt)
 			},
 			want: []string{"playbook \"forged_playbook\" is not one this worker's configuration has"}},
-		{name: "no configuration at all", typ: activities.ErrSignoffRefused,
+		{name: "no configuration at all", typ: activities.ErrSignoffUnmendable,
 			forge: func(w *guardWorld, c *activities.Call) { w.acts.Authority = nil },
 			want:  []string{"no configuration of its own", "refuses every safety-critical action"}},
 	}

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 		return fmt.Errorf("%s: refused: the safety-critical action has no target zone to check a sign-off against", step)
 	}
 	if p == nil {
-		return fmt.Errorf("%s: refused to act on %s: this worker has no configuration of its own to check the sign-off against, so it refuses every safety-critical action; start the worker with the organisation's playbook directory (--dir)", step, target)
+		return unmendable("%s: refused to act on %s: this worker has no configuration of its own to check the sign-off against, so it refuses every safety-critical action; start the worker with the organisation's playbook directory (--dir)", step, target)
 	}
 	s := call.Signoff
 	if s == nil {
@@ -68,7 +69,7 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 	if p.Covers != nil {
 		mine, ok := p.Covers[call.Playbook][s.Approval]
 		if !ok {
-			return fmt.Errorf("%s: refused to act on %s: sign-off %s is not a safety approval of playbook %q in the worker's configuration, so it covers nothing here", step, target, name, call.Playbook)
+			return unmendable("%s: refused to act on %s: sign-off %s is not a safety approval of playbook %q in the worker's configuration, so it covers nothing here; start incidents from the playbook directory the worker loaded (reload the worker if it changed)", step, target, name, call.Playbook)
 		}
 		covers = mine
 	}
@@ -84,13 +85,13 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 		if len(covers) > 0 {
 			what = strings.Join(covers, ", ")
 		}
-		return fmt.Errorf("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, what, target, target)
+		return unmendable("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, what, target, target)
 	}
 	if p.Safety == nil {
-		return fmt.Errorf("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)
+		return unmendable("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)
 	}
 	if p.Directory == nil {
-		return fmt.Errorf("%s: refused to act on %s: the worker's configuration has no people or rosters to check sign-off %s against", step, target, name)
+		return unmendable("%s: refused to act on %s: the worker's configuration has no people or rosters to check sign-off %s against", step, target, name)
 	}
 	q := p.Safety.Signoff
 	validFor := q.ValidFor.Std()
@@ -222,11 +223,30 @@ func personID(s string) string {
 // refusal into the non-retryable ErrSignoffRefused failure the workflow
 // reacts to by asking again.
 func (a *Activities) guard(ctx context.Context, p *Policy, call Call, target string) error {
-	if err := CheckSignoff(p, call, target, a.signoffClock(ctx)); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSignoffRefused, nil)
+	err := CheckSignoff(p, call, target, a.signoffClock(ctx))
+	if err == nil {
+		return nil
 	}
-	return nil
+	kind := ErrSignoffRefused
+	if errors.Is(err, errUnmendable) {
+		kind = ErrSignoffUnmendable
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), kind, nil)
 }
+
+// errUnmendable marks a CheckSignoff refusal that no fresh sign-off can
+// mend (see ErrSignoffUnmendable).
+var errUnmendable = errors.New("no fresh sign-off can mend this")
+
+// unmendable is a refusal wrapping errUnmendable, with the message given.
+func unmendable(format string, args ...any) error {
+	return &unmendableError{msg: fmt.Sprintf(format, args...)}
+}
+
+type unmendableError struct{ msg string }
+
+func (e *unmendableError) Error() string { return e.msg }
+func (e *unmendableError) Unwrap() error { return errUnmendable }
 
 // signoffClock is the moment guard three judges a sign-off's freshness at:
 // now, on an action's first attempt. A retry carries on an action that was

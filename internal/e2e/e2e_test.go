@@ -89,9 +89,11 @@ func startInProcess(t *testing.T) *inProcess {
 	c := newClient(t, srv)
 	j := sim.NewJournal()
 	// The worker's organisation is the main end-to-end directory, the one
-	// the incidents are compiled from (the stale-sign-off directory shares
-	// its people and plant).
-	o, _, diags := org.Load(playbookDir(t), org.Options{Lenient: true})
+	// the incidents are compiled from, with the stale-sign-off directory's
+	// playbook too (that directory shares its people and plant; its short
+	// valid_for is the plan's, which guard two goes by).
+	workerDir := writeDir(t, map[string]string{"site.hcl": siteHCL, "safety.hcl": safetyHCL, "playbooks.hcl": playbooksHCL, "stale.hcl": stalePlaybookHCL})
+	o, _, diags := org.Load(workerDir, org.Options{Lenient: true})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
