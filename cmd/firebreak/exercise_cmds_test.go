@@ -88,3 +88,15 @@ func TestExerciseList(t *testing.T) {
 		t.Errorf("json: exit %d, %v: %s", code, err, out)
 	}
 }
+
+func TestExerciseHelp(t *testing.T) {
+	_, out, _ := runCLI(t, "exercise", "run", "--help")
+	for _, want := range []string{"--seed", "same seed always gives", "never answers", "Exit status: 0 when the run completes", "firebreak exercise run plant3_ransomware_ttx"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+	if _, out, _ := runCLI(t, "exercise", "--help"); !strings.Contains(out, "docs/exercises.md") {
+		t.Errorf("exercise help does not point to docs/exercises.md:\n%s", out)
+	}
+}
