@@ -9,6 +9,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/exercise"
 	"github.com/firebreak-ir/firebreak/internal/org"
+	pblibrary "github.com/firebreak-ir/firebreak/playbooks/library"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -139,5 +140,43 @@ func TestUnknownExercise(t *testing.T) {
 	_, err := exercise.Run(library(t), "plant3_ransomware", exercise.Options{})
 	if err == nil || !strings.Contains(err.Error(), `Did you mean "plant3_ransomware_ttx"?`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestDenyingResponder: alice denies the isolation sign-off instead of
+// approving it, so the isolation is skipped and the objective missed.
+func TestDenyingResponder(t *testing.T) {
+	files := map[string]string{}
+	for name, src := range pblibrary.Sources() {
+		files[filepath.Base(name)] = string(src)
+	}
+	ex := files["exercises.hcl"]
+	i := strings.Index(ex, `responder "alice"`)
+	if i < 0 {
+		t.Fatal("the library exercise has no responder alice")
+	}
+	files["exercises.hcl"] = ex[:i] + strings.Replace(ex[i:], `with     = "approve"`, `with     = "deny"`, 1)
+	res, err := exercise.Run(loadDir(t, files), libraryExercise, exercise.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, s := range res.Steps {
+		states[s.ID] = s.State
+	}
+	if states["approval.isolate_ok"] != workflows.StepDenied || states["step.isolate"] != workflows.StepSkipped {
+		t.Errorf("states %v", states)
+	}
+	if c := res.Objectives[0]; c.Name != "contain" || c.Met || c.At != nil || c.State != workflows.StepSkipped {
+		t.Errorf("contain objective %+v, want not met (skipped)", c)
+	}
+	var denied bool
+	for _, e := range res.Timeline {
+		if e.Event == workflows.EventDenied && e.Who == "alice" && strings.Contains(e.Detail, "scripted responder") {
+			denied = true
+		}
+	}
+	if !denied {
+		t.Errorf("no denial by alice in the timeline")
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
@@ -304,14 +306,14 @@ func (r *runner) scriptedAnswers(person, step string, round int) {
 		}
 		r.answered[key] = true
 		a := workflows.Answer{Step: step, Person: person, Round: round, Channel: workflows.ChannelScript}
-		update := ""
-		switch {
-		case sa.With == "approve":
-			update = workflows.UpdateApprove
-		case sa.With == "deny" && len(step) > len("approval.") && step[:len("approval.")] == "approval.":
+		var update string
+		switch kind, _, _ := strings.Cut(step, "."); {
+		case kind == string(plan.KindApproval) && sa.With == rules.ExerciseDeny:
 			update = workflows.UpdateDeny
 			a.Reason = "denied in exercise " + r.sc.Name + " (scripted responder)"
-		case sa.With == "done":
+		case kind == string(plan.KindApproval):
+			update = workflows.UpdateApprove
+		case kind == string(plan.KindTask):
 			update = workflows.UpdateDone
 		default:
 			update = workflows.UpdateDecide
