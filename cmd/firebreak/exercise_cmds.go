@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,9 +54,10 @@ func newExerciseRunCmd() *cobra.Command {
 	var (
 		dir, format string
 		seed        uint64
+		horizon     time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "run NAME [--dir DIR] [--seed S] [--format text|json]",
+		Use:   "run NAME [--dir DIR] [--seed S] [--horizon D] [--format text|json]",
 		Short: "Play one exercise automatically and print its timeline and objectives",
 		Long: `Run plays the exercise NAME once in automated mode: the commander named by
 the exercise (or the first person the playbook's may_start names) starts
@@ -69,6 +71,9 @@ from a distribution ("uniform(1m,8m)", "lognormal(4m,0.5)",
 "exponential(5m)"); --seed picks the draws, and the same seed always gives
 the same run, byte for byte. A person without a responder block, or with
 unavailable = true, never answers, so escalations and timeouts play out.
+An incident still running at --horizon on the exercise clock (a step
+waiting, with no timeout, for an answer nobody gives) is cancelled by its
+commander, and the output says so.
 
 The output is the timeline on the exercise clock (T+HH:MM:SS, with the
 injects at their times), each objective (met when its step finished done
@@ -96,7 +101,7 @@ line.`,
 			if err != nil {
 				return err
 			}
-			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed})
+			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
@@ -108,6 +113,7 @@ line.`,
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().Uint64Var(&seed, "seed", exercise.DefaultSeed, "the seed of the responders' delays; the same seed gives the same run")
+	cmd.Flags().DurationVar(&horizon, "horizon", exercise.DefaultHorizon, "how long the incident may run on the exercise clock before the run cancels it")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
 	return cmd
 }

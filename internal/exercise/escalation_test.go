@@ -180,3 +180,24 @@ func TestDenyingResponder(t *testing.T) {
 		t.Errorf("no denial by alice in the timeline")
 	}
 }
+
+// TestHorizon: a task without a timeout that nobody answers would keep
+// the incident waiting for ever; the run cancels it at the horizon.
+func TestHorizon(t *testing.T) {
+	src := strings.Replace(ladderOrg, `    timeout      = "30m"
+`, "", 1)
+	res, err := exercise.Run(loadDir(t, map[string]string{"org.hcl": src}), "x", exercise.Options{Horizon: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || res.State != workflows.StateCancelled || time.Duration(res.Duration) != 48*time.Hour {
+		t.Errorf("stopped=%v state %s at %s, want cancelled at the 48h horizon", res.Stopped, res.State, time.Duration(res.Duration))
+	}
+	var b strings.Builder
+	if err := exercise.WriteText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "stopped the incident at its horizon") || !strings.Contains(b.String(), "T+48:00:00") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}

@@ -54,7 +54,15 @@ type Options struct {
 	// WallTimeout bounds the real time a run may take (default one minute),
 	// so a workflow that never ends is reported instead of hanging.
 	WallTimeout time.Duration
+	// Horizon is how long on the exercise clock the incident may run
+	// (default DefaultHorizon). An incident still running then (a step
+	// waits, without a timeout, for an answer nobody gives) is cancelled by
+	// its commander, and the result says so.
+	Horizon time.Duration
 }
+
+// DefaultHorizon is the exercise clock's default limit: a week.
+const DefaultHorizon = 7 * 24 * time.Hour
 
 // Result is what an automated run found.
 type Result struct {
@@ -65,7 +73,10 @@ type Result struct {
 	// State is the incident's final state (completed, failed, cancelled).
 	State string `json:"state"`
 	// Duration is the exercise clock when the incident finished.
-	Duration   Duration          `json:"duration"`
+	Duration Duration `json:"duration"`
+	// Stopped is set when the incident was still running at the horizon
+	// and the run cancelled it.
+	Stopped    bool              `json:"stopped,omitempty"`
 	Objectives []ObjectiveResult `json:"objectives"`
 	// Timeline holds the injects and the incident's own timeline, on the
 	// exercise clock.
@@ -145,7 +156,7 @@ func Names(o *org.Org) []string {
 // Run plays the exercise name of o once in automated mode. Its errors say
 // what is wrong with the exercise or the run; an incident that fails or
 // objectives that are missed are results, not errors.
-func Run(o *org.Org, name string, opts Options) (*Result, error) {
+func Run(o *org.Org, name string, opts Options) (res *Result, err error) {
 	sc, err := o.Module.Scenario(name)
 	if err != nil {
 		return nil, err
@@ -156,6 +167,9 @@ func Run(o *org.Org, name string, opts Options) (*Result, error) {
 	}
 	if opts.WallTimeout <= 0 {
 		opts.WallTimeout = time.Minute
+	}
+	if opts.Horizon <= 0 {
+		opts.Horizon = DefaultHorizon
 	}
 	r := &runner{
 		sc:       sc,
@@ -192,6 +206,13 @@ func Run(o *org.Org, name string, opts Options) (*Result, error) {
 
 	incidentID := "EX-" + sc.Name
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IncidentWorkflowID(incidentID)})
+	// The test environment panics when a run outlasts its wall timeout.
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("exercise %s: the incident did not finish within %s of real time (%v)", name, opts.WallTimeout, firstLine(fmt.Sprint(p)))
+		}
+	}()
+	env.RegisterDelayedCallback(func() { r.stop(opts.Horizon) }, opts.Horizon)
 	env.ExecuteWorkflow(workflows.WorkflowName, workflows.IncidentInput{
 		Plan:             p,
 		IncidentID:       incidentID,
@@ -209,8 +230,8 @@ func Run(o *org.Org, name string, opts Options) (*Result, error) {
 	if err := env.GetWorkflowError(); err != nil {
 		return nil, fmt.Errorf("exercise %s: the incident workflow failed: %v", name, err)
 	}
-	var res workflows.IncidentResult
-	if err := env.GetWorkflowResult(&res); err != nil {
+	var ir workflows.IncidentResult
+	if err := env.GetWorkflowResult(&ir); err != nil {
 		return nil, fmt.Errorf("exercise %s: reading the incident's result: %v", name, err)
 	}
 	v, err := env.QueryWorkflow(workflows.QueryTimeline)
@@ -221,7 +242,36 @@ func Run(o *org.Org, name string, opts Options) (*Result, error) {
 	if err := v.Get(&tl); err != nil {
 		return nil, fmt.Errorf("exercise %s: decoding the incident's timeline: %v", name, err)
 	}
-	return r.result(opts.Seed, res, tl), nil
+	res = r.result(opts.Seed, ir, tl)
+	res.Stopped = r.stopped
+	return res, nil
+}
+
+// stop cancels the incident at the horizon, as its commander, if it still
+// runs.
+func (r *runner) stop(horizon time.Duration) {
+	v, err := r.env.QueryWorkflow(workflows.QueryStatus)
+	if err != nil {
+		return
+	}
+	var st workflows.Status
+	if v.Get(&st) != nil || st.State != workflows.StateRunning {
+		return
+	}
+	r.stopped = true
+	r.n++
+	r.env.UpdateWorkflow(workflows.UpdateCancel, fmt.Sprintf("exercise-%d", r.n), &testsuite.TestUpdateCallback{
+		OnAccept: func() {}, OnReject: func(err error) {
+			r.fail(fmt.Errorf("exercise %s: stopping the incident at the horizon was refused: %v", r.sc.Name, err))
+		},
+		OnComplete: func(any, error) {},
+	}, workflows.Answer{Person: r.sc.Commander, Channel: workflows.ChannelScript,
+		Reason: fmt.Sprintf("the exercise's horizon (%s on the exercise clock) came with the incident still running", horizon)})
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }
 
 // runner plays the responders of one run.
@@ -239,6 +289,8 @@ type runner struct {
 	acked    map[string]bool
 	n        int
 	err      error
+	// stopped is set once the run cancelled the incident at its horizon.
+	stopped bool
 }
 
 // pending is one scripted answer waiting for its time.

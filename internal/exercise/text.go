@@ -45,6 +45,9 @@ func WriteText(w io.Writer, res *Result) error {
 		return err
 	}
 	fmt.Fprintf(&b, "\nFinal state: %s at %s\n", safetext.Line(res.State), Clock(time.Duration(res.Duration)))
+	if res.Stopped {
+		b.WriteString("The run stopped the incident at its horizon: it was still running (a step waiting for an answer nobody gives?).\n")
+	}
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, s := range res.Steps {
 		at := ""
