@@ -327,7 +327,7 @@ func (r *runner) activityStarted(name string, args converter.EncodedValues) {
 			}
 			// A page about a waiting approval, decision or task reaches
 			// someone who may answer it there and then.
-			if in.StepKind != "page" {
+			if in.StepKind != string(plan.KindPage) {
 				r.scriptedAnswers(to.Person, in.Call.Step, in.Round)
 			}
 		}
