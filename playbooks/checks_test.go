@@ -1085,6 +1085,25 @@ safety {
   }
 }
 `, want: []checkWant{checkErr(6, 18, "Reference to undeclared step", `Did you mean "approval.isolate_ok"?`)}},
+		{name: "commander not a person", extra: pb, src: `exercise "x" {
+  playbook  = playbook.ttx
+  commander = person.alcie
+  inputs    = { zone = "control" }
+}
+`, want: []checkWant{checkErr(3, 15, "Reference to undeclared person", `Did you mean "alice"?`)}},
+		{name: "commander is not a person reference", extra: pb, src: `exercise "x" {
+  playbook  = playbook.ttx
+  commander = roster.ops
+  inputs    = { zone = "control" }
+}
+`, want: []checkWant{checkErr(3, 15, "Wrong kind of reference", "only a person fits here")}},
+		{name: "commander outside may_start", extra: map[string]string{"pb.hcl": strings.Replace(checkExercisePB, `severity = "sev1"`, `severity = "sev1"
+  may_start = [roster.ops]`, 1)}, src: `exercise "x" {
+  playbook  = playbook.ttx
+  commander = person.alice
+  inputs    = { zone = "control" }
+}
+`, want: []checkWant{checkErr(3, 15, "Commander may not start the playbook", "only by carol, dave (may_start)")}},
 		{name: "uniform with bounds reversed", extra: pb, src: `exercise "x" {
   playbook = playbook.ttx
   inputs   = { zone = "control" }

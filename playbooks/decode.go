@@ -113,7 +113,7 @@ var (
 		{Name: "attempts", Required: true}, {Name: "backoff"},
 	}}
 	exerciseSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "playbook", Required: true}, {Name: "inputs"}, {Name: "description"}},
+		Attributes: []hcl.AttributeSchema{{Name: "playbook", Required: true}, {Name: "inputs"}, {Name: "description"}, {Name: "commander"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "objective", LabelNames: []string{"name"}},
 			{Type: "inject", LabelNames: []string{"name"}},

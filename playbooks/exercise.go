@@ -53,6 +53,18 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		errorf(pref.Range, "Reference to undeclared playbook", "No playbook named %q is declared.%s Known: %s.", pref.Name, m.Config.hint(pref.Name, names), knownList(names))
 		return diags
 	}
+	if a := ex.Attrs["commander"]; a != nil {
+		if r, ds := decodeRef(a.Expr, blockPerson); r == nil {
+			diags = append(diags, ds...)
+		} else if m.Config.People[r.Name] == nil {
+			names := sortedKeys(m.Config.People)
+			errorf(r.Range, "Reference to undeclared person", "The commander is a declared person; there is no person %q.%s Known: %s.", r.Name, m.Config.hint(r.Name, names), knownList(names))
+		} else if pb.MayStart != nil {
+			if may := m.mayStartPeople(pb); !contains(may, r.Name) {
+				errorf(r.Range, "Commander may not start the playbook", "person.%s commands the exercise, but playbook %q may be started only by %s (may_start), so the incident would be refused at once. Name one of them.", r.Name, pb.Name, strings.Join(may, ", "))
+			}
+		}
+	}
 	// The compiled plan says who is asked what.
 	compiled := plans[pb.Name]
 	steps := map[string]*StepBlock{}

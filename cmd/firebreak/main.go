@@ -126,7 +126,11 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
   firebreak keygen person.alice                make a key to sign your answers with
   firebreak timeline INC-20261122-4F2A > record.md   the audit trail
   firebreak list --state running
-  firebreak verify record.json                 check an exported timeline offline`,
+  firebreak verify record.json                 check an exported timeline offline
+
+Rehearse (no server needed; every action on a simulated twin):
+  firebreak exercise list
+  firebreak exercise run plant3_ransomware_ttx --seed 7`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -149,5 +153,6 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 	root.AddCommand(serverCmds()...)
 	root.AddCommand(newIntegrationsCmd())
 	root.AddCommand(newVerifyCmd())
+	root.AddCommand(newExerciseCmd())
 	return root
 }

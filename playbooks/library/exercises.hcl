@@ -9,6 +9,9 @@
 
 exercise "plant3_ransomware_ttx" {
   playbook = playbook.ot_ransomware_containment
+  # The SOC on-call analyst opens the incident from the EDR alert; being in
+  # no sign-off roster, the exclusion of the initiator costs no approver.
+  commander = person.hiro
   inputs = {
     zone  = "plant3_dmz"
     hosts = ["ws-eng-07", "hist-dmz-01"]

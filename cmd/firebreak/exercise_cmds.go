@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firebreak-ir/firebreak/internal/exercise"
+	"github.com/firebreak-ir/firebreak/internal/org"
+	"github.com/firebreak-ir/firebreak/internal/render/safetext"
+)
+
+func newExerciseCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exercise",
+		Short: "Run tabletop exercises of the playbooks on simulated twins",
+		Long: `Exercise runs the exercise blocks of a playbook directory: tabletop scenarios
+that rehearse a playbook with scripted responders, timed injects and
+objectives. An automated run plays the real incident workflow with time
+skipped, so a scenario of hours finishes in well under a second, and every
+action runs on a simulated twin: nothing reaches a real system, and no
+Temporal server is needed.
+
+See docs/exercises.md for how responders, delays and objectives play out
+and what each simulated twin answers.`,
+		Example: `  firebreak exercise list
+  firebreak exercise run plant3_ransomware_ttx
+  firebreak exercise run plant3_ransomware_ttx --seed 7 --format json`,
+	}
+	cmd.AddCommand(newExerciseRunCmd(), newExerciseListCmd())
+	return cmd
+}
+
+// loadExerciseOrg loads the organisation an exercise runs in. Its env()
+// secrets are not needed (every action runs on a twin), so unset ones do
+// not stop the run.
+func loadExerciseOrg(cmd *cobra.Command, flagDir string) (*org.Org, error) {
+	dir := org.Dir(flagDir, os.Getenv)
+	o, m, diags := org.Load(dir, org.Options{Getenv: os.Getenv, Lenient: true})
+	if err := printDiags(cmd, m, diags); err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("%s did not load (see above); fix it ('firebreak validate' checks it) and run the exercise again", org.Describe(dir))}
+	}
+	return o, nil
+}
+
+func newExerciseRunCmd() *cobra.Command {
+	var (
+		dir, format string
+		seed        uint64
+		horizon     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run NAME [--dir DIR] [--seed S] [--horizon D] [--format text|json]",
+		Short: "Play one exercise automatically and print its timeline and objectives",
+		Long: `Run plays the exercise NAME once in automated mode: the commander named by
+the exercise (or the first person the playbook's may_start names) starts
+the incident, marked as an exercise; the real incident workflow runs with
+time skipped; every action runs on a simulated twin.
+
+Responders act as their responder blocks say. A page or prompt that reaches
+a person starts their clock: they acknowledge after acknowledges_after and
+answer after the answers block's after. A delay is fixed ("3m") or drawn
+from a distribution ("uniform(1m,8m)", "lognormal(4m,0.5)",
+"exponential(5m)"); --seed picks the draws, and the same seed always gives
+the same run, byte for byte. A person without a responder block, or with
+unavailable = true, never answers, so escalations and timeouts play out.
+An incident still running at --horizon on the exercise clock (a step
+waiting, with no timeout, for an answer nobody gives) is cancelled by its
+commander, and the output says so.
+
+The output is the timeline on the exercise clock (T+HH:MM:SS, with the
+injects at their times), each objective (met when its step finished done
+within its limit of the start, with the time it did) and the final state
+of the incident and of every step. --format json prints the same as one
+document; durations are Go duration strings ("7m1s").
+
+Exit status: 0 when the run completes, whatever the objectives; 1 when the
+directory does not load or the exercise cannot run; 2 for a wrong command
+line.`,
+		Example: `  firebreak exercise run plant3_ransomware_ttx
+  firebreak exercise run plant3_ransomware_ttx --seed 42
+  firebreak exercise run drill --dir ./org --format json | jq '.objectives'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("name one exercise to run ('firebreak exercise list' shows them)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			o, err := loadExerciseOrg(cmd, dir)
+			if err != nil {
+				return err
+			}
+			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			if format == formatJSON {
+				return exercise.WriteJSON(cmd.OutOrStdout(), res)
+			}
+			return exercise.WriteText(cmd.OutOrStdout(), res)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
+	cmd.Flags().Uint64Var(&seed, "seed", exercise.DefaultSeed, "the seed of the responders' delays; the same seed gives the same run")
+	cmd.Flags().DurationVar(&horizon, "horizon", exercise.DefaultHorizon, "how long the incident may run on the exercise clock before the run cancels it")
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	return cmd
+}
+
+// exerciseRow is one line of `firebreak exercise list`.
+type exerciseRow struct {
+	Name        string `json:"name"`
+	Playbook    string `json:"playbook"`
+	Commander   string `json:"commander,omitempty"`
+	Description string `json:"description,omitempty"`
+	Objectives  int    `json:"objectives"`
+	Injects     int    `json:"injects"`
+	Responders  int    `json:"responders"`
+	// Error says why the exercise cannot run, when it cannot.
+	Error string `json:"error,omitempty"`
+}
+
+func newExerciseListCmd() *cobra.Command {
+	var dir, format string
+	cmd := &cobra.Command{
+		Use:   "list [--dir DIR] [--format text|json]",
+		Short: "List the exercises of the playbook directory",
+		Long: `List shows every exercise the playbook directory declares: the playbook it
+rehearses, who commands it, and how many objectives, injects and responders
+it has. 'firebreak exercise run NAME' plays one.`,
+		Example: `  firebreak exercise list
+  firebreak exercise list --dir ./org --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, formatText, formatJSON); err != nil {
+				return err
+			}
+			o, err := loadExerciseOrg(cmd, dir)
+			if err != nil {
+				return err
+			}
+			rows := []exerciseRow{}
+			for _, name := range exercise.Names(o) {
+				row := exerciseRow{Name: name}
+				sc, err := o.Module.Scenario(name)
+				if err != nil {
+					row.Error = err.Error()
+				} else {
+					row.Playbook, row.Commander, row.Description = sc.Playbook, sc.Commander, sc.Description
+					row.Objectives, row.Injects, row.Responders = len(sc.Objectives), len(sc.Injects), len(sc.Responders)
+				}
+				rows = append(rows, row)
+			}
+			out := cmd.OutOrStdout()
+			if format == formatJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(out, "%s declares no exercise; docs/language.md (Exercises) shows how to write one.\n", safetext.Line(org.Describe(o.Dir)))
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "EXERCISE\tPLAYBOOK\tCOMMANDER\tOBJECTIVES\tINJECTS\tRESPONDERS")
+			for _, r := range rows {
+				if r.Error != "" {
+					fmt.Fprintf(tw, "%s\tcannot run: %s\t\t\t\t\n", safetext.Line(r.Name), safetext.Line(r.Error))
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", safetext.Line(r.Name), safetext.Line(r.Playbook), safetext.Line(r.Commander), r.Objectives, r.Injects, r.Responders)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	return cmd
+}
