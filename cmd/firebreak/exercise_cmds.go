@@ -119,15 +119,22 @@ line.`,
 				return err
 			}
 			if cmd.Flags().Changed("runs") || cmd.Flags().Changed("parallel") || sensitivity {
-				if runs < 1 {
-					return usageErrorf("--runs must be at least 1, not %d (--parallel and --sensitivity need --runs)", runs)
+				if runs < 1 || runs > exercise.MaxRuns {
+					return usageErrorf("--runs must be between 1 and %d, not %d (--parallel and --sensitivity need --runs)", exercise.MaxRuns, runs)
 				}
 				if par < 0 {
 					return usageErrorf("--parallel must be at least 1, not %d (0: the number of CPUs)", par)
 				}
 				mo := exercise.MonteCarloOptions{Runs: runs, Seed: seed, Parallel: par, Horizon: horizon, Sensitivity: sensitivity}
 				if errW := cmd.ErrOrStderr(); isTerminal(errW) {
-					mo.Progress = func(done, total int) { progressBar(errW, done, total) }
+					shown := -1
+					mo.Progress = func(done, total int) {
+						// Redraw only when the bar or its percentage moves.
+						if pc := 100 * done / total; pc != shown || done == total {
+							shown = pc
+							progressBar(errW, done, total)
+						}
+					}
 				}
 				sum, err := exercise.MonteCarlo(o, args[0], mo)
 				if err != nil {

@@ -144,9 +144,19 @@ func TestExerciseMonteCarlo(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
 	}
-	for _, bad := range [][]string{{"--runs", "0"}, {"--parallel", "2"}, {"--sensitivity"}, {"--runs", "3", "--parallel", "-1"}} {
+	for _, bad := range [][]string{{"--runs", "0"}, {"--runs", "1000001"}, {"--parallel", "2"}, {"--sensitivity"}, {"--runs", "3", "--parallel", "-1"}} {
 		if code, _, errOut := runCLI(t, append([]string{"exercise", "run", "plant3_ransomware_ttx"}, bad...)...); code != exitUsage || !strings.Contains(errOut, "--") {
 			t.Errorf("%v: exit %d: %s", bad, code, errOut)
 		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	progressBar(&b, 1, 4)
+	progressBar(&b, 4, 4)
+	want := "\r[##########" + strings.Repeat(" ", 30) + "] 1/4 runs" + "\r[" + strings.Repeat("#", 40) + "] 4/4 runs\n"
+	if b.String() != want {
+		t.Errorf("bar %q, want %q", b.String(), want)
 	}
 }

@@ -16,6 +16,10 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
 )
 
+// MaxRuns bounds the runs of one Monte Carlo: a million runs of a small
+// exercise already take hours.
+const MaxRuns = 1_000_000
+
 // MonteCarloOptions configure a Monte Carlo of an exercise.
 type MonteCarloOptions struct {
 	// Runs is how many runs to play (at least one).
@@ -91,8 +95,8 @@ func RunSeed(seed uint64, i int) uint64 {
 // exercise, the runs and the seed, never on opts.Parallel. A run that
 // cannot play is an error naming its seed.
 func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, error) {
-	if opts.Runs < 1 {
-		return nil, fmt.Errorf("a Monte Carlo needs at least one run, not %d", opts.Runs)
+	if opts.Runs < 1 || opts.Runs > MaxRuns {
+		return nil, fmt.Errorf("a Monte Carlo needs at least one run and at most %d, not %d", MaxRuns, opts.Runs)
 	}
 	sc, err := o.Module.Scenario(name)
 	if err != nil {

@@ -127,9 +127,15 @@ roster "tier1"`,
     of     = page.second`,
 	).Replace(lognormalOrg)
 	o := loadDir(t, map[string]string{"x.hcl": src})
-	s, err := exercise.MonteCarlo(o, "x", exercise.MonteCarloOptions{Runs: 200, Seed: 3, Sensitivity: true})
+	calls, last := 0, 0
+	s, err := exercise.MonteCarlo(o, "x", exercise.MonteCarloOptions{Runs: 200, Seed: 3, Sensitivity: true,
+		Progress: func(done, total int) { calls, last = calls+1, total }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The ordinary runs, then 200 more for each of ann and ben.
+	if calls != 600 || last != 600 {
+		t.Errorf("progress told %d times of %d runs, want 600 of 600", calls, last)
 	}
 	// "ack" misses only through ann, "both" (ben's page) only through ben.
 	want := map[string]string{"ack": "ann", "both": "ben"}
