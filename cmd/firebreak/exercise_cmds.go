@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -55,9 +57,11 @@ func newExerciseRunCmd() *cobra.Command {
 		dir, format string
 		seed        uint64
 		horizon     time.Duration
+		runs, par   int
+		sensitivity bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run NAME [--dir DIR] [--seed S] [--horizon D] [--format text|json]",
+		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--format text|json]",
 		Short: "Play one exercise automatically and print its timeline and objectives",
 		Long: `Run plays the exercise NAME once in automated mode: the commander named by
 the exercise (or the first person the playbook's may_start names) starts
@@ -81,12 +85,25 @@ within its limit of the start, with the time it did) and the final state
 of the incident and of every step. --format json prints the same as one
 document; durations are Go duration strings ("7m1s").
 
+Monte Carlo: --runs N plays the exercise N times, run i with a seed mixed
+from --seed and i, on --parallel K workers at once (default the number of
+CPUs). The figures depend only on the seed and N, never on K. For each
+objective it prints p_met (the fraction of runs that met it) and the p50,
+p90 and p99 of the time it was met, over the runs that met it ("never"
+when none did). --sensitivity plays the N runs again for each responder
+with a random delay, that responder's delays fixed at their medians, and
+names the responder whose fixing lowers the objective's miss rate most.
+--format json prints runs, seed and, per objective, name, of, within,
+met, p_met, p50, p90, p99 (null when never met) and sensitivity. A
+progress bar is drawn on stderr when it is a terminal.
+
 Exit status: 0 when the run completes, whatever the objectives; 1 when the
 directory does not load or the exercise cannot run; 2 for a wrong command
 line.`,
 		Example: `  firebreak exercise run plant3_ransomware_ttx
   firebreak exercise run plant3_ransomware_ttx --seed 42
-  firebreak exercise run drill --dir ./org --format json | jq '.objectives'`,
+  firebreak exercise run drill --dir ./org --format json | jq '.objectives'
+  firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("name one exercise to run ('firebreak exercise list' shows them)")
@@ -101,6 +118,33 @@ line.`,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("runs") || cmd.Flags().Changed("parallel") || sensitivity {
+				if runs < 1 || runs > exercise.MaxRuns {
+					return usageErrorf("--runs must be between 1 and %d, not %d (--parallel and --sensitivity need --runs)", exercise.MaxRuns, runs)
+				}
+				if par < 0 {
+					return usageErrorf("--parallel must be at least 1, not %d (0: the number of CPUs)", par)
+				}
+				mo := exercise.MonteCarloOptions{Runs: runs, Seed: seed, Parallel: par, Horizon: horizon, Sensitivity: sensitivity}
+				if errW := cmd.ErrOrStderr(); isTerminal(errW) {
+					shown := -1
+					mo.Progress = func(done, total int) {
+						// Redraw only when the bar or its percentage moves.
+						if pc := 100 * done / total; pc != shown || done == total {
+							shown = pc
+							progressBar(errW, done, total)
+						}
+					}
+				}
+				sum, err := exercise.MonteCarlo(o, args[0], mo)
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				if format == formatJSON {
+					return exercise.WriteSummaryJSON(cmd.OutOrStdout(), sum)
+				}
+				return exercise.WriteSummaryText(cmd.OutOrStdout(), sum)
+			}
 			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
@@ -114,8 +158,32 @@ line.`,
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().Uint64Var(&seed, "seed", exercise.DefaultSeed, "the seed of the responders' delays; the same seed gives the same run")
 	cmd.Flags().DurationVar(&horizon, "horizon", exercise.DefaultHorizon, "how long the incident may run on the exercise clock before the run cancels it")
+	cmd.Flags().IntVar(&runs, "runs", 0, "play the exercise N times over the responders' delays (Monte Carlo)")
+	cmd.Flags().IntVar(&par, "parallel", 0, "with --runs: how many runs play at once (default the number of CPUs)")
+	cmd.Flags().BoolVar(&sensitivity, "sensitivity", false, "with --runs: find the responder whose delays, fixed at their medians, lower each objective's miss rate most")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
 	return cmd
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar redraws a bar of done out of total on w, ending the line
+// when all are done.
+func progressBar(w io.Writer, done, total int) {
+	const width = 40
+	filled := width * done / total
+	fmt.Fprintf(w, "\r[%s%s] %d/%d runs", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total)
+	if done == total {
+		fmt.Fprintln(w)
+	}
 }
 
 // exerciseRow is one line of `firebreak exercise list`.

@@ -100,3 +100,63 @@ func TestExerciseHelp(t *testing.T) {
 		t.Errorf("exercise help does not point to docs/exercises.md:\n%s", out)
 	}
 }
+
+func TestExerciseMonteCarlo(t *testing.T) {
+	args := []string{"exercise", "run", "plant3_ransomware_ttx", "--runs", "30", "--seed", "9", "--format", "json"}
+	code, one, errOut := runCLI(t, append(args, "--parallel", "1")...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut, "runs") {
+		t.Errorf("a progress bar went to stderr, which is no terminal: %q", errOut)
+	}
+	if _, two, _ := runCLI(t, append(args, "--parallel", "2")...); two != one {
+		t.Errorf("--parallel 1 and 2 differ:\n%s\n---\n%s", one, two)
+	}
+	var doc struct {
+		Runs       int    `json:"runs"`
+		Seed       uint64 `json:"seed"`
+		Objectives []struct {
+			Name   string   `json:"name"`
+			Within string   `json:"within"`
+			PMet   *float64 `json:"p_met"`
+			P50    *string  `json:"p50"`
+			P90    *string  `json:"p90"`
+			P99    *string  `json:"p99"`
+		} `json:"objectives"`
+	}
+	if err := json.Unmarshal([]byte(one), &doc); err != nil {
+		t.Fatalf("%v:\n%s", err, one)
+	}
+	if doc.Runs != 30 || doc.Seed != 9 || len(doc.Objectives) != 2 {
+		t.Fatalf("header %+v", doc)
+	}
+	c := doc.Objectives[0]
+	if c.Name != "contain" || c.Within != "30m0s" || c.PMet == nil || *c.PMet <= 0 || c.P50 == nil || c.P90 == nil || c.P99 == nil {
+		t.Errorf("contain: %+v", c)
+	}
+	code, out, errOut := runCLI(t, "exercise", "run", "plant3_ransomware_ttx", "--runs", "20", "--sensitivity")
+	if code != exitOK {
+		t.Fatalf("text: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"20 runs, seed 1", "OBJECTIVE", "P_MET", "contain", "report"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range [][]string{{"--runs", "0"}, {"--runs", "1000001"}, {"--parallel", "2"}, {"--sensitivity"}, {"--runs", "3", "--parallel", "-1"}} {
+		if code, _, errOut := runCLI(t, append([]string{"exercise", "run", "plant3_ransomware_ttx"}, bad...)...); code != exitUsage || !strings.Contains(errOut, "--") {
+			t.Errorf("%v: exit %d: %s", bad, code, errOut)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	progressBar(&b, 1, 4)
+	progressBar(&b, 4, 4)
+	want := "\r[##########" + strings.Repeat(" ", 30) + "] 1/4 runs" + "\r[" + strings.Repeat("#", 40) + "] 4/4 runs\n"
+	if b.String() != want {
+		t.Errorf("bar %q, want %q", b.String(), want)
+	}
+}

@@ -26,6 +26,34 @@ func (s *Sampler) Draw(d playbooks.Delay, key string) time.Duration {
 	return Sample(d, rand.New(rand.NewPCG(s.seed, h.Sum64())))
 }
 
+// Median returns the median of d, rounded as Sample rounds: fixed A;
+// uniform (A+B)/2; log-normal A; exponential A·ln 2.
+func Median(d playbooks.Delay) time.Duration {
+	var sec float64
+	switch d.Dist {
+	case "uniform":
+		sec = (d.A + d.B) / 2
+	case "exponential":
+		sec = d.A * math.Ln2
+	default:
+		sec = d.A
+	}
+	return clamp(sec)
+}
+
+// Random reports whether d is drawn from a distribution rather than fixed.
+func Random(d playbooks.Delay) bool {
+	switch d.Dist {
+	case "uniform":
+		return d.B != d.A
+	case "lognormal":
+		return d.B != 0
+	case "exponential":
+		return true
+	}
+	return false
+}
+
 // Sample draws one delay from d with r: fixed A; uniform between A and B;
 // log-normal with median A and sigma B; exponential with mean A (A and B
 // in seconds, as playbooks.ParseDelay gives them). The result is rounded
@@ -42,6 +70,11 @@ func Sample(d playbooks.Delay, r *rand.Rand) time.Duration {
 	default:
 		sec = d.A
 	}
+	return clamp(sec)
+}
+
+// clamp rounds sec to the second, within zero and a day.
+func clamp(sec float64) time.Duration {
 	if sec < 0 || math.IsNaN(sec) {
 		sec = 0
 	}

@@ -59,6 +59,10 @@ type Options struct {
 	// waits, without a timeout, for an answer nobody gives) is cancelled by
 	// its commander, and the result says so.
 	Horizon time.Duration
+	// Fixed names the responders (person IDs) whose delays are fixed at
+	// their distributions' medians instead of drawn; Monte Carlo
+	// sensitivity runs use it.
+	Fixed map[string]bool
 }
 
 // DefaultHorizon is the exercise clock's default limit: a week.
@@ -174,6 +178,7 @@ func Run(o *org.Org, name string, opts Options) (res *Result, err error) {
 	r := &runner{
 		sc:       sc,
 		sampler:  NewSampler(opts.Seed),
+		fixed:    opts.Fixed,
 		by:       map[string]*playbooks.Responder{},
 		answered: map[string]bool{},
 		acked:    map[string]bool{},
@@ -279,6 +284,7 @@ type runner struct {
 	sc      *playbooks.Scenario
 	env     *testsuite.TestWorkflowEnvironment
 	sampler *Sampler
+	fixed   map[string]bool
 	by      map[string]*playbooks.Responder
 	// agenda holds the answers due, in the order they are to be sent.
 	agenda []pending
@@ -321,7 +327,7 @@ func (r *runner) activityStarted(name string, args converter.EncodedValues) {
 				key := "ack|" + to.Person + "|" + in.Call.Step + "|" + strconv.Itoa(in.Round)
 				if !r.answered[key] {
 					r.answered[key] = true
-					r.schedule(key, r.sampler.Draw(*rs.Acknowledges, key), workflows.UpdateAck,
+					r.schedule(key, r.draw(to.Person, *rs.Acknowledges, key), workflows.UpdateAck,
 						workflows.Answer{Step: in.Call.Step, Person: to.Person, Channel: workflows.ChannelScript})
 				}
 			}
@@ -371,8 +377,17 @@ func (r *runner) scriptedAnswers(person, step string, round int) {
 			update = workflows.UpdateDecide
 			a.Option = sa.With
 		}
-		r.schedule(key, r.sampler.Draw(sa.After, key), update, a)
+		r.schedule(key, r.draw(person, sa.After, key), update, a)
 	}
+}
+
+// draw is person's delay d for the draw key: its median when the run
+// fixes person's delays, else a draw of the seed.
+func (r *runner) draw(person string, d playbooks.Delay, key string) time.Duration {
+	if r.fixed[person] {
+		return Median(d)
+	}
+	return r.sampler.Draw(d, key)
 }
 
 // schedule queues an answer at now+d on the workflow clock. Answers due at
