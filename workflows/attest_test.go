@@ -79,8 +79,6 @@ func (k keys) trustIn(p *plan.Plan, h *harness) {
 func TestAttestationsRefused(t *testing.T) {
 	h := newHarness(t)
 	h.signed = true
-	// Guard three judges signatures by the incident's (skipped) clock.
-	h.acts.Now = h.env.Now
 	k := newKeys(t, "alice", "bob", "carol", "erin", "hank")
 	stranger := newSigner(t, "person.bob") // bob's name, not bob's key
 	ap := workflows.Answer{Step: "approval.isolate_ok", Round: 1}
@@ -416,7 +414,6 @@ zone "control" {
 func TestGuardTwoAlone(t *testing.T) {
 	h := newHarness(t)
 	h.signed = true
-	h.acts.Now = h.env.Now
 	k := newKeys(t, "alice", "bob")
 	p := compile(t, signoffPlaybook)
 	p.StepByID("step.isolate").Needs = nil // bypass the compiler's ordering

@@ -251,6 +251,9 @@ func newHarness(t *testing.T) *harness {
 	twin := sim.New(j)
 	h := &harness{t: t, env: env, twin: twin, j: j, acts: twin.Activities()}
 	h.acts.Authority = activities.AuthorityFunc(func() *activities.Policy { return h.policy })
+	// Guard three judges freshness by the incident's clock, which the test
+	// environment skips ahead; tests that need another clock set their own.
+	h.acts.Now = env.Now
 	env.RegisterActivity(h.acts)
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		st := started{Name: info.ActivityType.Name, TaskQueue: info.TaskQueue, At: env.Now(), StartToClose: info.StartToCloseTimeout}

@@ -20,7 +20,6 @@ import (
 func TestReplayedAttestationCannotFlushEvidence(t *testing.T) {
 	h := newHarness(t)
 	h.signed = true
-	h.acts.Now = h.env.Now
 	k := newKeys(t, "alice", "bob", "carol")
 	bg := h.answerSigned(30*time.Second, k["bob"], workflows.UpdateBreakGlass,
 		workflows.Answer{Step: "approval.isolate_ok", Round: 1, Person: "bob", Reason: "I want it cut now"}, nil)

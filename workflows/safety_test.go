@@ -446,7 +446,6 @@ func TestBreakGlassExpires(t *testing.T) {
 // half way through.
 func TestGuardThreeRetryFinishesWhatItBegan(t *testing.T) {
 	h := newHarness(t)
-	h.acts.Now = h.env.Now
 	h.twin.FailNext(sim.OpCut, 1)
 	const step = "approval.isolate_ok"
 	h.answer(1*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: step, Person: "bob"})
