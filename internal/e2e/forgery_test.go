@@ -117,7 +117,7 @@ func TestForgedSignoffs(t *testing.T) {
 }
 
 // An edit of the attacker's plan JSON.
-type edit func(p map[string]any)
+type edit func(t *testing.T, p map[string]any)
 
 // forgeries are the hand-edited plans. Each keeps only the sign-off and the
 // isolation of the ransomware playbook (so nothing else stands in the way),
@@ -132,12 +132,12 @@ var forgeries = []struct {
 	dev string
 }{
 	{"quorum rewritten to one from the SOC", []edit{rewriteQuorum}, "the worker's safety policy needs one person from each of"},
-	{"the approval's needs removed", []edit{func(p map[string]any) {
-		s := step(p, "step.isolate")
+	{"the approval's needs removed", []edit{func(t *testing.T, p map[string]any) {
+		s := step(t, p, "step.isolate")
 		s["needs"] = []any{}
 		s["action"].(map[string]any)["guarded_by"] = []any{}
 	}}, "no valid safety sign-off covers zone plant3_control"},
-	{"a conduit's networks changed", []edit{rewriteQuorum, func(p map[string]any) {
+	{"a conduit's networks changed", []edit{rewriteQuorum, func(t *testing.T, p map[string]any) {
 		for _, z := range p["zones"].([]any) {
 			if z := z.(map[string]any); z["id"] == "plant3_control" {
 				z["networks"] = []any{"10.99.0.0/16"}
@@ -149,16 +149,16 @@ var forgeries = []struct {
 			}
 		}
 	}}, "the plant model handed to this action is not the worker's"},
-	{"safety_critical cleared", []edit{rewriteQuorum, func(p map[string]any) {
-		a := step(p, "step.isolate")["action"].(map[string]any)
+	{"safety_critical cleared", []edit{rewriteQuorum, func(t *testing.T, p map[string]any) {
+		a := step(t, p, "step.isolate")["action"].(map[string]any)
 		delete(a, "safety_critical")
 		a["guarded_by"] = []any{}
 	}}, "no safety sign-off was handed to this safety-critical action"},
 }
 
 // rewriteQuorum makes the safety sign-off "one person from roster.soc_oncall".
-func rewriteQuorum(p map[string]any) {
-	q := step(p, "approval.isolate_ok")["approval"].(map[string]any)["quorum"].(map[string]any)
+func rewriteQuorum(t *testing.T, p map[string]any) {
+	q := step(t, p, "approval.isolate_ok")["approval"].(map[string]any)["quorum"].(map[string]any)
 	q["rule"] = plan.QuorumCount
 	q["count"] = 1
 	q["groups"] = []any{"roster.soc_oncall"}
@@ -187,17 +187,19 @@ func forge(t *testing.T, raw []byte, edits ...edit) map[string]any {
 	}
 	p["steps"] = keep
 	for _, e := range edits {
-		e(p)
+		e(t, p)
 	}
 	return p
 }
 
 // step finds a step of the plan JSON by ID.
-func step(p map[string]any, id string) map[string]any {
+func step(t *testing.T, p map[string]any, id string) map[string]any {
+	t.Helper()
 	for _, s := range p["steps"].([]any) {
 		if s := s.(map[string]any); s["id"] == id {
 			return s
 		}
 	}
-	return map[string]any{"id": id, "missing": true}
+	t.Fatalf("the plan has no step %s to edit", id)
+	return nil
 }
