@@ -159,6 +159,19 @@ func addKeyFile(cmd *cobra.Command, keyFile *string) {
 // refusing a person's own key for somebody else before anything is sent.
 // No key file means nil: the answer or start goes unsigned.
 func loadSigner(keyFile, person string) (*attest.Signer, error) {
+	s, err := readSigner(keyFile, person)
+	if s == nil || err != nil {
+		return nil, err
+	}
+	if err := incident.CheckSigner(s, person); err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return s, nil
+}
+
+// readSigner reads --key-file (or FIREBREAK_KEY_FILE); a file without a
+// Firebreak-Signer header is person's own key. No key file means nil.
+func readSigner(keyFile, person string) (*attest.Signer, error) {
 	if keyFile == "" {
 		keyFile = strings.TrimSpace(os.Getenv(envKeyFile))
 	}
@@ -166,9 +179,6 @@ func loadSigner(keyFile, person string) (*attest.Signer, error) {
 		return nil, nil
 	}
 	s, err := incident.LoadSigner(keyFile, person)
-	if err == nil {
-		err = incident.CheckSigner(s, person)
-	}
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}

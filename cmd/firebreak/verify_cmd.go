@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ir/firebreak/internal/evidence"
-	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
@@ -16,19 +14,10 @@ import (
 
 // sealSigner reads the key that seals an export: --key-file, else
 // $FIREBREAK_KEY_FILE; nil when neither is set. as (--as) names whose own
-// key a file without a Firebreak-Signer header is.
+// key a file without a Firebreak-Signer header is; sealPerson checks who
+// the key may seal for.
 func sealSigner(keyFile, as string) (*attest.Signer, error) {
-	if keyFile == "" {
-		keyFile = strings.TrimSpace(os.Getenv(envKeyFile))
-	}
-	if keyFile == "" {
-		return nil, nil
-	}
-	s, err := incident.LoadSigner(keyFile, resolveAs(as))
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	return s, nil
+	return readSigner(keyFile, resolveAs(as))
 }
 
 // sealPerson is who a seal names: the key's own person, or --as for a
