@@ -91,7 +91,7 @@ func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (Acti
 			r.fail("argument \"invite\" must list people and rosters (person.NAME, roster.NAME); got %q", p)
 		}
 	}
-	channel := channelName(name)
+	channel := roomName(in.Call, channelName(name))
 	if name != "" && channel == "" {
 		r.fail("argument \"name\" %q has no letters or digits to make a channel name of", name)
 	}
@@ -123,6 +123,21 @@ func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (Acti
 		Simulated: resp.Simulated,
 		Summary:   fmt.Sprintf("opened #%s (%s)", resp.ChannelName, resp.ChannelID),
 	}, nil
+}
+
+// roomName is the channel name an incident room is opened under: a doubled
+// "inc-" prefix (a playbook that wrote "inc-${incident.id}" for an ID that
+// starts with INC-) appears once, and an exercise room starts with
+// "exercise-" (or the exercise ID's own "ex-"), so nobody mistakes it for a
+// real incident's.
+func roomName(c Call, channel string) string {
+	for strings.HasPrefix(channel, "inc-inc-") {
+		channel = strings.TrimPrefix(channel, "inc-")
+	}
+	if c.Exercise && channel != "" && !strings.HasPrefix(channel, "exercise-") && !strings.HasPrefix(channel, "ex-") {
+		channel = strings.TrimRight(channelName("exercise-"+channel), "-")
+	}
+	return channel
 }
 
 // channelName makes s a valid Slack channel name: lower case letters,

@@ -222,7 +222,8 @@ func TestOutputsMatchRegistry(t *testing.T) {
 // TestMethodsAreExactlyTheActivities guards against an exported helper on
 // *Activities being registered as an activity by w.RegisterActivity.
 func TestMethodsAreExactlyTheActivities(t *testing.T) {
-	want := []string{activities.NotifyActivity, activities.PageActivity, activities.PromptActivity}
+	want := []string{activities.NotifyActivity, activities.PageActivity, activities.PromptActivity,
+		activities.SettleActivity, activities.StatusActivity, activities.RostersActivity}
 	for _, a := range activities.Actions() {
 		n, _ := activities.ActivityFor(a)
 		want = append(want, n)
@@ -684,5 +685,70 @@ func TestMessageInputProblems(t *testing.T) {
 	_, err = f.env.ExecuteActivity(activities.NotifyActivity, activities.NotifyInput{Call: c, Text: "x"})
 	if msg := appError(t, err, activities.ErrBadArguments, true); !strings.Contains(msg, "no one to deliver it to") {
 		t.Errorf("message %q", msg)
+	}
+}
+
+// TestPageReachesThePagerWhenChatFails: a chat that cannot deliver a page
+// does not keep the pager from paging; the page says what failed.
+func TestPageReachesThePagerWhenChatFails(t *testing.T) {
+	f := newFixture(t)
+	f.twin.FailWhen(func(op, key string) error {
+		if op == sim.OpPage {
+			return fmt.Errorf("slack is down: %w", activities.ErrPermanent)
+		}
+		return nil
+	})
+	in := activities.PageInput{Call: call("page", "page.ot"), Escalation: "ot", Text: "SEV1", AckWithin: "5m",
+		To: []activities.Recipient{{Person: "alice", Slack: "U1", PagerDuty: "PALICE"}}}
+	v, err := f.env.ExecuteActivity(activities.PageActivity, in)
+	if err != nil {
+		t.Fatalf("page failed although the pager paged: %v", err)
+	}
+	var res activities.PageResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0], "slack is down") {
+		t.Errorf("Failed = %q; want the chat's failure", res.Failed)
+	}
+	triggered := 0
+	for _, e := range f.twin.Journal().Effects() {
+		if e.Op == sim.OpTrigger {
+			triggered++
+		}
+	}
+	if triggered != 1 {
+		t.Errorf("%d alerts triggered; want 1", triggered)
+	}
+
+	// With no pager to fall back on, the page fails.
+	in.To[0].PagerDuty = ""
+	in.Call.Step = "page.ot2"
+	if _, err := f.env.ExecuteActivity(activities.PageActivity, in); err == nil {
+		t.Fatal("a page nobody received succeeded")
+	}
+}
+
+func TestRoomNames(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name     string
+		exercise bool
+		want     string
+	}{
+		{"inc-INC-20261201-4F2A", false, "inc-20261201-4f2a"},
+		{"INC-20261201-4F2A", false, "inc-20261201-4f2a"},
+		{"inc-inc-inc-x", false, "inc-x"},
+		{"EX-plant3_ttx", true, "ex-plant3_ttx"},
+		{"inc-INC-1", true, "exercise-inc-1"},
+		{"war room", true, "exercise-war-room"},
+	} {
+		c := call("slack.open_channel", "step.room")
+		c.Exercise = tc.exercise
+		c.IncidentID = "inc-" + tc.name
+		res := f.mustRun(t, c, map[string]any{"name": tc.name})
+		if got := res.Output["channel_name"]; got != tc.want {
+			t.Errorf("channel for %q (exercise %v) = %v; want %s", tc.name, tc.exercise, got, tc.want)
+		}
 	}
 }

@@ -100,6 +100,10 @@ type Call struct {
 	// only when Start proves it.
 	Commander string              `json:"commander,omitempty"`
 	Start     *attest.Attestation `json:"start,omitempty"`
+	// Room is the incident channel and its pinned status message, once a
+	// slack.open_channel step opened it (interpreter v7): messages without
+	// a channel go there, and pages and prompts are posted there too.
+	Room *Room `json:"room,omitempty"`
 }
 
 // IdempotencyKey is the key integrations use to make repeated calls harmless.
@@ -238,8 +242,12 @@ type NotifyInput struct {
 
 // NotifyResult is the result of the Notify activity.
 type NotifyResult struct {
-	Delivered int  `json:"delivered"`
-	Simulated bool `json:"simulated,omitempty"`
+	Delivered int `json:"delivered"`
+	// Messages are where the messages went, for Settle once the step closes.
+	Messages []MessageRef `json:"messages,omitempty"`
+	// Failed names the recipients the message could not reach, and why.
+	Failed    []string `json:"failed,omitempty"`
+	Simulated bool     `json:"simulated,omitempty"`
 }
 
 // PageInput is the input of the Page activity: one tier of a ladder.
@@ -260,8 +268,12 @@ type PageInput struct {
 
 // PageResult is the result of the Page activity.
 type PageResult struct {
-	Delivered int  `json:"delivered"`
-	Simulated bool `json:"simulated,omitempty"`
+	Delivered int `json:"delivered"`
+	// Messages are where the messages went, for Settle once the step closes.
+	Messages []MessageRef `json:"messages,omitempty"`
+	// Failed names the recipients the message could not reach, and why.
+	Failed    []string `json:"failed,omitempty"`
+	Simulated bool     `json:"simulated,omitempty"`
 }
 
 // PromptInput is the input of the Prompt activity: a question put to people.
@@ -278,6 +290,79 @@ type PromptInput struct {
 
 // PromptResult is the result of the Prompt activity.
 type PromptResult struct {
-	Delivered int  `json:"delivered"`
+	Delivered int `json:"delivered"`
+	// Messages are where the messages went, for Settle once the step closes.
+	Messages []MessageRef `json:"messages,omitempty"`
+	// Failed names the recipients the message could not reach, and why.
+	Failed    []string `json:"failed,omitempty"`
+	Simulated bool     `json:"simulated,omitempty"`
+}
+
+// SettleInput is the input of the Settle activity: the messages of a step
+// that no longer takes answers.
+type SettleInput struct {
+	Call Call `json:"call"`
+	// StepKind is the kind of the step (page, approval, decision, task).
+	StepKind string `json:"step_kind"`
+	// State is the step's state, or SettleSuperseded.
+	State string `json:"state"`
+	// Outcome is one line for people on how the step ended.
+	Outcome  string       `json:"outcome"`
+	Messages []MessageRef `json:"messages"`
+}
+
+// SettleSuperseded is the state a SettleInput gives the messages of a round
+// that was asked again.
+const SettleSuperseded = "superseded"
+
+// SettleResult is the result of the Settle activity.
+type SettleResult struct {
+	Updated   int  `json:"updated"`
 	Simulated bool `json:"simulated,omitempty"`
+}
+
+// StatusInput is the input of the PublishStatus activity.
+type StatusInput struct {
+	Call Call `json:"call"`
+	// Version increases with every change the incident publishes.
+	Version  int          `json:"version"`
+	Title    string       `json:"title,omitempty"`
+	Severity string       `json:"severity,omitempty"`
+	State    string       `json:"state"`
+	Steps    []StatusLine `json:"steps"`
+}
+
+// StatusResult is the result of the PublishStatus activity.
+type StatusResult struct {
+	Simulated bool `json:"simulated,omitempty"`
+}
+
+// RostersInput is the input of the ResolveRosters activity: the rosters of
+// the plan that draw their members from a Slack user group.
+type RostersInput struct {
+	Call    Call          `json:"call"`
+	Rosters []GroupRoster `json:"rosters"`
+}
+
+// GroupRoster is a roster filled from a user group.
+type GroupRoster struct {
+	Roster    string `json:"roster"`    // roster ID, e.g. "safety"
+	Usergroup string `json:"usergroup"` // user group ID, e.g. "S01SAFETY"
+}
+
+// RostersResult is the membership of each roster at the moment it was read.
+type RostersResult struct {
+	Rosters   []RosterMembers `json:"rosters"`
+	Simulated bool            `json:"simulated,omitempty"`
+}
+
+// RosterMembers is one roster's membership snapshot.
+type RosterMembers struct {
+	Roster string `json:"roster"`
+	// People are the person IDs of the members the worker's configuration
+	// knows (by their slack attribute), sorted.
+	People []string `json:"people"`
+	// Unknown are members no person block names (Slack user IDs, sorted):
+	// they cannot answer until one does.
+	Unknown []string `json:"unknown,omitempty"`
 }

@@ -23,8 +23,16 @@ type Chat interface {
 	// PostMessage posts a message to a channel.
 	PostMessage(ctx context.Context, req PostMessageRequest) (PostMessageResponse, error)
 	// Deliver sends a notice, a page or a prompt to people directly (and to
-	// the incident channel when asked).
+	// the incident channel when asked), and says where each message went.
 	Deliver(ctx context.Context, req DeliverRequest) (DeliverResponse, error)
+	// Settle updates the messages of a step that no longer takes answers
+	// (its quorum was met, it timed out, the incident was cancelled, a new
+	// round superseded them): they say how it ended and their buttons go.
+	Settle(ctx context.Context, req SettleRequest) (SettleResponse, error)
+	// PublishStatus brings the incident's pinned status message up to date.
+	PublishStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
+	// GroupMembers lists the members of a user group (Slack user IDs).
+	GroupMembers(ctx context.Context, req GroupRequest) (GroupResponse, error)
 }
 
 // Pager opens and resolves alerts in a paging service (PagerDuty Events API v2).
@@ -83,9 +91,19 @@ type OpenChannelRequest struct {
 
 // OpenChannelResponse is the channel that was opened or reused.
 type OpenChannelResponse struct {
-	ChannelID   string `json:"channel_id"`          // channel ID
-	ChannelName string `json:"channel_name"`        // channel name as created
-	Simulated   bool   `json:"simulated,omitempty"` // true when a simulated twin answered
+	ChannelID   string `json:"channel_id"`   // channel ID
+	ChannelName string `json:"channel_name"` // channel name as created
+	// StatusTS is the pinned status message the channel was opened with
+	// (PublishStatus keeps it current); "" when the chat has none.
+	StatusTS  string `json:"status_ts,omitempty"`
+	Simulated bool   `json:"simulated,omitempty"` // true when a simulated twin answered
+}
+
+// MessageRef says where one posted message is: its channel (or direct
+// message conversation) and its timestamp.
+type MessageRef struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
 }
 
 // PostMessageRequest asks Chat to post a message to a channel.
@@ -95,7 +113,12 @@ type PostMessageRequest struct {
 	IncidentID string `json:"incident_id"`        // the incident whose channel an empty Channel means
 	// Channel is a channel ID or name; "" means the incident's channel.
 	Channel string `json:"channel,omitempty"`
-	Text    string `json:"text"` // message text (Slack mrkdwn)
+	// Room is the incident channel, once the incident opened one.
+	Room *Room `json:"room,omitempty"`
+	// Retry is true when an earlier attempt may have posted the message
+	// already: the chat looks for it before posting again.
+	Retry bool   `json:"retry,omitempty"`
+	Text  string `json:"text"` // message text (Slack mrkdwn)
 }
 
 // PostMessageResponse says where the message went.
@@ -139,9 +162,16 @@ type DeliverRequest struct {
 	// refused as stale instead of counting for the new round.
 	Round int `json:"round,omitempty"`
 	// IncidentChannel asks for the message in the incident channel too.
-	IncidentChannel bool        `json:"incident_channel,omitempty"`
-	To              []Recipient `json:"to,omitempty"` // people to deliver to directly
-	Text            string      `json:"text"`         // message text (Slack mrkdwn)
+	// Pages and prompts go there as well whenever Room is set.
+	IncidentChannel bool `json:"incident_channel,omitempty"`
+	// Room is the incident channel, once the incident opened one.
+	Room *Room `json:"room,omitempty"`
+	// Retry is true when an earlier attempt of the same call may have
+	// delivered some messages already (the activity is retried): the chat
+	// looks for them before posting again.
+	Retry bool        `json:"retry,omitempty"`
+	To    []Recipient `json:"to,omitempty"` // people to deliver to directly
+	Text  string      `json:"text"`         // message text (Slack mrkdwn)
 	// Options are the answers a prompt offers.
 	Options []string `json:"options,omitempty"`
 }
@@ -150,8 +180,86 @@ type DeliverRequest struct {
 type DeliverResponse struct {
 	// Delivered is how many recipients (and the incident channel, if asked)
 	// the message reached.
-	Delivered int  `json:"delivered"`
+	Delivered int `json:"delivered"`
+	// Messages are the messages posted (one per direct message and channel),
+	// which Settle updates once the step closes.
+	Messages []MessageRef `json:"messages,omitempty"`
+	// Failed names the recipients the message could not reach, with why
+	// ("person.alice: no Slack user"); delivery to the others went on.
+	Failed    []string `json:"failed,omitempty"`
+	Simulated bool     `json:"simulated,omitempty"` // true when a simulated twin answered
+}
+
+// Room is the incident's channel and its pinned status message.
+type Room struct {
+	ChannelID string `json:"channel_id"`
+	StatusTS  string `json:"status_ts,omitempty"`
+}
+
+// SettleRequest asks Chat to close the messages of a step.
+type SettleRequest struct {
+	Key        string `json:"key"`                // idempotency key; repeats must be harmless
+	Exercise   bool   `json:"exercise,omitempty"` // true for calls from an exercise run
+	IncidentID string `json:"incident_id"`
+	Step       string `json:"step"`
+	// StepKind is the kind of the step (page, approval, decision, task).
+	StepKind string `json:"step_kind,omitempty"`
+	// State is the step's state (done, denied, timed_out, cancelled...),
+	// or "superseded" for the messages of a round asked again.
+	State string `json:"state"`
+	// Outcome is one line for people: "approved by Alice Ng and Bob Ruiz".
+	Outcome  string       `json:"outcome"`
+	Messages []MessageRef `json:"messages"`
+}
+
+// SettleResponse counts the messages updated.
+type SettleResponse struct {
+	Updated   int  `json:"updated"`
 	Simulated bool `json:"simulated,omitempty"` // true when a simulated twin answered
+}
+
+// StatusRequest asks Chat to update the incident's pinned status message.
+type StatusRequest struct {
+	Key        string `json:"key"`                // idempotency key; repeats must be harmless
+	Exercise   bool   `json:"exercise,omitempty"` // true for calls from an exercise run
+	IncidentID string `json:"incident_id"`
+	Room       Room   `json:"room"`
+	// Version increases with every change; a chat may skip a request older
+	// than one it already applied.
+	Version  int          `json:"version"`
+	Title    string       `json:"title,omitempty"`
+	Severity string       `json:"severity,omitempty"`
+	State    string       `json:"state"` // the incident's state
+	Steps    []StatusLine `json:"steps"`
+}
+
+// StatusLine is one step in a status message.
+type StatusLine struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	// Note says what the step waits for or how it ended, or "".
+	Note string `json:"note,omitempty"`
+}
+
+// StatusResponse acknowledges a status update.
+type StatusResponse struct {
+	Simulated bool `json:"simulated,omitempty"` // true when a simulated twin answered
+}
+
+// GroupRequest asks Chat for the members of a user group.
+type GroupRequest struct {
+	Key      string `json:"key"`                // idempotency key; repeats must be harmless
+	Exercise bool   `json:"exercise,omitempty"` // true for calls from an exercise run
+	// Usergroup is the user group ID, e.g. "S01SAFETY".
+	Usergroup string `json:"usergroup"`
+}
+
+// GroupResponse lists a user group's members.
+type GroupResponse struct {
+	// Users are the members' chat user IDs, e.g. "U01ALICE".
+	Users     []string `json:"users"`
+	Simulated bool     `json:"simulated,omitempty"` // true when a simulated twin answered
 }
 
 // TriggerRequest asks Pager to open an alert.

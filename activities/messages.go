@@ -61,6 +61,8 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		Purpose:         PurposeNotify,
 		StepKind:        "notify",
 		IncidentChannel: in.IncidentChannel,
+		Room:            in.Call.Room,
+		Retry:           retried(ctx),
 		To:              in.To,
 		Text:            markExercise(in.Call, in.Text),
 	}
@@ -70,7 +72,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 		return NotifyResult{}, integrationError(fmt.Sprintf("%s: delivering a notice", stepName(in.Call)), err)
 	}
 	//lint:ignore S1016 the result and the integration's response evolve separately
-	return NotifyResult{Delivered: resp.Delivered, Simulated: resp.Simulated}, nil
+	return NotifyResult{Delivered: resp.Delivered, Messages: resp.Messages, Failed: resp.Failed, Simulated: resp.Simulated}, nil
 }
 
 // Page pages one tier of an escalation ladder: a direct message to each
@@ -98,7 +100,11 @@ func (a *Activities) Page(ctx context.Context, in PageInput) (PageResult, error)
 	text := markExercise(in.Call, in.Text)
 	log := logger(ctx)
 	log.Info("paging", "step", in.Call.Step, "key", key, "escalation", in.Escalation, "cycle", in.Cycle, "tier", in.Tier, "recipients", len(in.To), "exercise", in.Call.Exercise)
-	resp, err := a.Chat.Deliver(ctx, DeliverRequest{
+	// Chat and the pager are separate ways to reach people: a chat that
+	// cannot deliver (Slack down, rate limits past the deadline) must not
+	// keep the pager from paging, and the other way round. The activity
+	// fails, and is retried, only when neither reached anyone.
+	resp, chatErr := a.Chat.Deliver(ctx, DeliverRequest{
 		Key:        key,
 		Exercise:   in.Call.Exercise,
 		IncidentID: in.Call.IncidentID,
@@ -106,19 +112,20 @@ func (a *Activities) Page(ctx context.Context, in PageInput) (PageResult, error)
 		Purpose:    PurposePage,
 		StepKind:   in.StepKind,
 		Round:      in.Round,
+		Room:       in.Call.Room,
+		Retry:      retried(ctx),
 		To:         in.To,
 		Text:       text,
 	})
-	if err != nil {
-		return PageResult{}, integrationError(fmt.Sprintf("%s: paging tier %d of %s", stepName(in.Call), in.Tier, in.Escalation), err)
-	}
-	simulated := resp.Simulated
 	var pd []string
 	for _, r := range in.To {
 		if r.PagerDuty != "" {
 			pd = append(pd, r.PagerDuty)
 		}
 	}
+	paged := false
+	var pagerErr error
+	simulated := chatErr == nil && resp.Simulated
 	if a.Pager != nil && len(pd) > 0 {
 		tr, err := a.Pager.Trigger(ctx, TriggerRequest{
 			Key:         key,
@@ -136,12 +143,25 @@ func (a *Activities) Page(ctx context.Context, in PageInput) (PageResult, error)
 				"people":     strings.Join(pd, ","),
 			},
 		})
-		if err != nil {
-			return PageResult{}, integrationError(fmt.Sprintf("%s: paging tier %d of %s through %s", stepName(in.Call), in.Tier, in.Escalation, pageIntegration), err)
-		}
-		simulated = simulated && tr.Simulated
+		pagerErr = err
+		paged = err == nil
+		simulated = (chatErr != nil || simulated) && (err != nil || tr.Simulated)
 	}
-	return PageResult{Delivered: resp.Delivered, Simulated: simulated}, nil
+	switch {
+	case chatErr != nil && !paged:
+		if pagerErr != nil {
+			log.Warn("paging through the pager failed too", "step", in.Call.Step, "error", pagerErr)
+		}
+		return PageResult{}, integrationError(fmt.Sprintf("%s: paging tier %d of %s", stepName(in.Call), in.Tier, in.Escalation), chatErr)
+	case chatErr != nil:
+		log.Warn("the chat could not deliver the page; the pager did", "step", in.Call.Step, "error", chatErr)
+		return PageResult{Failed: []string{"chat: " + chatErr.Error()}, Simulated: simulated}, nil
+	case pagerErr != nil:
+		// Retrying would page through the chat again (harmless: same key)
+		// and give the pager another chance.
+		return PageResult{}, integrationError(fmt.Sprintf("%s: paging tier %d of %s through %s", stepName(in.Call), in.Tier, in.Escalation, pageIntegration), pagerErr)
+	}
+	return PageResult{Delivered: resp.Delivered, Messages: resp.Messages, Failed: resp.Failed, Simulated: simulated}, nil
 }
 
 // Prompt puts an approval, decision or task to people through Chat; their
@@ -175,6 +195,8 @@ func (a *Activities) Prompt(ctx context.Context, in PromptInput) (PromptResult, 
 		Kind:       in.Kind,
 		StepKind:   in.Kind,
 		Round:      in.Round,
+		Room:       in.Call.Room,
+		Retry:      retried(ctx),
 		To:         in.To,
 		Text:       markExercise(in.Call, in.Text),
 		Options:    in.Options,
@@ -185,7 +207,7 @@ func (a *Activities) Prompt(ctx context.Context, in PromptInput) (PromptResult, 
 		return PromptResult{}, integrationError(fmt.Sprintf("%s: delivering the %s prompt", stepName(in.Call), in.Kind), err)
 	}
 	//lint:ignore S1016 the result and the integration's response evolve separately
-	return PromptResult{Delivered: resp.Delivered, Simulated: resp.Simulated}, nil
+	return PromptResult{Delivered: resp.Delivered, Messages: resp.Messages, Failed: resp.Failed, Simulated: resp.Simulated}, nil
 }
 
 // messageProblems is the ErrBadArguments failure for a malformed message

@@ -43,6 +43,12 @@ const (
 	OpReadRegister = "modbus.read"
 	// OpContain is EDR.Contain.
 	OpContain = "edr.contain_host"
+	// OpSettle is Chat.Settle.
+	OpSettle = "chat.settle"
+	// OpStatus is Chat.PublishStatus.
+	OpStatus = "chat.status"
+	// OpGroupMembers is Chat.GroupMembers; reads are not effects.
+	OpGroupMembers = "chat.group_members"
 )
 
 // DefaultRegisterValue is what a register reads unless SetRegister said
@@ -68,6 +74,7 @@ type Twin struct {
 	failNext  map[string]int
 	failWhen  func(op, key string) error
 	registers map[string]int
+	groups    map[string][]string
 }
 
 // New returns a twin recording into j (a new in-memory journal when j is nil).
@@ -75,7 +82,7 @@ func New(j *Journal) *Twin {
 	if j == nil {
 		j = NewJournal()
 	}
-	return &Twin{j: j, failNext: map[string]int{}, registers: map[string]int{}}
+	return &Twin{j: j, failNext: map[string]int{}, registers: map[string]int{}, groups: map[string][]string{}}
 }
 
 // Activities returns an Activities wired to a new twin recording into j:
@@ -122,6 +129,14 @@ func (t *Twin) SetRegister(integration string, register, value int) {
 	t.registers[registerKey(integration, register)] = value
 }
 
+// SetGroup makes a user group list the given members (Slack user IDs);
+// a group never set has none.
+func (t *Twin) SetGroup(usergroup string, users ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.groups[usergroup] = append([]string(nil), users...)
+}
+
 func registerKey(integration string, register int) string {
 	if !strings.Contains(integration, ".") {
 		integration = "modbus." + integration
@@ -165,7 +180,7 @@ func (t *Twin) OpenChannel(ctx context.Context, req activities.OpenChannelReques
 	var resp activities.OpenChannelResponse
 	err := t.do(ctx, call{op: OpOpenChannel, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
 		result: func() (any, error) {
-			return activities.OpenChannelResponse{ChannelID: channelID(req.Name), ChannelName: req.Name, Simulated: true}, nil
+			return activities.OpenChannelResponse{ChannelID: channelID(req.Name), ChannelName: req.Name, StatusTS: messageTS(req.Name + "/status"), Simulated: true}, nil
 		}}, &resp)
 	return resp, err
 }
@@ -200,7 +215,10 @@ func (t *Twin) channelFor(incident, channel string) string {
 }
 
 // Deliver simulates delivering a notice, page or prompt; every recipient
-// (and the incident channel, when asked) counts as reached.
+// (and the incident channel, when asked) counts as reached. Pages and
+// prompts name one message per recipient with a Slack ID (a direct
+// message) and one in the incident room when the call has one, as the
+// Slack adapter does.
 func (t *Twin) Deliver(ctx context.Context, req activities.DeliverRequest) (activities.DeliverResponse, error) {
 	var resp activities.DeliverResponse
 	op := "chat." + req.Purpose
@@ -210,7 +228,53 @@ func (t *Twin) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 			if req.IncidentChannel {
 				n++
 			}
-			return activities.DeliverResponse{Delivered: n, Simulated: true}, nil
+			out := activities.DeliverResponse{Delivered: n, Simulated: true}
+			if req.Purpose == activities.PurposeNotify {
+				return out, nil
+			}
+			for _, r := range req.To {
+				if r.Slack != "" {
+					out.Messages = append(out.Messages, activities.MessageRef{Channel: "D" + strings.TrimPrefix(channelID(r.Slack), "C"), TS: messageTS(req.Key + "/" + r.Person)})
+				}
+			}
+			if req.Room != nil && req.Room.ChannelID != "" {
+				out.Messages = append(out.Messages, activities.MessageRef{Channel: req.Room.ChannelID, TS: messageTS(req.Key + "/room")})
+			}
+			return out, nil
+		}}, &resp)
+	return resp, err
+}
+
+// Settle simulates closing a step's messages: each counts as updated.
+func (t *Twin) Settle(ctx context.Context, req activities.SettleRequest) (activities.SettleResponse, error) {
+	var resp activities.SettleResponse
+	err := t.do(ctx, call{op: OpSettle, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.SettleResponse{Updated: len(req.Messages), Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// PublishStatus simulates updating the pinned status message.
+func (t *Twin) PublishStatus(ctx context.Context, req activities.StatusRequest) (activities.StatusResponse, error) {
+	var resp activities.StatusResponse
+	err := t.do(ctx, call{op: OpStatus, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) {
+			return activities.StatusResponse{Simulated: true}, nil
+		}}, &resp)
+	return resp, err
+}
+
+// GroupMembers answers with the members SetGroup gave the group (none by
+// default).
+func (t *Twin) GroupMembers(ctx context.Context, req activities.GroupRequest) (activities.GroupResponse, error) {
+	var resp activities.GroupResponse
+	t.mu.Lock()
+	users := append([]string{}, t.groups[req.Usergroup]...)
+	t.mu.Unlock()
+	err := t.do(ctx, call{op: OpGroupMembers, key: req.Key, exercise: req.Exercise, request: req,
+		result: func() (any, error) {
+			return activities.GroupResponse{Users: users, Simulated: true}, nil
 		}}, &resp)
 	return resp, err
 }

@@ -201,7 +201,7 @@ func builtinSpecs() []Spec {
 			Description: "Open (or reuse) a Slack channel for the incident and invite people to it.",
 			Integration: "slack",
 			Args: []Arg{
-				{Name: "name", Type: String, Required: true, Description: "Channel name, lower case, e.g. \"inc-${incident.id}\"."},
+				{Name: "name", Type: String, Required: true, Description: "Channel name; made lower case, other characters become -. incident.id gives inc-20261201-4f2a; a doubled inc- prefix appears once, and an exercise room starts with exercise- (or ex-)."},
 				{Name: "invite", Type: Principals, Description: "People and rosters to invite."},
 				{Name: "topic", Type: String, Description: "Channel topic."},
 			},

@@ -26,7 +26,7 @@ playbook "ot_ransomware_containment" {
   step "open_room" {
     action = "slack.open_channel"
     with = {
-      name   = "inc-${incident.id}"
+      name   = incident.id # INC-20261201-4F2A opens #inc-20261201-4f2a
       invite = [roster.soc_oncall, roster.ot_oncall, roster.shift_supervisor]
       topic  = "SEV1 ransomware near plant 3 (seen in ${input.zone})"
     }

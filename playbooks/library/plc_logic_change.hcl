@@ -26,7 +26,7 @@ playbook "plc_logic_change" {
   step "open_room" {
     action = "slack.open_channel"
     with = {
-      name   = "inc-${incident.id}"
+      name   = incident.id # INC-20261201-4F2A opens #inc-20261201-4f2a
       invite = [roster.ot_oncall, roster.shift_supervisor, roster.soc_oncall]
       topic  = "Unauthorized logic change on PLC-301: ${input.change_summary}"
     }

@@ -31,7 +31,7 @@ playbook "vendor_remote_access_compromise" {
   step "open_room" {
     action = "slack.open_channel"
     with = {
-      name   = "inc-${incident.id}"
+      name   = incident.id # INC-20261201-4F2A opens #inc-20261201-4f2a
       invite = [roster.soc_oncall, roster.it_security, roster.ot_oncall, roster.ot_lead]
       topic  = "Vendor remote access compromise: ${input.vendor} (${input.account})"
     }

@@ -18,6 +18,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -527,6 +528,64 @@ func RequireReason(answer, reason, what string) *Refusal {
 }
 
 func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// BySlack returns the ID of the declared person whose slack attribute is
+// the given Slack user ID.
+func (d *Directory) BySlack(userID string) (string, bool) {
+	if userID == "" {
+		return "", false
+	}
+	for _, id := range d.order {
+		if d.people[id].Slack == userID {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// WithMembers returns a copy of the directory in which each named roster
+// also has the given members (a user group's snapshot), after its
+// declared ones and without repeats. Rosters it does not declare are
+// ignored.
+func (d *Directory) WithMembers(snapshot map[string][]string) *Directory {
+	out := &Directory{people: d.people, rosters: make(map[string]plan.Roster, len(d.rosters)), order: d.order}
+	for id, r := range d.rosters {
+		extra, ok := snapshot[id]
+		if ok {
+			members := append([]string(nil), r.Members...)
+			for _, m := range extra {
+				if !slicesContains(members, m) {
+					members = append(members, m)
+				}
+			}
+			r.Members = members
+		}
+		out.rosters[id] = r
+	}
+	return out
+}
+
+// Usergroups lists the rosters filled from a Slack user group, as roster
+// ID and user group ID pairs in roster ID order.
+func (d *Directory) Usergroups() [][2]string {
+	var out [][2]string
+	for id, r := range d.rosters {
+		if r.SlackUsergroup != "" {
+			out = append(out, [2]string{id, r.SlackUsergroup})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+func slicesContains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
 			return true
