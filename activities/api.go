@@ -286,6 +286,9 @@ type PromptInput struct {
 	To      []Recipient `json:"to"`
 	Text    string      `json:"text"`
 	Options []string    `json:"options,omitempty"`
+	// BreakGlass is true for a safety sign-off the break-glass roster may
+	// force (interpreter v7): the prompt offers it.
+	BreakGlass bool `json:"break_glass,omitempty"`
 }
 
 // PromptResult is the result of the Prompt activity.

@@ -87,6 +87,9 @@ type OpenChannelRequest struct {
 	// Invite are principals as the playbook wrote them: "person.NAME",
 	// "roster.NAME"; the integration resolves them to members.
 	Invite []string `json:"invite,omitempty"`
+	// Public opens a public channel; incident rooms are private unless
+	// the playbook says otherwise.
+	Public bool `json:"public,omitempty"`
 }
 
 // OpenChannelResponse is the channel that was opened or reused.
@@ -174,6 +177,9 @@ type DeliverRequest struct {
 	Text  string      `json:"text"`         // message text (Slack mrkdwn)
 	// Options are the answers a prompt offers.
 	Options []string `json:"options,omitempty"`
+	// BreakGlass is true for the prompt of a safety sign-off, which the
+	// break-glass roster may force: the prompt offers it (with a reason).
+	BreakGlass bool `json:"break_glass,omitempty"`
 }
 
 // DeliverResponse counts who the message reached.

@@ -200,6 +200,7 @@ func (a *Activities) Prompt(ctx context.Context, in PromptInput) (PromptResult, 
 		To:         in.To,
 		Text:       markExercise(in.Call, in.Text),
 		Options:    in.Options,
+		BreakGlass: in.BreakGlass && in.Kind == "approval",
 	}
 	logger(ctx).Info("prompting", "step", in.Call.Step, "key", req.Key, "kind", in.Kind, "recipients", len(in.To), "exercise", req.Exercise)
 	resp, err := a.Chat.Deliver(ctx, req)
