@@ -82,10 +82,11 @@ func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (Acti
 	if _, err := a.admit(in.Call, action); err != nil {
 		return ActionResult{}, err
 	}
-	r := readArgs(in, action, "name", "invite", "topic")
+	r := readArgs(in, action, "name", "invite", "topic", "private")
 	name := r.str("name", true)
 	invite := r.strs("invite", false)
 	topic := r.str("topic", false)
+	private := r.boolean("private", true)
 	for _, p := range invite {
 		if k, n, _ := strings.Cut(p, "."); (k != "person" && k != "roster") || n == "" {
 			r.fail("argument \"invite\" must list people and rosters (person.NAME, roster.NAME); got %q", p)
@@ -112,6 +113,7 @@ func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (Acti
 		Name:       channel,
 		Topic:      topic,
 		Invite:     invite,
+		Public:     !private,
 	}
 	logger(ctx).Info("opening incident channel", "step", in.Call.Step, "key", req.Key, "channel", channel, "exercise", req.Exercise)
 	resp, err := a.Chat.OpenChannel(ctx, req)
@@ -122,6 +124,7 @@ func (a *Activities) SlackOpenChannel(ctx context.Context, in ActionInput) (Acti
 		Output:    map[string]any{"channel_id": resp.ChannelID, "channel_name": resp.ChannelName},
 		Simulated: resp.Simulated,
 		Summary:   fmt.Sprintf("opened #%s (%s)", resp.ChannelName, resp.ChannelID),
+		Room:      &Room{ChannelID: resp.ChannelID, StatusTS: resp.StatusTS},
 	}, nil
 }
 

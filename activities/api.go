@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 )
 
 // Task queues. Exercise runs schedule every activity on ExerciseTaskQueue,
@@ -220,6 +221,9 @@ type ActionResult struct {
 	Simulated bool `json:"simulated,omitempty"`
 	// Summary is one line for the timeline.
 	Summary string `json:"summary,omitempty"`
+	// Room is set by slack.open_channel: the incident room later messages
+	// go to, and its pinned status message.
+	Room *Room `json:"room,omitempty"`
 }
 
 // Recipient is someone a message is delivered to.
@@ -355,8 +359,11 @@ type GroupRoster struct {
 
 // RostersResult is the membership of each roster at the moment it was read.
 type RostersResult struct {
-	Rosters   []RosterMembers `json:"rosters"`
-	Simulated bool            `json:"simulated,omitempty"`
+	Rosters []RosterMembers `json:"rosters"`
+	// People are the members as the worker's configuration declares them
+	// (a plan lists only the people its playbook names), sorted by ID.
+	People    []plan.Person `json:"people,omitempty"`
+	Simulated bool          `json:"simulated,omitempty"`
 }
 
 // RosterMembers is one roster's membership snapshot.

@@ -64,6 +64,20 @@ func (r *argReader) get(name string, required bool) (any, bool) {
 	return v, true
 }
 
+// boolean reads an optional true/false argument, def when it is absent.
+func (r *argReader) boolean(name string, def bool) bool {
+	v, ok := r.get(name, false)
+	if !ok {
+		return def
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		r.fail("argument %q must be true or false; got %v", name, v)
+		return def
+	}
+	return b
+}
+
 // str reads a string argument; a required one must not be blank.
 func (r *argReader) str(name string, required bool) string {
 	v, ok := r.get(name, required)

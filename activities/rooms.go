@@ -110,6 +110,7 @@ func (a *Activities) ResolveRosters(ctx context.Context, in RostersInput) (Roste
 		return RostersResult{}, notConfigured("%s: this worker has no configuration of people to map user group members to", RostersActivity)
 	}
 	out := RostersResult{Simulated: true}
+	known := map[string]bool{}
 	for _, g := range in.Rosters {
 		resp, err := a.Chat.GroupMembers(ctx, GroupRequest{Key: in.Call.IncidentID + "/group/" + g.Usergroup, Exercise: in.Call.Exercise, Usergroup: g.Usergroup})
 		if err != nil {
@@ -120,6 +121,11 @@ func (a *Activities) ResolveRosters(ctx context.Context, in RostersInput) (Roste
 		for _, u := range resp.Users {
 			if id, ok := p.Directory.BySlack(u); ok {
 				m.People = append(m.People, id)
+				if !known[id] {
+					known[id] = true
+					person, _ := p.Directory.Person(id)
+					out.People = append(out.People, person)
+				}
 			} else {
 				m.Unknown = append(m.Unknown, u)
 			}
@@ -130,5 +136,6 @@ func (a *Activities) ResolveRosters(ctx context.Context, in RostersInput) (Roste
 		m.Unknown = slices.Compact(m.Unknown)
 		out.Rosters = append(out.Rosters, m)
 	}
+	sort.Slice(out.People, func(i, j int) bool { return out.People[i].ID < out.People[j].ID })
 	return out, nil
 }

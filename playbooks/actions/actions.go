@@ -204,6 +204,7 @@ func builtinSpecs() []Spec {
 				{Name: "name", Type: String, Required: true, Description: "Channel name; made lower case, other characters become -. incident.id gives inc-20261201-4f2a; a doubled inc- prefix appears once, and an exercise room starts with exercise- (or ex-)."},
 				{Name: "invite", Type: Principals, Description: "People and rosters to invite."},
 				{Name: "topic", Type: String, Description: "Channel topic."},
+				{Name: "private", Type: Bool, Description: "Open a private channel (the default); false opens a public one."},
 			},
 			Output: []Field{
 				{Name: "channel_id", Type: String, Description: "Slack channel ID."},
