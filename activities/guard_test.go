@@ -520,3 +520,48 @@ func TestStartCheckStopsEveryActivity(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// TestGuardThreeReadsUserGroupsItself: a sign-off roster filled from a
+// Slack user group counts the group's members as the worker reads the
+// group at the moment of the action; the incident's recorded snapshot is
+// not consulted, so a member removed from the group no longer counts.
+func TestGuardThreeReadsUserGroupsItself(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := library.WriteTo(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	people := filepath.Join(dir, "people.hcl")
+	src, err := os.ReadFile(people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(src), "members     = [person.alice, person.bob, person.noah]", "slack_usergroup = \"S0SAFETY\"", 1)
+	if edited == string(src) {
+		t.Fatal("the library's process_safety roster is not where the test expects it")
+	}
+	if err := os.WriteFile(people, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, _, diags := org.Load(dir, org.Options{Lenient: true})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	w := newGuardWorld(t)
+	pol, _ := o.Policy(true)
+	pol.Keys = w.keys.ring(t)
+	w.acts.Authority = activities.AuthorityFunc(func() *activities.Policy { return pol })
+
+	w.twin.SetGroup("S0SAFETY", "U01ALICE", "U01BOB")
+	if _, err := w.isolate(w.call("INC-IN-GROUP")); err != nil {
+		t.Fatalf("alice is in the group now: %v", err)
+	}
+	before := w.cuts()
+	w.twin.SetGroup("S0SAFETY", "U01BOB")
+	_, err = w.isolate(w.call("INC-LEFT-GROUP"))
+	if msg := appError(t, err, activities.ErrSignoffRefused, true); !strings.Contains(msg, "not on a sign-off roster now: alice") {
+		t.Errorf("refusal %q does not say alice no longer counts", msg)
+	}
+	if w.cuts() != before {
+		t.Errorf("the isolation after alice left the group cut %d conduits", w.cuts()-before)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,7 +224,11 @@ func personID(s string) string {
 // refusal into the non-retryable ErrSignoffRefused failure the workflow
 // reacts to by asking again.
 func (a *Activities) guard(ctx context.Context, p *Policy, call Call, target string) error {
-	err := CheckSignoff(p, call, target, a.signoffClock(ctx))
+	p, err := a.withGroups(ctx, p, call)
+	if err != nil {
+		return temporal.NewApplicationError(fmt.Sprintf("%s: reading the sign-off rosters' user groups: %v", stepName(call), err), "GroupsUnavailable")
+	}
+	err = CheckSignoff(p, call, target, a.signoffClock(ctx))
 	if err == nil {
 		return nil
 	}
@@ -280,4 +285,42 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// withGroups returns p with the members its rosters draw from chat user
+// groups read now, for the rosters guard three goes by (the safety
+// sign-off's and break-glass's): the worker's own reading of the group,
+// never the snapshot the incident recorded, which is a claim. A worker
+// without chat keeps the declared members only. A group that cannot be
+// read is an error the activity retries.
+func (a *Activities) withGroups(ctx context.Context, p *Policy, call Call) (*Policy, error) {
+	if p == nil || p.Directory == nil || p.Safety == nil || a.Chat == nil {
+		return p, nil
+	}
+	principals := append([]string(nil), p.Safety.Signoff.Groups...)
+	if bg := p.Safety.BreakGlass; bg != nil {
+		principals = append(principals, bg.Rosters...)
+	}
+	snapshot := map[string][]string{}
+	for _, g := range p.Directory.Usergroups() {
+		roster, group := g[0], g[1]
+		if !slices.Contains(principals, "roster."+roster) {
+			continue
+		}
+		resp, err := a.Chat.GroupMembers(ctx, GroupRequest{Key: call.IncidentID + "/group/" + group, Exercise: call.Exercise, Usergroup: group})
+		if err != nil {
+			return nil, fmt.Errorf("user group %s of roster.%s: %w", group, roster, err)
+		}
+		for _, u := range resp.Users {
+			if id, ok := p.Directory.BySlack(u); ok {
+				snapshot[roster] = append(snapshot[roster], id)
+			}
+		}
+	}
+	if len(snapshot) == 0 {
+		return p, nil
+	}
+	q := *p
+	q.Directory = p.Directory.WithMembers(snapshot)
+	return &q, nil
 }

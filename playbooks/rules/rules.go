@@ -204,6 +204,8 @@ type Directory struct {
 	people  map[string]plan.Person
 	rosters map[string]plan.Roster
 	order   []string // person IDs in declaration order
+	// rosterOrder lists roster IDs in declaration order.
+	rosterOrder []string
 }
 
 // NewDirectory builds a directory of the given people and rosters.
@@ -216,6 +218,9 @@ func NewDirectory(people []plan.Person, rosters []plan.Roster) *Directory {
 		d.people[p.ID] = p
 	}
 	for _, r := range rosters {
+		if _, dup := d.rosters[r.ID]; !dup {
+			d.rosterOrder = append(d.rosterOrder, r.ID)
+		}
 		d.rosters[r.ID] = r
 	}
 	return d
@@ -552,11 +557,26 @@ func (d *Directory) BySlack(userID string) (string, bool) {
 
 // WithMembers returns a copy of the directory in which each named roster
 // also has the given members (a user group's snapshot), after its
-// declared ones and without repeats. Rosters it does not declare are
-// ignored.
-func (d *Directory) WithMembers(snapshot map[string][]string) *Directory {
-	out := &Directory{people: d.people, rosters: make(map[string]plan.Roster, len(d.rosters)), order: d.order}
-	for id, r := range d.rosters {
+// declared ones and without repeats, and which also knows the given
+// people (members the directory did not declare). Rosters it does not
+// declare are ignored; people it declares keep their declaration.
+func (d *Directory) WithMembers(snapshot map[string][]string, people ...plan.Person) *Directory {
+	out := &Directory{people: d.people, rosters: make(map[string]plan.Roster, len(d.rosters)), order: d.order, rosterOrder: d.rosterOrder}
+	if len(people) > 0 {
+		out.people = make(map[string]plan.Person, len(d.people)+len(people))
+		for _, id := range d.order {
+			out.people[id] = d.people[id]
+		}
+		out.order = append([]string(nil), d.order...)
+		for _, p := range people {
+			if _, ok := out.people[p.ID]; !ok && p.ID != "" {
+				out.people[p.ID] = p
+				out.order = append(out.order, p.ID)
+			}
+		}
+	}
+	for _, id := range d.rosterOrder {
+		r := d.rosters[id]
 		extra, ok := snapshot[id]
 		if ok {
 			members := append([]string(nil), r.Members...)
@@ -576,8 +596,8 @@ func (d *Directory) WithMembers(snapshot map[string][]string) *Directory {
 // ID and user group ID pairs in roster ID order.
 func (d *Directory) Usergroups() [][2]string {
 	var out [][2]string
-	for id, r := range d.rosters {
-		if r.SlackUsergroup != "" {
+	for _, id := range d.rosterOrder {
+		if r := d.rosters[id]; r.SlackUsergroup != "" {
 			out = append(out, [2]string{id, r.SlackUsergroup})
 		}
 	}
