@@ -215,6 +215,7 @@ func (r *runner) launchIteration(ctx workflow.Context, s *plan.Step, st *StepSta
 		}
 		it.State = StepDone
 		it.Output = res.Output
+		r.noteRoom(res)
 		detail := res.Summary
 		if res.Simulated {
 			detail = strings.TrimSpace(detail + " (simulated)")

@@ -287,6 +287,12 @@ const (
 	// EventAuthorised records, before a safety-critical action is
 	// scheduled, the sign-off (approval and round) that lets it run.
 	EventAuthorised = "authorised"
+	// EventDeliveryFailed records recipients a page, prompt or notice could
+	// not reach (v7); the step and its escalation go on.
+	EventDeliveryFailed = "delivery_failed"
+	// EventRosters records the members read from chat user groups when the
+	// incident started (v7).
+	EventRosters = "rosters_read"
 )
 
 // Event is one entry of the incident timeline: the audit trail.

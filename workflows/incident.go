@@ -68,8 +68,18 @@ const (
 	// and fails an action the plan did not guard when guard three refuses
 	// it for want of a sign-off (asking again cannot mend that); and
 	// refuses carried state that continue-as-new did not hand over.
-	interpreterV6  = interpreterV5 + 1
-	interpreterMax = interpreterV6
+	interpreterV6 = interpreterV5 + 1
+	// interpreterV7 keeps the incident room: it records the channel a
+	// slack.open_channel step opened (later messages go there, and pages
+	// and prompts are posted there too), keeps its pinned status message
+	// current with at most one update in flight, settles every message a
+	// step posted once the step stops taking answers (or a new round
+	// supersedes them), records delivery failures in the timeline, offers
+	// break-glass on safety sign-off prompts, and reads the rosters filled
+	// from chat user groups when the incident starts, recording the
+	// snapshot its quorums go by.
+	interpreterV7  = interpreterV6 + 1
+	interpreterMax = interpreterV7
 )
 
 // Activity defaults when a step does not say.
@@ -117,6 +127,13 @@ type runner struct {
 	refused workflow.ReceiveChannel
 	// keys are the keys the plan says the organisation trusts (v6).
 	keys *attest.Keyring
+	// roomCtx is the context of room activities (settling messages,
+	// status updates), not cancelled with the actions (v7).
+	roomCtx workflow.Context
+	// statusInflight is set while a status update runs; statusSent is
+	// the digest of the last status published.
+	statusInflight bool
+	statusSent     string
 }
 
 // setup validates the input, restores or creates the state and registers the
@@ -183,6 +200,10 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		r.event(ctx, ev)
 	}
 	r.actCtx, r.cancelActs = workflow.WithCancel(ctx)
+	r.roomCtx, _ = workflow.NewDisconnectedContext(ctx)
+	if r.version >= interpreterV7 {
+		r.applyGroups()
+	}
 
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.status(), nil }); err != nil {
 		return nil, err
@@ -267,8 +288,10 @@ func (r *runner) startDetail() string {
 // run is the main loop: start what is ready, then wait for an answer, an
 // activity or the next deadline.
 func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
+	r.resolveGroups(ctx)
 	for {
 		r.advance(ctx)
+		r.publishStatus()
 		if r.finished() {
 			break
 		}
@@ -323,6 +346,11 @@ func (r *runner) cancelled(ctx workflow.Context, cause error) (IncidentResult, e
 		r.event(dctx, Event{Kind: EventCancelled, Detail: "the workflow was cancelled through Temporal"})
 	}
 	r.cancelOpen(dctx)
+	if r.version >= interpreterV7 {
+		// Let the cancelled steps' messages be closed and the status say so.
+		r.publishStatus()
+		_ = workflow.Await(dctx, func() bool { return r.inflight == 0 })
+	}
 	r.drainRefusals(dctx)
 	res := r.result()
 	r.event(dctx, Event{Kind: EventIncidentFinished, Detail: res.State})
@@ -617,6 +645,7 @@ func (r *runner) finish(ctx workflow.Context, s *plan.Step, st *StepState, state
 		detail += ": " + reason
 	}
 	r.event(ctx, Event{Kind: kind, Step: s.ID, Detail: detail, BreakGlass: st.BreakGlass != nil})
+	r.settleStep(s, st)
 }
 
 // cancelOpen marks every open step cancelled (after a cancel).
@@ -751,6 +780,10 @@ func (r *runner) identify(c *activities.Call) {
 		c.Commander = r.in.Commander
 		c.Start = r.in.Start
 	}
+	if r.version >= interpreterV7 && r.c.Room != nil {
+		room := *r.c.Room
+		c.Room = &room
+	}
 }
 
 func (r *runner) dispatchNotify(ctx workflow.Context, s *plan.Step, st *StepState) {
@@ -782,6 +815,7 @@ func (r *runner) dispatchNotify(ctx workflow.Context, s *plan.Step, st *StepStat
 			return
 		}
 		r.event(ctx, Event{Kind: EventNotified, Step: s.ID, Detail: fmt.Sprintf("delivered to %d%s", res.Delivered, simulated(res.Simulated))})
+		r.noteMessages(ctx, s, st, nil, res.Failed)
 		r.finish(ctx, s, st, StepDone, "")
 	})
 }

@@ -92,6 +92,9 @@ func (r *runner) tickLadder(ctx workflow.Context, s *plan.Step, st *StepState, m
 		if err != nil && !terminal(st.State) {
 			r.event(ctx, Event{Kind: EventStepFailed, Step: s.ID, Detail: "page delivery failed: " + errorMessage(err) + "; the ladder goes on"})
 		}
+		if err == nil {
+			r.noteMessages(ctx, s, st, res.Messages, res.Failed)
+		}
 	})
 	return true
 }
@@ -127,6 +130,7 @@ func contains(xs []string, x string) bool {
 // begins, later rounds when a safety sign-off went stale.
 func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, round int) {
 	now := workflow.Now(ctx)
+	r.supersede(s, st, round)
 	st.State = StepWaiting
 	st.Round = round
 	st.RoundOpenedAt = now
@@ -188,6 +192,9 @@ func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepStat
 	if p := promptOf(s); p != nil {
 		in.Options = p.options(s)
 	}
+	if r.version >= interpreterV7 && s.Approval != nil && s.Approval.Kind == plan.ApprovalSafety && r.plan.Safety != nil && r.plan.Safety.BreakGlass != nil {
+		in.BreakGlass = true
+	}
 	text, err := evalString(promptExpr(s), r.scope(nil))
 	if err != nil {
 		text = fmt.Sprintf("%s (the text could not be built: %v)", s.ID, err)
@@ -200,6 +207,9 @@ func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepStat
 	r.launch(ctx, r.activityContext(deliveryOptions()), activities.PromptActivity, in, &res, func(ctx workflow.Context, err error) {
 		if err != nil && !terminal(st.State) {
 			r.event(ctx, Event{Kind: EventStepFailed, Step: s.ID, Detail: "prompt delivery failed: " + errorMessage(err) + "; answers are still accepted"})
+		}
+		if err == nil {
+			r.noteMessages(ctx, s, st, res.Messages, res.Failed)
 		}
 	})
 }

@@ -28,6 +28,16 @@ type Carry struct {
 	Cancel        *Answer        `json:"cancel,omitempty"`
 	CancelledAt   time.Time      `json:"cancelled_at,omitzero"`
 	Steps         []*StepState   `json:"steps"`
+	// Room is the incident channel a slack.open_channel step opened (v7).
+	Room *activities.Room `json:"room,omitempty"`
+	// Groups is the membership of the rosters filled from chat user
+	// groups, read when the incident started (v7); empty, not nil, once
+	// read (or when reading failed).
+	Groups []activities.RosterMembers `json:"groups,omitempty"`
+	// GroupPeople are the user groups' members as the worker declares them.
+	GroupPeople []plan.Person `json:"group_people,omitempty"`
+	// StatusVersion counts the status updates published (v7).
+	StatusVersion int `json:"status_version,omitempty"`
 }
 
 // StepState is the run-time state of one step.
@@ -67,6 +77,9 @@ type StepState struct {
 	BreakGlass *activities.BreakGlass `json:"break_glass,omitempty"`
 	// WaitUntil is when a wait step ends.
 	WaitUntil time.Time `json:"wait_until,omitzero"`
+	// Messages are the pages and prompts posted for the step and not yet
+	// settled (v7).
+	Messages []activities.MessageRef `json:"messages,omitempty"`
 }
 
 // Iteration is one run of an action step (one per for_each element).

@@ -111,6 +111,9 @@ func replayScenarios(scenarioDir string, gateway *attest.Signer) []scenario {
 			script: stale, want: workflows.StateCompleted, steps: map[string]string{"step.isolate": workflows.StepDone}},
 		{name: "ransomware_signed", req: signedReq(ransomware("REC-signed", false), scenarioDir, gateway), script: demo.Script(), want: workflows.StateCompleted,
 			steps: map[string]string{"step.isolate": workflows.StepDone, "step.restore": workflows.StepDone}, signer: gateway},
+		{name: "usergroup_room", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_usergroup", Commander: "ines", IncidentID: "REC-usergroup"},
+			script: incident.Script{"task.review": {{Update: workflows.UpdateDone, Person: "kate"}}}, want: workflows.StateCompleted,
+			steps: map[string]string{"task.review": workflows.StepDone}},
 		{name: "page_ladder", req: incident.StartRequest{Dir: scenarioDir, Playbook: "replay_page_ladder", Commander: "ines", IncidentID: "REC-ladder"},
 			script: ladder, want: workflows.StateCompleted, steps: map[string]string{"page.oncall": workflows.StepDone, "notify.acked": workflows.StepDone}},
 	}
@@ -180,6 +183,27 @@ playbook "replay_stale_signoff" {
       reason = "replay recording"
     }
     needs = [approval.isolate_ok, wait.settle]
+  }
+}
+
+roster "replay_reviewers" {
+  members         = [person.kate]
+  slack_usergroup = "S0REPLAY"
+}
+
+playbook "replay_usergroup" {
+  title    = "Replay recording: a roster read from a user group, in a room"
+  severity = "sev3"
+
+  step "open_room" {
+    action = "slack.open_channel"
+    with   = { name = incident.id }
+  }
+
+  task "review" {
+    instructions = "Replay recording: review the logs"
+    assign       = roster.replay_reviewers
+    needs        = [step.open_room]
   }
 }
 

@@ -49,6 +49,8 @@ var eventWords = map[string]string{
 	workflows.EventContinuedAsNew:    "history handed over",
 	workflows.EventRetry:             "retrying",
 	workflows.EventIterationFinished: "iteration finished",
+	workflows.EventDeliveryFailed:    "delivery failed",
+	workflows.EventRosters:           "rosters read",
 }
 
 // EventWord is how an event kind reads for people ("sign-off stale").
