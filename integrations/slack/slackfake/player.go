@@ -72,6 +72,18 @@ func channelName(ch *channel) string {
 	return ch.Name
 }
 
+// who finds the user and channel a player acts as and in.
+func (f *Fake) who(userID, channel string) (*user, *channel, error) {
+	u, ch := f.users[userID], f.channel(channel)
+	if u == nil {
+		return nil, nil, fmt.Errorf("no user %s in the fake workspace: add it with AddUser", userID)
+	}
+	if ch == nil {
+		return nil, nil, fmt.Errorf("no channel %s in the fake workspace", channel)
+	}
+	return u, ch, nil
+}
+
 type element struct {
 	blockID string
 	el      map[string]any
@@ -105,12 +117,9 @@ func buttons(blocks json.RawMessage) []element {
 func (f *Fake) Click(userID, channel, ts, actionID string, value ...string) (*Interaction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u, ch := f.users[userID], f.channel(channel)
-	if u == nil {
-		return nil, fmt.Errorf("no user %s in the fake workspace: add it with AddUser", userID)
-	}
-	if ch == nil {
-		return nil, fmt.Errorf("no channel %s in the fake workspace", channel)
+	u, ch, err := f.who(userID, channel)
+	if err != nil {
+		return nil, err
 	}
 	m := ch.message(ts)
 	if m == nil {
@@ -216,12 +225,9 @@ func (f *Fake) Submit(userID, viewID string, values map[string]map[string]string
 func (f *Fake) Command(userID, channel, command, text string) (*Interaction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u, ch := f.users[userID], f.channel(channel)
-	if u == nil {
-		return nil, fmt.Errorf("no user %s in the fake workspace: add it with AddUser", userID)
-	}
-	if ch == nil {
-		return nil, fmt.Errorf("no channel %s in the fake workspace", channel)
+	u, ch, err := f.who(userID, channel)
+	if err != nil {
+		return nil, err
 	}
 	in := &Interaction{Type: TypeSlashCommand, TriggerID: f.issueTrigger(userID), ResponseURL: f.issueResponseURL(ch.ID, "", userID)}
 	in.form = url.Values{"token": {VerificationToken}, "team_id": {TeamID}, "team_domain": {TeamDomain},

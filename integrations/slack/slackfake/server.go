@@ -19,7 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -340,20 +340,11 @@ func (f *Fake) channel(ref string) *channel {
 	return nil
 }
 
-func (c *channel) member(u string) bool {
-	for _, m := range c.Members {
-		if m == u {
-			return true
-		}
-	}
-	return false
-}
+func (c *channel) member(u string) bool { return slices.Contains(c.Members, u) }
 
 func (c *channel) message(ts string) *Message {
-	for _, m := range c.msgs {
-		if m.TS == ts {
-			return m
-		}
+	if i := slices.IndexFunc(c.msgs, func(m *Message) bool { return m.TS == ts }); i >= 0 {
+		return c.msgs[i]
 	}
 	return nil
 }
@@ -391,10 +382,10 @@ func (f *Fake) Wait(ctx context.Context, cond func(*Snapshot) bool) error {
 	}
 }
 
-func (f *Fake) snap(fn func(*Snapshot)) {
+func read[T any](f *Fake, fn func(*Snapshot) T) T {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fn(&Snapshot{f})
+	return fn(&Snapshot{f})
 }
 
 func copyMsg(m *Message) Message {
@@ -406,48 +397,30 @@ func copyMsg(m *Message) Message {
 	return c
 }
 
-// Channel is the conversation with this ID or name.
-func (s *Snapshot) Channel(ref string) (Channel, bool) {
-	ch := s.f.channel(ref)
-	if ch == nil {
-		return Channel{}, false
+// Channel is the conversation with this ID or name, or ok false.
+func (s *Snapshot) Channel(ref string) (c Channel, ok bool) {
+	if ch := s.f.channel(ref); ch != nil {
+		c, ok = ch.Channel, true
+		c.Members = slices.Clone(ch.Members)
 	}
-	c := ch.Channel
-	c.Members = append([]string(nil), ch.Members...)
-	return c, true
-}
-
-// Channels are every conversation, in creation order.
-func (s *Snapshot) Channels() []Channel {
-	var out []Channel
-	for _, id := range s.f.chanOrder {
-		c, _ := s.Channel(id)
-		out = append(out, c)
-	}
-	return out
+	return c, ok
 }
 
 // Messages are a channel's messages, oldest first.
 func (s *Snapshot) Messages(ref string) []Message {
-	ch := s.f.channel(ref)
-	if ch == nil {
-		return nil
-	}
-	out := make([]Message, 0, len(ch.msgs))
-	for _, m := range ch.msgs {
-		out = append(out, copyMsg(m))
+	var out []Message
+	if ch := s.f.channel(ref); ch != nil {
+		for _, m := range ch.msgs {
+			out = append(out, copyMsg(m))
+		}
 	}
 	return out
 }
 
-// Message is one message of a channel.
+// Message is one message of a channel, or ok false.
 func (s *Snapshot) Message(ref, ts string) (Message, bool) {
-	ch := s.f.channel(ref)
-	if ch == nil {
-		return Message{}, false
-	}
-	if m := ch.message(ts); m != nil {
-		return copyMsg(m), true
+	if ch := s.f.channel(ref); ch != nil && ch.message(ts) != nil {
+		return copyMsg(ch.message(ts)), true
 	}
 	return Message{}, false
 }
@@ -465,7 +438,7 @@ func (s *Snapshot) Ephemerals(userID string) []Ephemeral {
 
 // Views are the modals opened, oldest first.
 func (s *Snapshot) Views() []View {
-	out := make([]View, 0, len(s.f.viewOrder))
+	var out []View
 	for _, id := range s.f.viewOrder {
 		out = append(out, *s.f.views[id])
 	}
@@ -475,13 +448,12 @@ func (s *Snapshot) Views() []View {
 // Pins are a channel's pinned messages, oldest first.
 func (s *Snapshot) Pins(ref string) []Pin {
 	if ch := s.f.channel(ref); ch != nil {
-		return append([]Pin(nil), ch.pins...)
+		return slices.Clone(ch.pins)
 	}
 	return nil
 }
 
-// Calls are the calls of a Web API method answered so far (all methods
-// when method is "").
+// Calls are the calls of a Web API method answered so far ("" for all).
 func (s *Snapshot) Calls(method string) []Call {
 	var out []Call
 	for _, c := range s.f.calls {
@@ -492,85 +464,58 @@ func (s *Snapshot) Calls(method string) []Call {
 	return out
 }
 
-// RateLimited counts the 429 answers given, by the rate limit or by an
-// injected fault.
+// RateLimited counts the 429 answers given, by the rate limit or a fault.
 func (s *Snapshot) RateLimited() int { return s.f.limited }
 
 // Responses are the messages posted to response URLs, oldest first.
-func (s *Snapshot) Responses() []Response { return append([]Response(nil), s.f.responses...) }
+func (s *Snapshot) Responses() []Response { return slices.Clone(s.f.responses) }
 
 // Acks are the Socket Mode acknowledgements received, oldest first.
-func (s *Snapshot) Acks() []Ack { return append([]Ack(nil), s.f.sock.acks...) }
+func (s *Snapshot) Acks() []Ack { return slices.Clone(s.f.sock.acks) }
 
 // SocketConnections counts the open Socket Mode connections.
 func (s *Snapshot) SocketConnections() int { return len(s.f.sock.conns) }
 
-// UsergroupIDs are the user groups' IDs, sorted.
-func (s *Snapshot) UsergroupIDs() []string {
-	var out []string
-	for id := range s.f.groups {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
+// Channel is Snapshot.Channel of the workspace now.
+func (f *Fake) Channel(ref string) (Channel, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return (&Snapshot{f}).Channel(ref)
 }
 
-// Channel is the conversation with this ID or name.
-func (f *Fake) Channel(ref string) (c Channel, ok bool) {
-	f.snap(func(s *Snapshot) { c, ok = s.Channel(ref) })
-	return
+// Messages is Snapshot.Messages of the workspace now.
+func (f *Fake) Messages(ref string) []Message {
+	return read(f, func(s *Snapshot) []Message { return s.Messages(ref) })
 }
 
-// Messages are a channel's messages, oldest first.
-func (f *Fake) Messages(ref string) (out []Message) {
-	f.snap(func(s *Snapshot) { out = s.Messages(ref) })
-	return
+// Message is Snapshot.Message of the workspace now.
+func (f *Fake) Message(ref, ts string) (Message, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return (&Snapshot{f}).Message(ref, ts)
 }
 
-// Message is one message of a channel.
-func (f *Fake) Message(ref, ts string) (m Message, ok bool) {
-	f.snap(func(s *Snapshot) { m, ok = s.Message(ref, ts) })
-	return
+// Ephemerals is Snapshot.Ephemerals of the workspace now.
+func (f *Fake) Ephemerals(userID string) []Ephemeral {
+	return read(f, func(s *Snapshot) []Ephemeral { return s.Ephemerals(userID) })
 }
 
-// Ephemerals are the ephemeral messages a user was sent, oldest first.
-func (f *Fake) Ephemerals(userID string) (out []Ephemeral) {
-	f.snap(func(s *Snapshot) { out = s.Ephemerals(userID) })
-	return
+// Views is Snapshot.Views of the workspace now.
+func (f *Fake) Views() []View { return read(f, (*Snapshot).Views) }
+
+// Pins is Snapshot.Pins of the workspace now.
+func (f *Fake) Pins(ref string) []Pin { return read(f, func(s *Snapshot) []Pin { return s.Pins(ref) }) }
+
+// Calls is Snapshot.Calls of the workspace now.
+func (f *Fake) Calls(method string) []Call {
+	return read(f, func(s *Snapshot) []Call { return s.Calls(method) })
 }
 
-// Views are the modals opened, oldest first.
-func (f *Fake) Views() (out []View) {
-	f.snap(func(s *Snapshot) { out = s.Views() })
-	return
-}
+// RateLimited is Snapshot.RateLimited now.
+func (f *Fake) RateLimited() int { return read(f, (*Snapshot).RateLimited) }
 
-// Pins are a channel's pinned messages, oldest first.
-func (f *Fake) Pins(ref string) (out []Pin) {
-	f.snap(func(s *Snapshot) { out = s.Pins(ref) })
-	return
-}
+// Responses is Snapshot.Responses now.
+func (f *Fake) Responses() []Response { return read(f, (*Snapshot).Responses) }
 
-// Calls are the calls of a Web API method answered so far ("" for all).
-func (f *Fake) Calls(method string) (out []Call) {
-	f.snap(func(s *Snapshot) { out = s.Calls(method) })
-	return
-}
-
-// RateLimited counts the 429 answers given.
-func (f *Fake) RateLimited() (n int) {
-	f.snap(func(s *Snapshot) { n = s.RateLimited() })
-	return
-}
-
-// Responses are the messages posted to response URLs, oldest first.
-func (f *Fake) Responses() (out []Response) {
-	f.snap(func(s *Snapshot) { out = s.Responses() })
-	return
-}
-
-// Acks are the Socket Mode acknowledgements received, oldest first.
-func (f *Fake) Acks() (out []Ack) {
-	f.snap(func(s *Snapshot) { out = s.Acks() })
-	return
-}
+// Acks is Snapshot.Acks now.
+func (f *Fake) Acks() []Ack { return read(f, (*Snapshot).Acks) }

@@ -50,11 +50,14 @@ func (s *sockets) init() {
 
 func (s *sockets) all() []*sockConn { return append([]*sockConn(nil), s.conns...) }
 
+// newest is the connection envelopes go to: the newest one still open.
 func (s *sockets) newest() *sockConn {
-	if len(s.conns) == 0 {
-		return nil
+	for i := len(s.conns) - 1; i >= 0; i-- {
+		if !s.conns[i].closed() {
+			return s.conns[i]
+		}
 	}
-	return s.conns[len(s.conns)-1]
+	return nil
 }
 
 // sockConn is one Socket Mode websocket; a single writer goroutine owns

@@ -20,6 +20,7 @@ const maxBody = 1 << 20
 type request struct {
 	p   map[string]string
 	now time.Time
+	ch  *channel // the "channel" parameter's conversation, for methods that need one
 }
 
 func (r *request) has(k string) bool { _, ok := r.p[k]; return ok }
@@ -31,29 +32,21 @@ func (r *request) bool(k string) bool {
 
 type method func(f *Fake, r *request) (map[string]any, string)
 
-var methods map[string]method
-
-func init() {
-	methods = map[string]method{
-		"auth.test":              (*Fake).authTest,
-		"chat.postMessage":       (*Fake).postMessage,
-		"chat.update":            (*Fake).update,
-		"chat.postEphemeral":     (*Fake).postEphemeral,
-		"conversations.create":   (*Fake).create,
-		"conversations.list":     (*Fake).list,
-		"conversations.info":     (*Fake).info,
-		"conversations.invite":   (*Fake).invite,
-		"conversations.setTopic": (*Fake).setTopic,
-		"conversations.open":     (*Fake).open,
-		"conversations.history":  (*Fake).history,
-		"pins.add":               (*Fake).pinsAdd,
-		"pins.list":              (*Fake).pinsList,
-		"usergroups.users.list":  (*Fake).usergroupUsers,
-		"users.info":             (*Fake).usersInfo,
-		"views.open":             (*Fake).viewsOpen,
-		"apps.connections.open":  (*Fake).connectionsOpen,
-	}
+var methods = map[string]method{
+	"auth.test": (*Fake).authTest, "chat.postMessage": (*Fake).postMessage, "chat.update": (*Fake).update,
+	"chat.postEphemeral": (*Fake).postEphemeral, "conversations.create": (*Fake).create,
+	"conversations.list": (*Fake).list, "conversations.info": (*Fake).info, "conversations.invite": (*Fake).invite,
+	"conversations.setTopic": (*Fake).setTopic, "conversations.open": (*Fake).open,
+	"conversations.history": (*Fake).history, "pins.add": (*Fake).pinsAdd, "pins.list": (*Fake).pinsList,
+	"usergroups.users.list": (*Fake).usergroupUsers, "users.info": (*Fake).usersInfo,
+	"views.open": (*Fake).viewsOpen, "apps.connections.open": (*Fake).connectionsOpen,
 }
+
+// needChannel are the methods that answer channel_not_found for an
+// unknown "channel" parameter.
+var needChannel = map[string]bool{"chat.postMessage": true, "chat.update": true, "chat.postEphemeral": true,
+	"conversations.info": true, "conversations.invite": true, "conversations.setTopic": true,
+	"conversations.history": true, "pins.add": true, "pins.list": true}
 
 func errBody(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
 
@@ -149,14 +142,16 @@ func (f *Fake) call(name, token string, p map[string]string, perr error, now tim
 	if code := f.auth(name, token); code != "" {
 		return answer{status: 200, body: errBody(code)}
 	}
-	if name == "chat.postMessage" {
-		if ch := f.channel(p["channel"]); ch != nil {
-			if wait := f.rateLimit(ch.ID, now); wait > 0 {
-				return answer{status: http.StatusTooManyRequests, body: errBody("ratelimited"), retryAfter: retryAfterSeconds(wait)}
-			}
+	r := &request{p: p, now: now, ch: f.channel(p["channel"])}
+	if needChannel[name] && r.ch == nil {
+		return answer{status: 200, body: errBody("channel_not_found")}
+	}
+	if name == "chat.postMessage" && r.ch.member(BotUserID) {
+		if wait := f.rateLimit(r.ch.ID, now); wait > 0 {
+			return answer{status: http.StatusTooManyRequests, body: errBody("ratelimited"), retryAfter: retryAfterSeconds(wait)}
 		}
 	}
-	body, code := m(f, &request{p: p, now: now})
+	body, code := m(f, r)
 	if faulty {
 		return faultAnswer(fl)
 	}
@@ -271,10 +266,7 @@ func content(r *request, m *Message) string {
 }
 
 func (f *Fake) postMessage(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	if !ch.member(BotUserID) {
 		return nil, "not_in_channel"
 	}
@@ -289,10 +281,7 @@ func (f *Fake) postMessage(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) update(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	m := ch.message(r.p["ts"])
 	if m == nil {
 		return nil, "message_not_found"
@@ -310,10 +299,7 @@ func (f *Fake) update(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) postEphemeral(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	u := r.p["user"]
 	if f.users[u] == nil {
 		return nil, "user_not_found"
@@ -425,18 +411,12 @@ func (f *Fake) list(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) info(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	return map[string]any{"channel": f.chanJSON(ch)}, ""
 }
 
 func (f *Fake) invite(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	if !ch.member(BotUserID) {
 		return nil, "not_in_channel"
 	}
@@ -471,10 +451,7 @@ func (f *Fake) invite(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) setTopic(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	if utf8.RuneCountInString(r.p["topic"]) > 250 {
 		return nil, "too_long"
 	}
@@ -483,13 +460,6 @@ func (f *Fake) setTopic(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) open(r *request) (map[string]any, string) {
-	if id := r.p["channel"]; id != "" {
-		ch := f.channels[id]
-		if ch == nil || !ch.IM {
-			return nil, "channel_not_found"
-		}
-		return map[string]any{"no_op": true, "already_open": true, "channel": map[string]any{"id": ch.ID}}, ""
-	}
 	users := strings.Split(r.p["users"], ",")
 	if r.p["users"] == "" {
 		return nil, "users_list_not_supplied"
@@ -532,10 +502,7 @@ func tsKey(ts string) (int64, bool) {
 }
 
 func (f *Fake) history(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	if !ch.member(BotUserID) {
 		return nil, "not_in_channel"
 	}
@@ -570,10 +537,7 @@ func (f *Fake) history(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) pinsAdd(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	ts := r.p["timestamp"]
 	if ts == "" {
 		return nil, "no_item_specified"
@@ -591,10 +555,7 @@ func (f *Fake) pinsAdd(r *request) (map[string]any, string) {
 }
 
 func (f *Fake) pinsList(r *request) (map[string]any, string) {
-	ch := f.channel(r.p["channel"])
-	if ch == nil {
-		return nil, "channel_not_found"
-	}
+	ch := r.ch
 	items := []map[string]any{}
 	for i := len(ch.pins) - 1; i >= 0; i-- {
 		p := ch.pins[i]

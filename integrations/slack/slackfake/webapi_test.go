@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	slackapi "github.com/slack-go/slack"
 )
 
@@ -378,5 +379,91 @@ func TestWait(t *testing.T) {
 	cancel2()
 	if err := f.Wait(short, func(s *Snapshot) bool { return len(s.Messages(ch)) == 2 }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait on a cancelled context = %v", err)
+	}
+}
+
+func TestHostileInput(t *testing.T) {
+	f, api := newFake(t)
+	ch := f.AddChannel("inc-66", false)
+	post := func(ctype, body string) map[string]any {
+		t.Helper()
+		resp, err := http.Post(f.URL()+"chat.postMessage", ctype, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("answer to %.40q is not JSON: %v", body, err)
+		}
+		return out
+	}
+	form := "application/x-www-form-urlencoded"
+	for body, code := range map[string]string{
+		"token=" + f.BotToken + "&channel=" + ch + "&blocks=%5B%7B%22x%22%3A1%7D%5D":                  "invalid_blocks",
+		"token=" + f.BotToken + "&channel=" + ch + "&blocks=%7Bnot+json":                              "invalid_blocks",
+		"token=" + f.BotToken + "&channel=" + ch + "&text=x&metadata=%7B%22event_type%22%3A%22%22%7D": "invalid_metadata_format",
+		"token=" + f.BotToken + "&channel=" + ch + "&text=" + strings.Repeat("x", maxBody):            "invalid_form_data",
+		"token=" + f.BotToken + "&channel=%00%1b[2J&text=x":                                           "channel_not_found",
+		"%zz": "invalid_form_data",
+	} {
+		if out := post(form, body); out["error"] != code {
+			t.Errorf("%.60q answered %v, want %s", body, out, code)
+		}
+	}
+	if out := post("application/json", `["not","an","object"]`); out["error"] != "invalid_form_data" {
+		t.Errorf("a JSON array answered %v", out)
+	}
+	_, err := api.GetConversationHistory(&slackapi.GetConversationHistoryParameters{ChannelID: ch, Oldest: "yesterday"})
+	slackErr(t, err, "invalid_ts_oldest")
+	if n := len(f.Messages(ch)); n != 0 {
+		t.Fatalf("hostile posts stored %d messages", n)
+	}
+
+	// A raw Socket Mode client: the hello is Slack's, garbage is ignored.
+	sm := slackapi.New("", slackapi.OptionAPIURL(f.URL()), slackapi.OptionAppLevelToken(f.AppToken))
+	_, wsURL, err := sm.StartSocketModeContext(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var hello struct {
+		Type           string `json:"type"`
+		NumConnections int    `json:"num_connections"`
+		ConnectionInfo struct {
+			AppID string `json:"app_id"`
+		} `json:"connection_info"`
+	}
+	if err := ws.ReadJSON(&hello); err != nil || hello.Type != "hello" || hello.NumConnections != 1 || hello.ConnectionInfo.AppID != AppID {
+		t.Fatalf("hello = %+v, %v", hello, err)
+	}
+	for _, frame := range []string{"", "{", `{"envelope_id":7}`, `{"envelope_id":"nobody"}`} {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := f.Push(EnvelopeEventsAPI, json.RawMessage(`{"type":"event_callback"}`), false)
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	if err := ws.ReadJSON(&env); err != nil || env.EnvelopeID != id || env.Type != EnvelopeEventsAPI {
+		t.Fatalf("envelope = %+v, %v", env, err)
+	}
+	ws.WriteJSON(map[string]string{"envelope_id": id})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.WaitAck(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if acks := f.Acks(); len(acks) != 2 || acks[0].EnvelopeID != "nobody" || acks[1].Payload != nil {
+		t.Fatalf("acks = %+v", acks)
+	}
+	if _, _, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil {
+		t.Fatal("a Socket Mode URL was used twice")
 	}
 }
