@@ -246,10 +246,15 @@ func (f *Fake) Command(userID, channel, command, text string) (*Interaction, err
 type DeliverOption func(*delivery)
 
 type delivery struct {
+	contentType   string
 	forged, stale bool
 	retryNum      int
 	retryReason   string
 }
+
+// ContentType sends the body with another content type than the form
+// encoding, such as "application/json" for an Events API callback.
+func ContentType(ct string) DeliverOption { return func(d *delivery) { d.contentType = ct } }
 
 // Forged signs with a wrong secret.
 func Forged() DeliverOption { return func(d *delivery) { d.forged = true } }
@@ -271,10 +276,11 @@ func (f *Fake) Sign(timestamp string, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// PostSigned posts a form-encoded body to url signed as Slack signs it and
-// returns the answer's status and body (at most 1 MiB of it).
+// PostSigned posts a body (form-encoded unless ContentType says otherwise)
+// to url, signed as Slack signs it, and returns the answer's status and
+// body (at most 1 MiB of it).
 func (f *Fake) PostSigned(ctx context.Context, url string, body []byte, opts ...DeliverOption) (int, []byte, error) {
-	var d delivery
+	d := delivery{contentType: "application/x-www-form-urlencoded"}
 	for _, o := range opts {
 		o(&d)
 	}
@@ -291,7 +297,7 @@ func (f *Fake) PostSigned(ctx context.Context, url string, body []byte, opts ...
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", d.contentType)
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)

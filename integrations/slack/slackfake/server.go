@@ -152,7 +152,8 @@ func WithSigningSecret(secret string) Option {
 }
 
 // WithPostRate sets how many chat.postMessage calls per second each
-// channel accepts before answering 429 (default 1, as Slack allows).
+// channel accepts before answering 429 (default 1, as Slack allows). A
+// 429's Retry-After is whole seconds, at least 1, as Slack sends it.
 func WithPostRate(perSecond float64) Option {
 	return func(f *Fake) {
 		if perSecond > 0 {
@@ -412,6 +413,18 @@ func (s *Snapshot) Messages(ref string) []Message {
 	if ch := s.f.channel(ref); ch != nil {
 		for _, m := range ch.msgs {
 			out = append(out, copyMsg(m))
+		}
+	}
+	return out
+}
+
+// WithButton are a channel's messages that show a button with actionID,
+// oldest first: the prompts a player can click.
+func (s *Snapshot) WithButton(ref, actionID string) []Message {
+	var out []Message
+	for _, m := range s.Messages(ref) {
+		if slices.ContainsFunc(buttons(m.Blocks), func(b element) bool { return b.el["action_id"] == actionID }) {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -202,6 +202,13 @@ func TestSignedHTTP(t *testing.T) {
 		t.Fatalf("command parsed as %+v, %v", sc, err)
 	}
 
+	event := []byte(`{"type":"event_callback","event":{"type":"app_mention","text":"<@U0FAKEBOT> status"}}`)
+	if status, _, err := f.PostSigned(ctx, srv.URL, event, ContentType("application/json")); err != nil || status != 200 {
+		t.Fatalf("signed event: %d %v", status, err)
+	}
+	if r := <-got; r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("event sent as %q", r.Header.Get("Content-Type"))
+	}
 	if _, err := f.Click("U1", ch, ts, "firebreak/approve"); err == nil || !strings.Contains(err.Error(), "no button") {
 		t.Fatalf("clicking a button the message lacks: %v", err)
 	}
