@@ -105,6 +105,12 @@ func SignAnswer(s *attest.Signer, update, incidentID string, a workflows.Answer,
 // exercise, the digest of the plan and the inputs (plan.StartDigest) in
 // place of a reason, channel cli.
 func SignStart(s *attest.Signer, in workflows.IncidentInput, now time.Time) (*attest.Attestation, error) {
+	return SignStartVia(s, in, now, workflows.ChannelCLI)
+}
+
+// SignStartVia is SignStart for a start that came through channel (cli,
+// or slack for a front door's /firebreak run).
+func SignStartVia(s *attest.Signer, in workflows.IncidentInput, now time.Time, channel string) (*attest.Attestation, error) {
 	if in.Plan == nil {
 		return nil, errors.New("the incident has no plan to sign")
 	}
@@ -126,7 +132,7 @@ func SignStart(s *attest.Signer, in workflows.IncidentInput, now time.Time) (*at
 		Answer:       attest.Start,
 		Option:       option,
 		ReasonSHA256: digest,
-		Channel:      workflows.ChannelCLI,
+		Channel:      channel,
 	}, now.UTC()), nil
 }
 

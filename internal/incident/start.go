@@ -46,6 +46,10 @@ type StartRequest struct {
 	Signer *attest.Signer
 	// IncidentID is the human-facing ID; NewIncidentID makes one when empty.
 	IncidentID string
+	// Channel is where the start came from (workflows.ChannelCLI when
+	// empty; ChannelSlack for /firebreak run), as the start attestation
+	// says.
+	Channel string
 	// Exercise runs the playbook on simulated twins only.
 	Exercise bool
 }
@@ -80,8 +84,9 @@ type Prepared struct {
 	// can be retried with a fresh one.
 	generated bool
 	// signer attests the start when StartPrepared sends it (the incident
-	// ID it signs may still change).
-	signer *attest.Signer
+	// ID it signs may still change), as made through channel.
+	signer  *attest.Signer
+	channel string
 }
 
 // Started says which incident was started.
@@ -179,6 +184,7 @@ func Prepare(req StartRequest) (*Prepared, error) {
 		},
 		generated: generated,
 		signer:    req.Signer,
+		channel:   req.Channel,
 	}, nil
 }
 
@@ -251,7 +257,11 @@ func StartPrepared(ctx context.Context, c client.Client, p *Prepared) (Started, 
 	in := p.Input
 	for attempt := 0; ; attempt++ {
 		if p.signer != nil {
-			start, err := SignStart(p.signer, in, time.Now())
+			channel := p.channel
+			if channel == "" {
+				channel = workflows.ChannelCLI
+			}
+			start, err := SignStartVia(p.signer, in, time.Now(), channel)
 			if err != nil {
 				return Started{}, err
 			}
