@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,6 +141,7 @@ type Gateway struct {
 	seen   *expiring[struct{}]
 	modals *expiring[modalOrigin]
 	work   sync.WaitGroup
+	dedup  sync.Mutex // makes a check and its record one step
 }
 
 // NewGateway checks cfg and makes a Gateway.
@@ -223,24 +225,28 @@ const (
 
 // firstTime records key and says whether it was new; a repeated delivery
 // of something already handled is false. An empty key is always new.
+// Keys are stored hashed, so a long ID costs no more memory than a short
+// one.
 func (g *Gateway) firstTime(keys ...string) bool {
-	first := true
+	g.dedup.Lock()
+	defer g.dedup.Unlock()
+	hashed := make([]string, 0, len(keys))
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
+		sum := sha256.Sum256([]byte(k))
+		hashed = append(hashed, string(sum[:16]))
+	}
+	for _, k := range hashed {
 		if g.seen.has(k) {
-			first = false
+			return false
 		}
 	}
-	if first {
-		for _, k := range keys {
-			if k != "" {
-				g.seen.put(k, struct{}{})
-			}
-		}
+	for _, k := range hashed {
+		g.seen.put(k, struct{}{})
 	}
-	return first
+	return true
 }
 
 // expiring is a bounded map whose entries expire a fixed time after they

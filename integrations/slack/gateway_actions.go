@@ -182,7 +182,8 @@ func reasonModal(actionID string, ref Ref, meta string) slackapi.ModalViewReques
 		Close:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false),
 		PrivateMetadata: meta,
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
-			slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, Mrkdwn(intro, MaxSectionText), false, false), nil, nil),
+			// intro is ours but for the neutralised, bounded step and incident.
+			slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, intro, false, false), nil, nil),
 			block,
 		}},
 	}

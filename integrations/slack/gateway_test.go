@@ -564,3 +564,15 @@ func TestExpiringCacheIsBounded(t *testing.T) {
 		t.Errorf("expired entries kept: len %d", c.len())
 	}
 }
+
+func TestReasonModalNeutralisesOnce(t *testing.T) {
+	m := reasonModal(ActionBreakGlass, Ref{Incident: "I&1", Step: "<!channel> *now*"}, "{}")
+	b, _ := json.Marshal(m)
+	s := plainJSON(string(b))
+	if !strings.Contains(s, "&lt;!channel&gt; *now*") || !strings.Contains(s, "I&amp;1") || strings.Contains(s, "&amp;lt;") || strings.Contains(s, "<!channel>") {
+		t.Errorf("modal text = %s", s)
+	}
+	if m.Title.Text != "Break glass" || len([]rune(m.Title.Text)) > MaxModalTitle {
+		t.Errorf("title = %q", m.Title.Text)
+	}
+}

@@ -23,7 +23,7 @@ func (g *Gateway) RunSocketMode(ctx context.Context, appToken string) error {
 	if !strings.HasPrefix(appToken, "xapp-") {
 		return errors.New("the Slack app-level token must start with xapp-: generate one with the connections:write scope (Basic Information, App-Level Tokens)")
 	}
-	smc := socketmode.New(g.api)
+	smc := socketmode.New(g.api, socketmode.OptionReadLimit(MaxRequestBody))
 	slackapi.OptionAppLevelToken(appToken)(&smc.Client)
 
 	var connected atomic.Bool
