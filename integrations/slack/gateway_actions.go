@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -335,20 +337,49 @@ func (g *Gateway) answer(ctx context.Context, a Answer, origin where, orig *moda
 	}
 }
 
+// answeredPrefix starts the block ID of each line the gateway adds to an
+// answered message.
+const answeredPrefix = "firebreak/answered/"
+
 // settledBlocks is the answered message: its blocks without buttons
-// unless keep, and a context line saying who answered.
+// unless keep, and a context line saying who answered. When the message
+// would pass Slack's 50 blocks, the oldest added lines go first.
 func settledBlocks(in []slackapi.Block, line string, keep bool) []slackapi.Block {
 	out := make([]slackapi.Block, 0, len(in)+1)
+	next := 1
 	for _, b := range in {
 		if b == nil || (!keep && b.BlockType() == slackapi.MBTAction) {
 			continue
 		}
+		if n, ok := answeredLine(b); ok {
+			next = max(next, n+1)
+		}
 		out = append(out, b)
 	}
-	if len(out) >= maxMessageBlocks {
-		out = out[:maxMessageBlocks-1]
+	for len(out) >= maxMessageBlocks {
+		i := slices.IndexFunc(out, func(b slackapi.Block) bool { _, ok := answeredLine(b); return ok })
+		if i < 0 {
+			i = len(out) - 1
+		}
+		out = slices.Delete(out, i, i+1)
 	}
-	return append(out, slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, line, false, false)))
+	id := answeredPrefix + strconv.Itoa(next)
+	return append(out, slackapi.NewContextBlock(id, slackapi.NewTextBlockObject(slackapi.MarkdownType, line, false, false)))
+}
+
+// answeredLine says whether b is a line settledBlocks added, and its
+// number.
+func answeredLine(b slackapi.Block) (int, bool) {
+	c, ok := b.(*slackapi.ContextBlock)
+	if !ok {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(c.BlockID, answeredPrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n > 0
 }
 
 // fetchMessage reads the message at w, for a submission whose modal the

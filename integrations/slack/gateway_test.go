@@ -576,3 +576,32 @@ func TestReasonModalNeutralisesOnce(t *testing.T) {
 		t.Errorf("title = %q", m.Title.Text)
 	}
 }
+
+func TestSettledBlocksStayWithinSlacksLimit(t *testing.T) {
+	blocks := []slackapi.Block{
+		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, "prompt", false, false), nil, nil),
+		slackapi.NewActionBlock("a", slackapi.NewButtonBlockElement(ActionApprove, "{}", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Approve", false, false))),
+	}
+	for i := range 60 {
+		blocks = settledBlocks(blocks, "answer "+strconv.Itoa(i), true)
+	}
+	if len(blocks) != maxMessageBlocks {
+		t.Fatalf("%d blocks; want Slack's limit, %d", len(blocks), maxMessageBlocks)
+	}
+	if blocks[0].BlockType() != slackapi.MBTSection || blocks[1].BlockType() != slackapi.MBTAction {
+		t.Errorf("the prompt or its buttons were dropped: %v %v", blocks[0].BlockType(), blocks[1].BlockType())
+	}
+	last, _ := blocks[len(blocks)-1].(*slackapi.ContextBlock)
+	if last == nil || last.ContextElements.Elements[0].(*slackapi.TextBlockObject).Text != "answer 59" {
+		t.Errorf("the newest line is not last: %+v", blocks[len(blocks)-1])
+	}
+	ids := map[string]bool{}
+	for _, b := range blocks {
+		if c, ok := b.(*slackapi.ContextBlock); ok {
+			if ids[c.BlockID] {
+				t.Errorf("block ID %s twice", c.BlockID)
+			}
+			ids[c.BlockID] = true
+		}
+	}
+}
