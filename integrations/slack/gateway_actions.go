@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
@@ -332,7 +333,10 @@ func (g *Gateway) answer(ctx context.Context, a Answer, origin where, orig *moda
 	if orig.Text != "" {
 		opts = append(opts, slackapi.MsgOptionText(orig.Text, false))
 	}
-	if _, _, _, err := g.api.UpdateMessageContext(ctx, origin.Channel, origin.TS, opts...); err != nil {
+	if err := retryLimited(ctx, func() error {
+		_, _, _, err := g.api.UpdateMessageContext(ctx, origin.Channel, origin.TS, opts...)
+		return err
+	}); err != nil {
 		log.Warn("slack: chat.update of the answered message failed", "err", err)
 	}
 }
@@ -440,7 +444,10 @@ func (g *Gateway) ephemeral(ctx context.Context, channel, user, text string) {
 	if !channelIDPattern.MatchString(channel) || user == "" {
 		return
 	}
-	if _, err := g.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false)); err != nil {
+	if err := retryLimited(ctx, func() error {
+		_, err := g.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false))
+		return err
+	}); err != nil {
 		g.log.Warn("slack: chat.postEphemeral failed", "err", err)
 	}
 }
@@ -450,6 +457,32 @@ func (g *Gateway) ephemeralLater(channel, user, text string) {
 		return
 	}
 	g.later(func(ctx context.Context) { g.ephemeral(ctx, channel, user, text) })
+}
+
+// maxRateLimitedTries bounds how often a call Slack rate-limits is made.
+const maxRateLimitedTries = 3
+
+// retryLimited makes call again while Slack answers 429, after the wait
+// Slack asks for, at most maxRateLimitedTries times and never past ctx.
+// views.open is not retried this way: its trigger lives 3 seconds.
+func retryLimited(ctx context.Context, call func() error) error {
+	for try := 1; ; try++ {
+		err := call()
+		var limited *slackapi.RateLimitedError
+		if !errors.As(err, &limited) || try == maxRateLimitedTries {
+			return err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < limited.RetryAfter {
+			return err
+		}
+		t := time.NewTimer(limited.RetryAfter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // clipLog keeps a hostile string short for a log line.

@@ -73,6 +73,7 @@ type fakeAPI struct {
 	ws      http.HandlerFunc
 	open    func() (int, string) // apps.connections.open
 	views   int
+	limit   map[string]int // 429s still to answer, by method
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
@@ -108,7 +109,16 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
+	limited := f.limit[method] > 0
+	if limited {
+		f.limit[method]--
+	}
 	f.mu.Unlock()
+	if limited {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	switch method {
 	case "views.open":
@@ -603,5 +613,22 @@ func TestSettledBlocksStayWithinSlacksLimit(t *testing.T) {
 			}
 			ids[c.BlockID] = true
 		}
+	}
+}
+
+func TestRateLimitedUpdateRetried(t *testing.T) {
+	e := newTestEnv(t)
+	e.recv.reply = AnswerReply{Person: "alice"}
+	e.api.limit = map[string]int{"chat.update": 2}
+	e.post(t, PathInteractions, form(t, clickPayload(ActionAck, mustRef(t, Ref{Incident: "I", Step: "s"}), "C0INC", "t")))
+	if n := len(e.api.callsOf("chat.update")); n != 3 {
+		t.Errorf("chat.update calls = %d; want 2 refused and 1 answered", n)
+	}
+	e = newTestEnv(t)
+	e.recv.err = &Refused{Code: "Duplicate", Message: "already answered"}
+	e.api.limit = map[string]int{"chat.postEphemeral": maxRateLimitedTries}
+	e.post(t, PathInteractions, form(t, clickPayload(ActionAck, mustRef(t, Ref{Incident: "I", Step: "s"}), "C0INC", "t")))
+	if n := len(e.api.callsOf("chat.postEphemeral")); n != maxRateLimitedTries {
+		t.Errorf("chat.postEphemeral calls = %d; want %d, then give up", n, maxRateLimitedTries)
 	}
 }
