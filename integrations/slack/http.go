@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -133,6 +134,12 @@ func (g *Gateway) serveInteraction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
+	if isSSLCheck(r) {
+		// Slack's certificate check of a slash command URL: answered, and
+		// nothing else happens.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	body, ok := g.verified(w, r)
 	if !ok {
 		return
@@ -153,6 +160,25 @@ func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAck(w, g.onCommand(sc, TransportHTTP))
+}
+
+// isSSLCheck says whether r is Slack's certificate check (a form with
+// ssl_check=1 and no command), reading at most a small body and leaving
+// it readable for verification.
+func isSSLCheck(r *http.Request) bool {
+	const peek = 4 << 10
+	head, err := io.ReadAll(io.LimitReader(r.Body, peek+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	if err != nil || len(head) > peek {
+		return false
+	}
+	form, err := url.ParseQuery(string(head))
+	return err == nil && form.Get("ssl_check") == "1" && form.Get("command") == ""
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // eventEnvelope is the part of an Events API request the gateway reads.

@@ -136,3 +136,19 @@ func FuzzInteractionPayload(f *testing.F) {
 		_ = settledBlocks(cb.Message.Blocks.BlockSet, "line", false)
 	})
 }
+
+func TestSSLCheckAnsweredWithoutDispatch(t *testing.T) {
+	e := newTestEnv(t)
+	rec := e.send(t, http.MethodPost, PathCommands, http.Header{}, "ssl_check=1&token=legacy")
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Errorf("ssl_check = %d %q", rec.Code, rec.Body)
+	}
+	// A command that claims to be a check too is verified like any other.
+	rec = e.send(t, http.MethodPost, PathCommands, http.Header{}, commandForm("list", "https://hooks.slack.com/c")+"&ssl_check=1")
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("unsigned command with ssl_check = %d; want 401", rec.Code)
+	}
+	if _, cmds := e.recv.got(); len(cmds) != 0 || len(e.api.allCalls()) != 0 {
+		t.Errorf("an ssl_check dispatched: %+v", cmds)
+	}
+}
