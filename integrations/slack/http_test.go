@@ -3,7 +3,9 @@ package slack
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,4 +153,37 @@ func TestSSLCheckAnsweredWithoutDispatch(t *testing.T) {
 	if _, cmds := e.recv.got(); len(cmds) != 0 || len(e.api.allCalls()) != 0 {
 		t.Errorf("an ssl_check dispatched: %+v", cmds)
 	}
+}
+
+// BenchmarkInteractionAck measures how long a signed click takes to be
+// acknowledged over HTTP (Slack allows 3 s), reporting p50 and p99.
+func BenchmarkInteractionAck(b *testing.B) {
+	e := newTestEnv(b)
+	e.recv.reply = AnswerReply{Person: "alice"}
+	ref := mustRef(b, Ref{Incident: "INC-1", Step: "approve.isolate"})
+	ts := strconv.FormatInt(testClock.Unix(), 10)
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = form(b, clickPayload(ActionApprove, ref, "C0INC", "trig-"+strconv.Itoa(i)))
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		req := httptest.NewRequest(http.MethodPost, PathInteractions, strings.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", sign(testSecret, testClock.Unix(), bodies[i]))
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		e.h.ServeHTTP(rec, req)
+		lat = append(lat, time.Since(start))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	b.StopTimer()
+	e.g.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
