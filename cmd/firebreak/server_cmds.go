@@ -26,7 +26,7 @@ import (
 const journalFile = "simulation.jsonl"
 
 func serverCmds() []*cobra.Command {
-	return []*cobra.Command{newDevCmd(), newWorkerCmd(), newDemoCmd()}
+	return []*cobra.Command{newDevCmd(), newWorkerCmd(), newServeCmd(), newDemoCmd()}
 }
 
 func defaultDataDir() string {
@@ -45,7 +45,7 @@ func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
 }
 
 func newDevCmd() *cobra.Command {
-	var dataDir, dir string
+	var dataDir, dir, httpAddr, slackName, keyFile string
 	var port, uiPort int
 	var noWorker, verbose, requireAttestation bool
 	cmd := &cobra.Command{
@@ -72,11 +72,17 @@ worker' does. Every other check of the worker's configuration applies
 either way.
 
 The worker's actions run on simulated twins and are recorded in
-DATA_DIR/simulation.jsonl until real integrations are configured.`,
+DATA_DIR/simulation.jsonl until real integrations are configured.
+
+When the slack integration is real (no simulate = true), dev also runs the
+Slack front door as 'firebreak serve' does: Socket Mode with its app_token,
+and HTTP at --http-addr. Without --key-file its answers go unsigned, which
+the dev worker accepts (marked unattested).`,
 		Example: `  firebreak dev                          # state in ./.firebreak, UI on :8233
   firebreak dev --dir ./my-playbooks     # your organisation instead of the built-in library
   firebreak dev --data-dir /var/lib/firebreak --port 7233 --ui-port 8233
-  firebreak dev --ui-port 0              # no Web UI`,
+  firebreak dev --ui-port 0              # no Web UI
+  firebreak dev --dir ./my-playbooks --http-addr 127.0.0.1:8080   # and Slack's HTTP requests`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -84,6 +90,9 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 			logger := warnLogger(cmd, verbose)
 			hup := catchHangup()
 			defer signal.Stop(hup)
+			if noWorker && httpAddr != "" {
+				return usageErrorf("--http-addr runs the Slack front door beside the worker; drop --no-worker, or run 'firebreak serve' on its own")
+			}
 			var holder *org.Holder
 			if !noWorker {
 				// The organisation first: a directory that does not load
@@ -126,6 +135,24 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 				describeOrg(cmd, holder.Current())
 				reloadOnHangup(ctx, cmd, hup, holder, logger)
 				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
+				if httpAddr != "" || realSlack(holder.Current()) {
+					door, inst, err := frontDoor(holder, org.Dir(dir, os.Getenv), slackName, keyFile, false)
+					if err != nil {
+						return err
+					}
+					door.Temporal = c
+					doorDone := make(chan struct{})
+					defer func() { <-doorDone }()
+					go func() {
+						defer close(doorDone)
+						// A front door that cannot start stops dev: the
+						// user asked for it.
+						if err := serveDoor(ctx, cmd, door, inst, httpAddr, logger); err != nil {
+							fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
+							stop()
+						}
+					}()
+				}
 			}
 			if srv.Address() != temporalenv.DefaultAddress {
 				fmt.Fprintf(out, "\nIn other terminals: export TEMPORAL_ADDRESS=%s\n", srv.Address())
@@ -143,7 +170,20 @@ DATA_DIR/simulation.jsonl until real integrations are configured.`,
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "run only the server; start workers separately with 'firebreak worker'")
 	cmd.Flags().BoolVar(&requireAttestation, "require-attestation", false, "refuse incidents whose start, and sign-offs whose approvals, are not signed by a key the organisation declares")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log server and worker information, not only warnings")
+	cmd.Flags().StringVar(&httpAddr, "http-addr", "", "also serve Slack's HTTP requests at this address (the slack integration must be real)")
+	cmd.Flags().StringVar(&slackName, "slack", "", "the slack integration to serve, when there are several")
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "the Slack front door's private key (also: "+envKeyFile+"); without one its answers go unsigned")
 	return cmd
+}
+
+// realSlack reports whether any slack integration of o is real.
+func realSlack(o *org.Org) bool {
+	for _, in := range o.Instances {
+		if in.Kind == "slack" && !in.Simulate {
+			return true
+		}
+	}
+	return false
 }
 
 func newWorkerCmd() *cobra.Command {
