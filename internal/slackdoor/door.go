@@ -36,6 +36,18 @@ const (
 	BadAnswer = "BadAnswer"
 )
 
+// Channel is the channel an answer or start through Slack names: "slack:"
+// and the Slack user ID the gateway verified, so the signed claim and the
+// timeline say which Slack account answered (plain "slack" for an ID too
+// long for the rule book's channel limit).
+func Channel(userID string) string {
+	c := workflows.ChannelSlack + ":" + userID
+	if userID == "" || len(c) > rules.MaxChannel {
+		return workflows.ChannelSlack
+	}
+	return c
+}
+
 // Door is the Slack gateway's Receiver.
 type Door struct {
 	// Temporal is the client answers and starts go through.
@@ -108,7 +120,7 @@ func (d *Door) Answer(ctx context.Context, a slack.Answer) (slack.AnswerReply, e
 	default:
 		return slack.AnswerReply{}, &slack.Refused{Code: BadAnswer, Message: fmt.Sprintf("%q is not an answer firebreak takes from a button.", rules.Clip(update, 40))}
 	}
-	ans := workflows.Answer{Step: a.Ref.Step, Person: person, Option: a.Ref.Option, Reason: a.Reason, Round: a.Ref.Round, Channel: workflows.ChannelSlack}
+	ans := workflows.Answer{Step: a.Ref.Step, Person: person, Option: a.Ref.Option, Reason: a.Reason, Round: a.Ref.Round, Channel: Channel(a.UserID)}
 	if update == workflows.UpdateAck {
 		ans.Round = 0
 	} else if ans.Round < 1 {
@@ -173,7 +185,7 @@ func (d *Door) run(ctx context.Context, person string, c slack.Command) (slack.C
 	for _, k := range keys {
 		inputs = append(inputs, k+"="+c.Params[k])
 	}
-	req := incident.StartRequest{Dir: d.Dir, Playbook: c.Args[0], Inputs: inputs, Commander: person, Signer: d.Signer, Channel: workflows.ChannelSlack}
+	req := incident.StartRequest{Dir: d.Dir, Playbook: c.Args[0], Inputs: inputs, Commander: person, Signer: d.Signer, Channel: Channel(c.UserID)}
 	started, err := incident.Start(ctx, d.Temporal, req)
 	var ie *incident.InputError
 	var pe *incident.PlaybookError
