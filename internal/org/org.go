@@ -105,6 +105,19 @@ func (in *Instance) Secret(setting string) (Secret, bool) {
 	return s, ok
 }
 
+// Value returns a setting as the adapter uses it: the resolved env()
+// secret when the setting is one, else its literal string ("" when it is
+// neither).
+func (in *Instance) Value(setting string) string {
+	if s, ok := in.Secret(setting); ok {
+		return s.Reveal()
+	}
+	if v, ok := in.Settings[setting].(string); ok {
+		return v
+	}
+	return ""
+}
+
 // Options configure Load.
 type Options struct {
 	// Getenv reads the environment; nil means no variable is set.

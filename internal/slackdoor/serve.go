@@ -30,17 +30,8 @@ const (
 	SettingAPIURL = "api_url"
 )
 
-// Setting returns an integration setting: the env() secret when it is one,
-// else the literal string.
-func Setting(in *org.Instance, name string) string {
-	if s, ok := in.Secret(name); ok {
-		return s.Reveal()
-	}
-	if v, ok := in.Settings[name].(string); ok {
-		return v
-	}
-	return ""
-}
+// Setting returns an integration setting (see org.Instance.Value).
+func Setting(in *org.Instance, name string) string { return in.Value(name) }
 
 // Instance finds the slack integration the front door serves: the one
 // named (e.g. "slack.main"), or the only one when name is "".
