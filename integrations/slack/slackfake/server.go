@@ -532,3 +532,21 @@ func (f *Fake) Responses() []Response { return read(f, (*Snapshot).Responses) }
 
 // Acks is Snapshot.Acks now.
 func (f *Fake) Acks() []Ack { return read(f, (*Snapshot).Acks) }
+
+// IM is the ID of the direct message conversation between the bot and a
+// user, once conversations.open made it.
+func (s *Snapshot) IM(userID string) (string, bool) {
+	for _, id := range s.f.chanOrder {
+		if ch := s.f.channels[id]; ch.IM && ch.member(userID) {
+			return ch.ID, true
+		}
+	}
+	return "", false
+}
+
+// IM is Snapshot.IM.
+func (f *Fake) IM(userID string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return (&Snapshot{f}).IM(userID)
+}
