@@ -123,7 +123,7 @@ var (
 	// integrationSettings lists the settings each integration kind takes,
 	// besides attrSimulate and attrPublicKey, which every kind takes.
 	integrationSettings = map[string][]hcl.AttributeSchema{
-		"slack":     {{Name: "bot_token"}, {Name: "app_token"}, {Name: "signing_secret"}},
+		"slack":     {{Name: "bot_token"}, {Name: "app_token"}, {Name: "signing_secret"}, {Name: "api_url"}},
 		"nftables":  {{Name: "netns"}, {Name: "table"}},
 		"pagerduty": {{Name: "routing_key", Required: true}, {Name: "api_url"}},
 		"webhook":   {{Name: "url", Required: true}, {Name: "secret"}, {Name: "timeout"}},
