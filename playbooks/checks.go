@@ -42,6 +42,21 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 			errorf(r.MembersRange, "Empty roster", "roster %q has no members, so nobody can be paged, asked or assigned through it. Add members = [person.NAME, ...] or a slack_usergroup.", n)
 		}
 	}
+	// One Slack account, one person: the Slack front door finds who
+	// answered by the slack attribute, so a shared one would make a click
+	// count for whichever person came first.
+	slackOwner := map[string]string{}
+	for _, n := range sortedKeys(cfg.People) {
+		p := cfg.People[n]
+		if p.Slack == "" {
+			continue
+		}
+		if prev, dup := slackOwner[p.Slack]; dup {
+			errorf(p.DeclRange, "Slack user used twice", "person %q has the same slack = %q as person %q; a click from that Slack account could not tell them apart. Give each person their own Slack member ID.", n, p.Slack, prev)
+			continue
+		}
+		slackOwner[p.Slack] = n
+	}
 	// One key, one signer: a key shared by two people would let either
 	// sign as the other.
 	keyOwner := map[string]string{}

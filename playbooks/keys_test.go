@@ -134,3 +134,14 @@ func TestPlanWithoutKeysOrMayStart(t *testing.T) {
 		t.Errorf("keys %v, may_start %v: want none", p.Keys, p.MayStart)
 	}
 }
+
+func TestSlackUserUsedTwice(t *testing.T) {
+	src := "person \"a\" { slack = \"U01SHARED\" }\nperson \"b\" { slack = \"U01SHARED\" }\n" + keysPlaybook
+	m, diags := LoadSource(map[string][]byte{"p.hcl": []byte(src)})
+	if !diags.HasErrors() {
+		diags = append(diags, m.checkConfig()...)
+	}
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Slack user used twice") {
+		t.Fatalf("two people with one Slack ID: %v", diags)
+	}
+}
