@@ -139,8 +139,11 @@ func actionIDs(blocks []map[string]any) []string {
 
 // allText is every text of a message's blocks, joined.
 func allText(blocks []map[string]any) string {
-	raw, _ := json.Marshal(blocks)
-	return string(raw)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(blocks)
+	return b.String()
 }
 
 func metadataKey(t testing.TB, m slackfake.Message) string {

@@ -179,7 +179,7 @@ func (q *queue) run(ctx context.Context, o op, l *lane) error {
 		case kindTransient:
 			unsure = unsure || e.maybeApplied
 			wait = backoff(attempt)
-		default:
+		case kindPermanent, kindOther:
 			return fmt.Errorf("%s: %w", o.what, e)
 		}
 		last = e
