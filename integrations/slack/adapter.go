@@ -152,6 +152,9 @@ func New(cfg Config) (*Chat, error) {
 // attempt), reuses it; sets the topic, invites the people req.Invite
 // resolves to, and posts and pins the status message.
 func (c *Chat) OpenChannel(ctx context.Context, req activities.OpenChannelRequest) (activities.OpenChannelResponse, error) {
+	if req.Key == "" {
+		return activities.OpenChannelResponse{}, errNoKey("opening a channel")
+	}
 	if resp, ok := c.room(req.Key); ok {
 		return resp, nil
 	}
@@ -345,6 +348,9 @@ func (c *Chat) invite(ctx context.Context, channel string, principals []string, 
 // PostMessage posts req.Text to req.Channel (an ID or a name) or, when it
 // is empty, to the incident channel.
 func (c *Chat) PostMessage(ctx context.Context, req activities.PostMessageRequest) (activities.PostMessageResponse, error) {
+	if req.Key == "" {
+		return activities.PostMessageResponse{}, errNoKey("posting a message")
+	}
 	channel := strings.TrimPrefix(req.Channel, "#")
 	if channel == "" && req.Room != nil {
 		channel = req.Room.ChannelID
@@ -441,6 +447,13 @@ func (c *Chat) post(ctx context.Context, channel string, m outgoing, retry bool)
 		method: "chat.postMessage",
 		what:   "posting to " + channel,
 		check:  retry,
+		already: func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			var ok bool
+			ref, ok = c.posted.get(m.key)
+			return ok
+		},
 		do: func(ctx context.Context) error {
 			ch, ts, err := c.api.PostMessageContext(ctx, channel, opts...)
 			if err == nil {
@@ -461,8 +474,10 @@ func (c *Chat) post(ctx context.Context, channel string, m outgoing, retry bool)
 		return activities.MessageRef{}, err
 	}
 	c.mu.Lock()
-	c.posted.put(m.key, ref)
-	c.bodies.put(ref.Channel+" "+ref.TS, body{text: m.text, blocks: m.blocks})
+	if _, ok := c.posted.get(m.key); !ok {
+		c.posted.put(m.key, ref)
+		c.bodies.put(ref.Channel+" "+ref.TS, body{text: m.text, blocks: m.blocks})
+	}
 	c.mu.Unlock()
 	return ref, nil
 }
@@ -497,6 +512,12 @@ func (c *Chat) findByKey(ctx context.Context, channel, key string) (activities.M
 		}
 	}
 	return activities.MessageRef{}, false, nil
+}
+
+// errNoKey refuses a request without an idempotency key: without one the
+// adapter could not tell a retry from a new message.
+func errNoKey(what string) error {
+	return fmt.Errorf("slack: %s: the request has no idempotency key: %w", what, activities.ErrPermanent)
 }
 
 // memo is a map that forgets its oldest entries past max. Callers lock.

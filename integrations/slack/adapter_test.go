@@ -1,12 +1,17 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +292,71 @@ func TestGroupMembers(t *testing.T) {
 	_, err = r.c.GroupMembers(ctxT(t), activities.GroupRequest{Key: "g", Usergroup: "S0NONE"})
 	if !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "no_such_subteam") {
 		t.Errorf("unknown group: %v", err)
+	}
+}
+
+func TestOpenChannelRefusesARoomItDidNotMake(t *testing.T) {
+	r := newRig(t)
+	r.f.AddChannel("inc-11", false) // made "before"; the proxy says by someone else
+	target, _ := url.Parse(r.f.URL())
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.URL.Path, "/conversations.list") {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		b = bytes.ReplaceAll(b, []byte(`"creator":"`+slackfake.BotUserID+`"`), []byte(`"creator":"U0MALLORY"`))
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	cfg := r.cfg
+	cfg.APIURL = srv.URL + "/api/"
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.OpenChannel(ctxT(t), activities.OpenChannelRequest{Key: "o", IncidentID: "INC-11", Name: "inc-11"})
+	if !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "was not made by the app") {
+		t.Errorf("a same-named room someone else made: %v", err)
+	}
+	if n := len(r.f.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d posts to a room someone else made", n)
+	}
+}
+
+func TestSameKeyAtOnceIsOneMessage(t *testing.T) {
+	r := newRig(t)
+	room := r.f.AddChannel("inc-12", true)
+	req := activities.PostMessageRequest{Key: "twice", IncidentID: "INC-12", Room: &activities.Room{ChannelID: room}, Text: "once"}
+	var wg sync.WaitGroup
+	refs := make([]activities.PostMessageResponse, 4)
+	for i := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if refs[i], err = r.c.PostMessage(ctxT(t), req); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(r.f.Messages(room)); n != 1 {
+		t.Errorf("%d messages for one key", n)
+	}
+	for _, ref := range refs[1:] {
+		if ref != refs[0] {
+			t.Errorf("answers differ: %+v", refs)
+		}
+	}
+	if _, err := r.c.PostMessage(ctxT(t), activities.PostMessageRequest{Room: req.Room, Text: "x"}); !errors.Is(err, activities.ErrPermanent) {
+		t.Errorf("no key: %v", err)
 	}
 }

@@ -18,6 +18,9 @@ import (
 // still get it; it fails only when nobody was reached, for good when no
 // retry could help (nobody has a Slack user, every user was refused).
 func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (activities.DeliverResponse, error) {
+	if req.Key == "" {
+		return activities.DeliverResponse{}, errNoKey("delivering a message")
+	}
 	blocks, text, err := deliverBlocks(req)
 	if err != nil {
 		return activities.DeliverResponse{}, err
@@ -63,10 +66,11 @@ func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 		}
 		add(ref)
 	}
-	inRoom := req.IncidentChannel || req.Purpose != activities.PurposeNotify && req.Room != nil
+	hasRoom := req.Room != nil && req.Room.ChannelID != ""
+	inRoom := req.IncidentChannel || req.Purpose != activities.PurposeNotify && hasRoom
 	switch {
 	case !inRoom:
-	case req.Room == nil || req.Room.ChannelID == "":
+	case !hasRoom:
 		fail("incident channel", fmt.Errorf("no incident channel was opened (run slack.open_channel first): %w", activities.ErrPermanent))
 	default:
 		m.key = req.Key + "/room"

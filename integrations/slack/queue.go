@@ -54,6 +54,9 @@ type op struct {
 	// check asks landed before the first attempt too (an earlier activity
 	// attempt may have posted).
 	check bool
+	// already, when set, is asked once the call's turn comes: true means
+	// another job carried it out meanwhile (the same key queued twice).
+	already func() bool
 }
 
 func newQueue(every time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error, token string) *queue {
@@ -128,6 +131,9 @@ func (q *queue) call(ctx context.Context, o op) error { return q.run(ctx, o, nil
 // did not take effect, and the loop gives up when ctx ends (the activity's
 // deadline), saying so. Any other failure is returned at once.
 func (q *queue) run(ctx context.Context, o op, l *lane) error {
+	if o.already != nil && o.already() {
+		return nil
+	}
 	unsure := o.check
 	var last *apiError
 	for attempt := 1; ; attempt++ {
