@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -106,7 +107,7 @@ func New(cfg Config) (*Chat, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("slack: no bot token is configured; set the Slack app's bot token (xoxb-...)")
 	}
-	if cfg.Rate < 0 {
+	if !(cfg.Rate >= 0) || math.IsInf(cfg.Rate, 0) {
 		return nil, fmt.Errorf("slack: the message rate must be positive; got %g", cfg.Rate)
 	}
 	rate := cfg.Rate

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -169,8 +170,10 @@ func TestNewRefusesEmptyToken(t *testing.T) {
 			t.Errorf("New(%q) = %v, want an error about the bot token", tok, err)
 		}
 	}
-	if _, err := New(Config{Token: "xoxb-1", Rate: -1}); err == nil {
-		t.Error("a negative rate was accepted")
+	for _, rate := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := New(Config{Token: "xoxb-1", Rate: rate}); err == nil {
+			t.Errorf("the rate %g was accepted", rate)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -40,6 +39,7 @@ func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 		}
 	}
 	m := outgoing{incident: req.IncidentID, text: text, blocks: blocks}
+	users := map[string]bool{}
 	for _, r := range req.To {
 		who := r.Person
 		if !strings.Contains(who, ".") {
@@ -53,6 +53,10 @@ func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 			fail(who, fmt.Errorf("no Slack user ID: %w", activities.ErrPermanent))
 			continue
 		}
+		if users[r.Slack] {
+			continue // the same person twice gets one message
+		}
+		users[r.Slack] = true
 		dm, err := c.openDM(ctx, r.Slack)
 		if err != nil {
 			fail(who, err)
@@ -130,7 +134,8 @@ func (c *Chat) openDM(ctx context.Context, user string) (string, error) {
 // Settling twice is harmless; a message that is gone counts as settled.
 func (c *Chat) Settle(ctx context.Context, req activities.SettleRequest) (activities.SettleResponse, error) {
 	var resp activities.SettleResponse
-	var errs []error
+	var errs []string
+	permanent := true
 	for _, ref := range req.Messages {
 		err := c.settle(ctx, ref, req)
 		switch code := errCode(err); {
@@ -139,13 +144,19 @@ func (c *Chat) Settle(ctx context.Context, req activities.SettleRequest) (activi
 		case code == "message_not_found" || code == "channel_not_found":
 			c.log.Info("a message to settle is gone; counting it as settled", "channel", ref.Channel, "ts", ref.TS, "step", req.Step, "error", err)
 		default:
-			errs = append(errs, err)
+			errs = append(errs, err.Error())
+			permanent = permanent && isPermanent(err)
 		}
 	}
-	if len(errs) > 0 {
-		return resp, fmt.Errorf("slack: settling %d of %d message(s) of %s failed: %w", len(errs), len(req.Messages), Plain(req.Step, maxIDText), errors.Join(errs...))
+	if len(errs) == 0 {
+		return resp, nil
 	}
-	return resp, nil
+	// Retryable when any failure may pass: settling again is harmless.
+	err := fmt.Errorf("slack: settling %d of %d message(s) of %s failed: %s", len(errs), len(req.Messages), Plain(req.Step, maxIDText), strings.Join(errs, "; "))
+	if permanent {
+		err = fmt.Errorf("%w: %w", err, activities.ErrPermanent)
+	}
+	return resp, err
 }
 
 // settle updates one message.

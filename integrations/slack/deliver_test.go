@@ -128,6 +128,12 @@ func TestDeliverKinds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
+			built, _, err := deliverBlocks(tc.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLimits(t, built)
+			checkLimits(t, settledBlocks(built, strings.Repeat("outcome ", 1000), "done"))
 			resp, err := r.c.Deliver(ctxT(t), tc.req())
 			if err != nil {
 				t.Fatal(err)
@@ -218,7 +224,7 @@ func TestDeliverSkipsRecipientsAndGoesOn(t *testing.T) {
 	req := prompt("task")
 	req.To = []activities.Recipient{{Person: "erin", Slack: "U0NOBODY"}, {Person: "alice", Slack: "U0ALICE"}, {Person: "alice", Slack: "U0ALICE"}}
 	resp, err := r.c.Deliver(ctxT(t), req)
-	if err != nil || resp.Delivered != 2 || len(resp.Messages) != 1 || len(resp.Failed) != 1 || !strings.HasPrefix(resp.Failed[0], "person.erin: ") {
+	if err != nil || resp.Delivered != 1 || len(resp.Messages) != 1 || len(resp.Failed) != 1 || !strings.HasPrefix(resp.Failed[0], "person.erin: ") {
 		t.Fatalf("%+v, %v", resp, err)
 	}
 	if !strings.Contains(resp.Failed[0], "user_not_found") {

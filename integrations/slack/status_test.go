@@ -1,15 +1,19 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/slack/slackfake"
 )
 
 func TestSettle(t *testing.T) {
@@ -242,5 +246,27 @@ func TestHostileText(t *testing.T) {
 		if len(m.Text) > 4*MaxFallbackText {
 			t.Errorf("top-level text of %d bytes", len(m.Text))
 		}
+	}
+}
+
+func TestSettleKeepsGoingAndStaysRetryable(t *testing.T) {
+	r := newRig(t)
+	room := r.f.AddChannel("inc-s", true)
+	req := prompt("task")
+	req.Room = &activities.Room{ChannelID: room}
+	sent, err := r.c.Deliver(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.cfg
+	cfg.Sleep = func(context.Context, time.Duration) error { return context.DeadlineExceeded }
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.f.Fail("chat.update", 1, slackfake.Fault{Status: 503})
+	resp, err := c.Settle(ctxT(t), activities.SettleRequest{Key: "s", IncidentID: "INC-3", Step: "isolate", State: "timed_out", Outcome: "nobody answered", Messages: sent.Messages})
+	if err == nil || errors.Is(err, activities.ErrPermanent) || resp.Updated != len(sent.Messages)-1 {
+		t.Errorf("one update failing with 503 until the deadline: %+v, %v", resp, err)
 	}
 }
