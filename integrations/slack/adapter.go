@@ -371,12 +371,12 @@ func (c *Chat) PostMessage(ctx context.Context, req activities.PostMessageReques
 	return activities.PostMessageResponse{ChannelID: ref.Channel, TS: ref.TS}, nil
 }
 
-// channelIDPattern matches conversation IDs (C…, G…, D…).
-var channelIDPattern = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
+// conversationIDPattern matches conversation IDs (C…, G…, D…).
+var conversationIDPattern = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
 
 // channelID is the ID of a channel given by ID or name.
 func (c *Chat) channelID(ctx context.Context, ref string) (string, error) {
-	if channelIDPattern.MatchString(ref) {
+	if conversationIDPattern.MatchString(ref) {
 		return ref, nil
 	}
 	c.mu.Lock()

@@ -211,11 +211,11 @@ func marker(state string) string {
 	return ":grey_question:"
 }
 
-// settledBlocks is a message's blocks once its step takes no more answers:
+// closedBlocks is a message's blocks once its step takes no more answers:
 // the same blocks without buttons (and without an earlier outcome line),
 // ending in a context line with the outcome and the state. Settling twice
 // gives the same blocks.
-func settledBlocks(blocks []slackapi.Block, outcome, state string) []slackapi.Block {
+func closedBlocks(blocks []slackapi.Block, outcome, state string) []slackapi.Block {
 	var out []slackapi.Block
 	for _, b := range blocks {
 		if b == nil || b.BlockType() == slackapi.MBTAction || b.ID() == blockOutcome {

@@ -164,18 +164,23 @@ func (c *Chat) settle(ctx context.Context, ref activities.MessageRef, req activi
 	if ref.Channel == "" || ref.TS == "" {
 		return fmt.Errorf("slack: a message to settle has no channel or timestamp: %w", activities.ErrPermanent)
 	}
+	// Read the message as Slack holds it: the gateway may have added who
+	// answered since it was posted. What the adapter posted is the
+	// fallback when it cannot be read.
 	k := ref.Channel + " " + ref.TS
-	c.mu.Lock()
-	b, ok := c.bodies.get(k)
-	c.mu.Unlock()
-	if !ok {
-		var err error
-		if b, err = c.fetch(ctx, ref); err != nil {
+	b, err := c.fetch(ctx, ref)
+	if err != nil {
+		c.mu.Lock()
+		posted, ok := c.bodies.get(k)
+		c.mu.Unlock()
+		if !ok || errCode(err) == "message_not_found" || errCode(err) == "channel_not_found" {
 			return err
 		}
+		c.log.Warn("could not read a message to settle; settling it as it was posted", "channel", ref.Channel, "ts", ref.TS, "error", err)
+		b = posted
 	}
-	blocks := settledBlocks(b.blocks, req.Outcome, req.State)
-	err := c.q.call(ctx, op{method: "chat.update", what: "settling a message in " + ref.Channel, do: func(ctx context.Context) error {
+	blocks := closedBlocks(b.blocks, req.Outcome, req.State)
+	err = c.q.call(ctx, op{method: "chat.update", what: "settling a message in " + ref.Channel, do: func(ctx context.Context) error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slackapi.MsgOptionText(b.text, false), slackapi.MsgOptionBlocks(blocks...))
 		return err
 	}})

@@ -133,7 +133,7 @@ func TestDeliverKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkLimits(t, built)
-			checkLimits(t, settledBlocks(built, strings.Repeat("outcome ", 1000), "done"))
+			checkLimits(t, closedBlocks(built, strings.Repeat("outcome ", 1000), "done"))
 			resp, err := r.c.Deliver(ctxT(t), tc.req())
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,16 @@ func TestSettle(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := r.f.Message(sent.Messages[0].Channel, sent.Messages[0].TS)
+	// The gateway says who answered, on the message itself.
+	api := slackapi.New(r.f.BotToken, slackapi.OptionAPIURL(r.f.URL()))
+	var posted slackapi.Blocks
+	if err := json.Unmarshal(before.Blocks, &posted); err != nil {
+		t.Fatal(err)
+	}
+	answered := append(posted.BlockSet, slackapi.NewContextBlock("firebreak/answered/1", mrkdwn("approved by *Bob* at 12:00")))
+	if _, _, _, err := api.UpdateMessageContext(ctx, before.Channel, before.TS, slackapi.MsgOptionText(before.Text, false), slackapi.MsgOptionBlocks(answered...)); err != nil {
+		t.Fatal(err)
+	}
 	settle := activities.SettleRequest{Key: "s", IncidentID: "INC-3", Step: "isolate", StepKind: "approval", State: "done",
 		Outcome: "approved by Alice <!here>", Messages: sent.Messages}
 	resp, err := r.c.Settle(ctx, settle)
@@ -43,6 +53,9 @@ func TestSettle(t *testing.T) {
 		}
 		if !strings.Contains(text, "Cut *cell 4*") || m.Text != before.Text {
 			t.Errorf("%s: the original text is gone: %s", when, text)
+		}
+		if !strings.Contains(text, "approved by *Bob* at 12:00") {
+			t.Errorf("%s: the gateway's answered line is gone: %s", when, text)
 		}
 		if strings.Count(text, "approved by Alice") != 1 || strings.Contains(text, "<!here>") || !strings.Contains(text, "&lt;!here&gt;") {
 			t.Errorf("%s: outcome line: %s", when, text)
