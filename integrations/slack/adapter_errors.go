@@ -199,6 +199,10 @@ func classify(method, token string, err error) *apiError {
 	return e
 }
 
+// refusal is a permanent failure that is not Slack's: its text is msg
+// alone, for lists of who could not be reached.
+func refusal(msg string) error { return &apiError{kind: kindPermanent, msg: msg} }
+
 // redact removes the token from text, in case a transport put it there.
 func redact(text, token string) string {
 	if token == "" {

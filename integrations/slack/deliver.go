@@ -46,11 +46,11 @@ func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 			who = "person." + who
 		}
 		if ctx.Err() != nil {
-			fail(who, fmt.Errorf("not tried: %w", ctx.Err()))
+			fail(who, fmt.Errorf("not tried: the activity's time ran out"))
 			continue
 		}
 		if r.Slack == "" {
-			fail(who, fmt.Errorf("no Slack user ID: %w", activities.ErrPermanent))
+			fail(who, refusal("no Slack user ID"))
 			continue
 		}
 		if users[r.Slack] {
@@ -75,7 +75,7 @@ func (c *Chat) Deliver(ctx context.Context, req activities.DeliverRequest) (acti
 	switch {
 	case !inRoom:
 	case !hasRoom:
-		fail("incident channel", fmt.Errorf("no incident channel was opened (run slack.open_channel first): %w", activities.ErrPermanent))
+		fail("incident channel", refusal("no incident channel was opened (run slack.open_channel first)"))
 	default:
 		m.key = req.Key + "/room"
 		ref, err := c.post(ctx, req.Room.ChannelID, m, req.Retry)

@@ -50,7 +50,7 @@ func TestDeliverApprovalPrompt(t *testing.T) {
 	if resp.Delivered != 3 || len(resp.Messages) != 3 {
 		t.Fatalf("delivered %d, messages %+v; want 2 DMs and the room", resp.Delivered, resp.Messages)
 	}
-	if len(resp.Failed) != 1 || resp.Failed[0] != "person.dave: no Slack user ID: permanent failure" {
+	if len(resp.Failed) != 1 || resp.Failed[0] != "person.dave: no Slack user ID" {
 		t.Errorf("failed %q", resp.Failed)
 	}
 	ref := dmOf(t, r.f, "U0ALICE", resp.Messages)

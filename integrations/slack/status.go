@@ -71,7 +71,7 @@ func (c *Chat) PublishStatus(ctx context.Context, req activities.StatusRequest) 
 // are summarised by state.
 func statusBlocks(req activities.StatusRequest) ([]slackapi.Block, string) {
 	title := req.Title
-	if strings.TrimSpace(title) == "" {
+	if strings.TrimSpace(strings.TrimPrefix(title, activities.ExercisePrefix)) == "" {
 		title = "Incident " + req.IncidentID
 	}
 	if req.Exercise && !strings.Contains(title, "EXERCISE") {

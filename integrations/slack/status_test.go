@@ -283,3 +283,21 @@ func TestSettleKeepsGoingAndStaysRetryable(t *testing.T) {
 		t.Errorf("one update failing with 503 until the deadline: %+v, %v", resp, err)
 	}
 }
+
+func TestStatusTitle(t *testing.T) {
+	for _, tc := range []struct {
+		req  activities.StatusRequest
+		want string
+	}{
+		{activities.StatusRequest{IncidentID: "INC-1"}, "Incident INC-1"},
+		{activities.StatusRequest{IncidentID: "EX-1", Exercise: true, Title: activities.ExercisePrefix}, "[EXERCISE] Incident EX-1"},
+		{activities.StatusRequest{IncidentID: "EX-1", Exercise: true, Title: "Drill"}, "[EXERCISE] Drill"},
+		{activities.StatusRequest{IncidentID: "INC-2", Title: "<!channel>\u202e"}, "<!channel>"},
+	} {
+		blocks, _ := statusBlocks(tc.req)
+		h, ok := blocks[0].(*slackapi.HeaderBlock)
+		if !ok || h.Text.Type != slackapi.PlainTextType || h.Text.Text != tc.want {
+			t.Errorf("%+v: header %+v, want plain %q", tc.req, blocks[0], tc.want)
+		}
+	}
+}
