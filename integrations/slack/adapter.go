@@ -100,6 +100,9 @@ var _ activities.Chat = (*Chat)(nil)
 type body struct {
 	text   string
 	blocks []slackapi.Block
+	// meta is the message's metadata, sent again with an update so the
+	// key stays findable; nil when it has none.
+	meta *slackapi.SlackMetadata
 }
 
 // New makes a Chat. It does not call Slack.
@@ -437,12 +440,13 @@ func (c *Chat) post(ctx context.Context, channel string, m outgoing, retry bool)
 	if ok {
 		return ref, nil
 	}
+	meta := slackapi.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"key": m.key, "incident": m.incident}}
 	opts := []slackapi.MsgOption{
 		slackapi.MsgOptionText(m.text, false),
 		slackapi.MsgOptionBlocks(m.blocks...),
 		slackapi.MsgOptionDisableLinkUnfurl(),
 		slackapi.MsgOptionDisableMediaUnfurl(),
-		slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"key": m.key, "incident": m.incident}}),
+		slackapi.MsgOptionMetadata(meta),
 	}
 	err := c.q.post(ctx, channel, op{
 		method: "chat.postMessage",
@@ -477,7 +481,7 @@ func (c *Chat) post(ctx context.Context, channel string, m outgoing, retry bool)
 	c.mu.Lock()
 	if _, ok := c.posted.get(m.key); !ok {
 		c.posted.put(m.key, ref)
-		c.bodies.put(ref.Channel+" "+ref.TS, body{text: m.text, blocks: m.blocks})
+		c.bodies.put(ref.Channel+" "+ref.TS, body{text: m.text, blocks: m.blocks, meta: &meta})
 	}
 	c.mu.Unlock()
 	return ref, nil

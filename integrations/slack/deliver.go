@@ -180,15 +180,19 @@ func (c *Chat) settle(ctx context.Context, ref activities.MessageRef, req activi
 		b = posted
 	}
 	blocks := closedBlocks(b.blocks, req.Outcome, req.State)
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(b.text, false), slackapi.MsgOptionBlocks(blocks...)}
+	if b.meta != nil {
+		opts = append(opts, slackapi.MsgOptionMetadata(*b.meta))
+	}
 	err = c.q.call(ctx, op{method: "chat.update", what: "settling a message in " + ref.Channel, do: func(ctx context.Context) error {
-		_, _, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slackapi.MsgOptionText(b.text, false), slackapi.MsgOptionBlocks(blocks...))
+		_, _, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, opts...)
 		return err
 	}})
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.bodies.put(k, body{text: b.text, blocks: blocks})
+	c.bodies.put(k, body{text: b.text, blocks: blocks, meta: b.meta})
 	c.mu.Unlock()
 	return nil
 }
@@ -198,7 +202,7 @@ func (c *Chat) settle(ctx context.Context, ref activities.MessageRef, req activi
 func (c *Chat) fetch(ctx context.Context, ref activities.MessageRef) (body, error) {
 	var msgs []slackapi.Message
 	err := c.q.call(ctx, op{method: "conversations.history", what: "reading a message to settle in " + ref.Channel, do: func(ctx context.Context) error {
-		r, err := c.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{ChannelID: ref.Channel, Latest: ref.TS, Inclusive: true, Limit: 1})
+		r, err := c.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{ChannelID: ref.Channel, Latest: ref.TS, Inclusive: true, Limit: 1, IncludeAllMetadata: true})
 		if err == nil {
 			msgs = r.Messages
 		}
@@ -215,7 +219,12 @@ func (c *Chat) fetch(ctx context.Context, ref activities.MessageRef) (body, erro
 	if len(blocks) == 0 {
 		blocks = []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(orDash(clip(m.Text, MaxSectionText))), nil, nil, slackapi.SectionBlockOptionBlockID(blockText))}
 	}
-	return body{text: m.Text, blocks: blocks}, nil
+	b := body{text: m.Text, blocks: blocks}
+	if m.Metadata.EventType != "" {
+		md := m.Metadata
+		b.meta = &md
+	}
+	return b, nil
 }
 
 func orDash(s string) string {

@@ -51,6 +51,9 @@ func TestSettle(t *testing.T) {
 		if ids := actionIDs(blocks); len(ids) != 0 {
 			t.Errorf("%s: buttons left: %v", when, ids)
 		}
+		if metadataKey(t, m) != req.Key+"/dm/U0ALICE" && metadataKey(t, m) != req.Key+"/dm/U0BOB" && metadataKey(t, m) != req.Key+"/room" {
+			t.Errorf("%s: the message lost its key: %+v", when, m.Metadata)
+		}
 		if !strings.Contains(text, "Cut *cell 4*") || m.Text != before.Text {
 			t.Errorf("%s: the original text is gone: %s", when, text)
 		}
