@@ -73,8 +73,9 @@ type Config struct {
 // status message, Block Kit pages and prompts, settling them once their
 // step closes, and user groups. Messages to one channel go out in order at
 // the configured rate, and each idempotency key shows at most one message,
-// even across a worker that crashed between posting and completing. It is
-// safe for concurrent use.
+// even across a worker that crashed between posting and completing. Rate
+// limits and Slack's outages are retried until the call's ctx ends (the
+// activity's deadline). It is safe for concurrent use.
 type Chat struct {
 	api     *slackapi.Client
 	q       *queue

@@ -129,7 +129,8 @@ func (q *queue) call(ctx context.Context, o op) error { return q.run(ctx, o, nil
 // again (so a lane keeps its order), a 5xx or a lost connection backs off
 // (capped, jittered) and sends again once landed says the earlier attempt
 // did not take effect, and the loop gives up when ctx ends (the activity's
-// deadline), saying so. Any other failure is returned at once.
+// deadline), saying so: a ctx without a deadline waits as long as Slack
+// is down. Any other failure is returned at once.
 func (q *queue) run(ctx context.Context, o op, l *lane) error {
 	if o.already != nil && o.already() {
 		return nil
@@ -186,6 +187,10 @@ func (q *queue) run(ctx context.Context, o op, l *lane) error {
 			unsure = unsure || e.maybeApplied
 			wait = backoff(attempt)
 		case kindPermanent, kindOther:
+			var inner *apiError
+			if errors.As(err, &inner) {
+				return fmt.Errorf("%s: %w", o.what, err) // already says what it was doing
+			}
 			return fmt.Errorf("%s: %w", o.what, e)
 		}
 		last = e
