@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -361,5 +362,32 @@ func TestSameKeyAtOnceIsOneMessage(t *testing.T) {
 	}
 	if _, err := r.c.PostMessage(ctxT(t), activities.PostMessageRequest{Room: req.Room, Text: "x"}); !errors.Is(err, activities.ErrPermanent) {
 		t.Errorf("no key: %v", err)
+	}
+}
+
+func TestOpenChannelThroughLostAnswers(t *testing.T) {
+	r := newRig(t)
+	// Slack creates the channel, pins the message and posts the status,
+	// and each time the answer is lost.
+	for _, m := range []string{"conversations.create", "pins.add", "chat.postMessage", "conversations.setTopic"} {
+		r.f.Fail(m, 1, slackfake.Fault{Status: 500, AfterApply: true})
+	}
+	r.f.Fail("conversations.invite", 1, slackfake.Fault{Drop: true, AfterApply: true})
+	resp, err := r.c.OpenChannel(ctxT(t), activities.OpenChannelRequest{Key: "INC-13/open", IncidentID: "INC-13", Name: "inc-13", Topic: "t", Invite: []string{"person.alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The resend finds the name taken and reuses the room it made.
+	if calls := r.f.Calls("conversations.create"); len(calls) != 2 || calls[0].Status != 500 || calls[1].Error != "name_taken" {
+		t.Errorf("conversations.create calls: %+v", calls)
+	}
+	if n := len(r.f.Messages(resp.ChannelID)); n != 1 {
+		t.Errorf("%d status messages", n)
+	}
+	if pins := r.f.Pins(resp.ChannelID); len(pins) != 1 || pins[0].TS != resp.StatusTS {
+		t.Errorf("pins %+v, status %s", pins, resp.StatusTS)
+	}
+	if ch, _ := r.f.Channel(resp.ChannelID); !slices.Contains(ch.Members, "U0ALICE") {
+		t.Errorf("members %v", ch.Members)
 	}
 }
