@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/firebreak-ir/firebreak/integrations/slack/slackfake"
 	"net"
 	"strings"
 	"testing"
@@ -25,9 +26,13 @@ func TestIntegrations(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// The Slack probe (auth.test) goes to a local fake, never slack.com.
+	fake := slackfake.New(slackfake.WithTokens("xoxb-do-not-print", "xapp-unused"))
+	defer fake.Close()
 	dir := writeDir(t, map[string]string{"org.hcl": `
 integration "slack" "main" {
   bot_token = env("FB_TEST_SLACK_TOKEN")
+  api_url   = "` + fake.URL() + `"
 }
 integration "modbus" "plc" {
   address  = "` + ln.Addr().String() + `"
@@ -58,7 +63,7 @@ integration "pagerduty" "default" {
 	for _, r := range got.Integrations {
 		rows[r.ID] = r
 	}
-	if r := rows["slack.main"]; r.Mode != "simulated" || r.Why != "no slack adapter yet" || len(r.Env) != 1 || !r.Env[0].Set || !r.Env[0].Needed {
+	if r := rows["slack.main"]; r.Mode != "real" || r.Why != "" || len(r.Env) != 1 || !r.Env[0].Set || !r.Env[0].Needed || r.Probe == nil || r.Probe.Result != "reachable" {
 		t.Errorf("slack.main: %+v", r)
 	}
 	if r := rows["pagerduty.default"]; r.Why != "simulate = true" || r.Env[0].Set || r.Env[0].Needed {

@@ -6,7 +6,7 @@
 // An instance is real when its kind has an adapter and its block does not
 // say simulate = true; otherwise it runs on its simulated twin
 // (integrations/sim). Exercise runs always get twins, on their own task
-// queue, whatever this package says. No kind has a real adapter yet: they
+// queue, whatever this package says. Slack has its adapter; the others
 // arrive with the issue that brings real integrations, and each is added
 // here, in Kinds, and nowhere else.
 package adapters
@@ -24,6 +24,9 @@ import (
 	"strings"
 	"time"
 
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/firebreak-ir/firebreak/integrations/slack"
 	"github.com/firebreak-ir/firebreak/internal/org"
 )
 
@@ -47,10 +50,18 @@ type Kind struct {
 // Kinds holds every integration kind the language declares.
 var Kinds = map[string]Kind{
 	"slack": {
-		Name:   "slack",
-		Target: func(*org.Instance) string { return "the Slack workspace of its bot token" },
-		Twin:   "records channels, messages, pages and prompts in the simulation journal",
-		// Probe (auth.test) comes with the Slack adapter.
+		Name: "slack",
+		New: func(in *org.Instance) (any, error) {
+			return slack.New(slack.Config{Token: in.Value("bot_token"), APIURL: in.Value("api_url")})
+		},
+		Probe: probeSlack,
+		Target: func(in *org.Instance) string {
+			if u := in.Value("api_url"); u != "" {
+				return "the Slack workspace of its bot token, through " + hostOf(u, u)
+			}
+			return "the Slack workspace of its bot token"
+		},
+		Twin: "records channels, messages, pages and prompts in the simulation journal",
 	},
 	"nftables": {
 		Name:  "nftables",
@@ -97,6 +108,23 @@ var Kinds = map[string]Kind{
 		},
 		Twin: "answers register reads from simulated plant state (1 unless an exercise sets it)",
 	},
+}
+
+// probeSlack calls auth.test with the bot token: it changes nothing and
+// says whether the token works.
+func probeSlack(ctx context.Context, in *org.Instance) error {
+	token := in.Value("bot_token")
+	if token == "" {
+		return errors.New("no bot_token is set")
+	}
+	var opts []slackapi.Option
+	if u := in.Value("api_url"); u != "" {
+		opts = append(opts, slackapi.OptionAPIURL(u))
+	}
+	if _, err := slackapi.New(token, opts...).AuthTestContext(ctx); err != nil {
+		return fmt.Errorf("auth.test: %w", err)
+	}
+	return nil
 }
 
 // Mode is how an instance is backed.

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"github.com/firebreak-ir/firebreak/integrations/slack/slackfake"
 	"net"
 	"os"
 	"path/filepath"
@@ -98,6 +99,9 @@ func TestProbes(t *testing.T) {
 	}
 	deadAddr := closed.Addr().String()
 	closed.Close()
+	// Slack's auth.test goes to a local fake, never to slack.com.
+	fake := slackfake.New()
+	defer fake.Close()
 	NetnsDir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(NetnsDir, "present"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -111,7 +115,14 @@ integration "webhook" "up" {
 }
 integration "nftables" "present" { netns = "present" }
 integration "nftables" "absent" { netns = "absent" }
-integration "slack" "main" { bot_token = env("TOKEN") }
+integration "slack" "main" {
+  bot_token = env("TOKEN")
+  api_url   = "`+fake.URL()+`"
+}
+integration "slack" "revoked" {
+  bot_token = env("OLD_TOKEN")
+  api_url   = "`+fake.URL()+`"
+}
 integration "pagerduty" "fromenv" {
   routing_key = env("PD_KEY")
   api_url     = env("PD_URL")
@@ -120,10 +131,10 @@ integration "pagerduty" "fromenv" {
 integration "webhook" "secreturl" {
   url = env("HOOK_URL")
 }
-`, map[string]string{"HOOK_SECRET": "s3cr3t", "TOKEN": "xoxb-1", "HOOK_URL": "http://" + deadAddr + "/secret-path"})
+`, map[string]string{"HOOK_SECRET": "s3cr3t", "TOKEN": fake.BotToken, "OLD_TOKEN": "xoxb-revoked", "HOOK_URL": "http://" + deadAddr + "/secret-path"})
 	want := map[string]string{
 		"modbus.up": "reachable", "modbus.down": "unreachable", "webhook.up": "reachable",
-		"nftables.present": "reachable", "nftables.absent": "unreachable", "slack.main": "",
+		"nftables.present": "reachable", "nftables.absent": "unreachable", "slack.main": "reachable", "slack.revoked": "unreachable",
 		// The URL is in a variable not read: never the default host.
 		"pagerduty.fromenv": "not probed: $PD_URL is not read while the instance is simulated (or is unset)",
 		"webhook.secreturl": "unreachable",

@@ -3,9 +3,10 @@
 // on the exercise task queue. It is the one place that decides which
 // integration backs each activity interface.
 //
-// Until the real integrations land, live activities run on simulated twins
-// too; every action they take is recorded in the journal and marked
-// "simulated" in the timeline.
+// A real slack integration (no simulate = true) backs the live Chat with
+// the Slack adapter. The other integrations run on simulated twins until
+// their adapters land; every action they take is recorded in the journal
+// and marked "simulated" in the timeline.
 package runner
 
 import (
@@ -86,9 +87,9 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 		holder = org.NewHolder(o, org.Options{})
 	}
 	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: holder}
-	// Which integration backs each instance. No kind has a real adapter
-	// yet, so every instance runs on its twin; when adapters land, the
-	// real ones are built here from adapters.Kinds.
+	// Which integration backs each instance: Slack's adapter (below) when
+	// its block is real; the other kinds run on their twins until their
+	// adapters land and are built here from adapters.Kinds.
 	for _, r := range adapters.Resolve(holder.Current()) {
 		logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
 	}
@@ -97,6 +98,15 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	live := worker.New(c, activities.TaskQueue, worker.Options{})
 	liveActs := twin.Activities()
 	liveActs.Authority = authority
+	// A real slack integration backs Chat; every other interface stays on
+	// its twin until its adapter lands. Exercises never get it.
+	chat, err := SlackChat(holder, logger)
+	if err != nil {
+		return nil, err
+	}
+	if chat != nil {
+		liveActs.Chat = chat
+	}
 	Register(live, liveActs)
 	ws.workers = append(ws.workers, live)
 	// Exercise activities: simulated twins only, by construction, under
