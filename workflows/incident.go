@@ -134,6 +134,9 @@ type runner struct {
 	// the digest of the last status published.
 	statusInflight bool
 	statusSent     string
+	// settles are the messages to settle once the loop has scheduled
+	// what is ready (see flushRoom).
+	settles []activities.SettleInput
 }
 
 // setup validates the input, restores or creates the state and registers the
@@ -291,6 +294,7 @@ func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
 	r.resolveGroups(ctx)
 	for {
 		r.advance(ctx)
+		r.flushRoom()
 		r.publishStatus()
 		if r.finished() {
 			break
@@ -348,6 +352,7 @@ func (r *runner) cancelled(ctx workflow.Context, cause error) (IncidentResult, e
 	r.cancelOpen(dctx)
 	if r.version >= interpreterV7 {
 		// Let the cancelled steps' messages be closed and the status say so.
+		r.flushRoom()
 		r.publishStatus()
 		_ = workflow.Await(dctx, func() bool { return r.inflight == 0 })
 	}

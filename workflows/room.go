@@ -122,15 +122,27 @@ func (r *runner) settle(s *plan.Step, st *StepState, state string, msgs []activi
 	r.settleAs(s, st, state, outcome, msgs)
 }
 
+// settleAs queues the settling of msgs; flushRoom schedules it once the
+// loop has started what the change made ready, so that an action a
+// sign-off let through is scheduled before the messages are tidied up.
 func (r *runner) settleAs(s *plan.Step, st *StepState, state, outcome string, msgs []activities.MessageRef) {
 	in := activities.SettleInput{Call: r.call(s, st), StepKind: string(s.Kind), State: state, Outcome: outcome, Messages: msgs}
 	in.Call.Action = "settle"
-	var res activities.SettleResult
-	r.launch(r.roomCtx, r.roomContext(), activities.SettleActivity, in, &res, func(ctx workflow.Context, err error) {
-		if err != nil {
-			r.logger.Warn("could not update a step's messages", "step", s.ID, "error", err)
-		}
-	})
+	r.settles = append(r.settles, in)
+}
+
+// flushRoom schedules the queued settling of messages.
+func (r *runner) flushRoom() {
+	for _, in := range r.settles {
+		step := in.Call.Step
+		var res activities.SettleResult
+		r.launch(r.roomCtx, r.roomContext(), activities.SettleActivity, in, &res, func(ctx workflow.Context, err error) {
+			if err != nil {
+				r.logger.Warn("could not update a step's messages", "step", step, "error", err)
+			}
+		})
+	}
+	r.settles = nil
 }
 
 // outcome is one line on how a step ended, for its messages.
