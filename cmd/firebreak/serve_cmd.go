@@ -61,6 +61,9 @@ worker'. Workers deliver the prompts; serve only receives. See docs/slack.md.`,
 			if err != nil {
 				return err
 			}
+			if err := slackdoor.Check(inst, httpAddr); err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
 			cfg, err := temporalenv.FromEnv(os.Getenv)
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}

@@ -105,6 +105,22 @@ type ServeOptions struct {
 	Logger *slog.Logger
 }
 
+// Check refuses, before anything starts, a front door that could not
+// work: no bot token, neither Socket Mode (app_token) nor an HTTP address,
+// or HTTP without a signing secret.
+func Check(in *org.Instance, httpAddr string) error {
+	if _, _, err := API(in, nil); err != nil {
+		return err
+	}
+	if httpAddr == "" && Setting(in, SettingAppToken) == "" {
+		return fmt.Errorf("integration %s (%s) has no app_token for Socket Mode and no --http-addr was given, so Slack could not reach firebreak: set app_token = env(\"SLACK_APP_TOKEN\"), or serve HTTP with --http-addr", in.ID, in.Source)
+	}
+	if httpAddr != "" && strings.TrimSpace(Setting(in, SettingSigningSecret)) == "" {
+		return fmt.Errorf("integration %s (%s) has no signing_secret, and HTTP requests cannot be verified without it: set signing_secret = env(\"SLACK_SIGNING_SECRET\") to the app's signing secret (Basic Information in the app's settings)", in.ID, in.Source)
+	}
+	return nil
+}
+
 // Serve runs the Slack front door until ctx ends: the HTTP endpoints when
 // HTTPAddr is set, and Socket Mode when the integration has an app_token.
 // It refuses to start with neither, and HTTP without a signing secret.
@@ -114,18 +130,15 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if err := Check(in, opts.HTTPAddr); err != nil {
+		return err
+	}
 	api, url, err := API(in, nil)
 	if err != nil {
 		return err
 	}
 	appToken := Setting(in, SettingAppToken)
-	if opts.HTTPAddr == "" && appToken == "" {
-		return fmt.Errorf("integration %s (%s) has no app_token for Socket Mode and no --http-addr was given, so Slack could not reach firebreak: set app_token = env(\"SLACK_APP_TOKEN\"), or serve HTTP with --http-addr", in.ID, in.Source)
-	}
 	secret := Setting(in, SettingSigningSecret)
-	if opts.HTTPAddr != "" && strings.TrimSpace(secret) == "" {
-		return fmt.Errorf("integration %s (%s) has no signing_secret, and HTTP requests cannot be verified without it: set signing_secret = env(\"SLACK_SIGNING_SECRET\") to the app's signing secret (Basic Information in the app's settings)", in.ID, in.Source)
-	}
 	if secret == "" {
 		// Socket Mode only: requests come over the app's own websocket,
 		// and the gateway's HTTP handler is never served.
