@@ -366,6 +366,32 @@ func slackSignoff(t *testing.T, socket bool) {
 	if !approved["alice"] || !approved["dmitri"] || len(approved) != 2 {
 		t.Errorf("approvals on record: %v; want alice and dmitri", approved)
 	}
+	// /firebreak status and list answer in Slack too.
+	for _, c := range []struct{ text, want string }{
+		{"status " + id, id + ": "},
+		{"list", "slack_e2e"},
+	} {
+		in, err := w.fake.Command("U01INES", w.general, slack.SlashCommand, c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if socket {
+			_, err = w.fake.DeliverSocket(w.ctx, in)
+		} else {
+			_, _, err = w.fake.DeliverHTTP(w.ctx, w.http+slack.PathCommands, in)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.wait("the reply to /firebreak "+c.text, func(s *slackfake.Snapshot) bool {
+			for _, r := range s.Responses() {
+				if strings.Contains(r.Text, c.want) && (c.text == "list" || strings.Contains(r.Text, "completed")) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	// Hostile text from the playbook never became a mention or a link.
 	for _, m := range w.fake.Messages(room) {
 		if strings.Contains(m.Text, "<!channel>") || strings.Contains(string(m.Blocks), "<!channel>") ||
