@@ -299,7 +299,10 @@ func checkEffects(t *testing.T, entries []sim.Entry, id string, want []effectKey
 	}
 	var extra []string
 	for k, n := range got {
-		if !wanted[k] {
+		// Status updates follow the incident's pace (a burst of changes
+		// makes one update), so how many there are is not fixed; each is
+		// still applied once (checkNoDuplicateEffects).
+		if !wanted[k] && k.op != sim.OpStatus {
 			extra = append(extra, fmt.Sprintf("%s (%d)", k, n))
 		}
 	}

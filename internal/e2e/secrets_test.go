@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"github.com/firebreak-ir/firebreak/integrations/slack/slackfake"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +30,7 @@ import (
 // realSlackDir writes the built-in library with its Slack instance no
 // longer simulated, so a worker must read $SLACK_BOT_TOKEN and the other
 // Slack variables at start.
-func realSlackDir(t *testing.T) string {
+func realSlackDir(t *testing.T, apiURL string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := library.WriteTo(dir, false); err != nil {
@@ -39,7 +41,9 @@ func realSlackDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real := strings.Replace(string(b), "integration \"slack\" \"main\" {\n  simulate       = true\n", "integration \"slack\" \"main\" {\n", 1)
+	// The real adapter and its probe reach the local fake Slack at
+	// apiURL, never slack.com.
+	real := strings.Replace(string(b), "integration \"slack\" \"main\" {\n  simulate       = true\n", fmt.Sprintf("integration \"slack\" \"main\" {\n  api_url = %q\n", apiURL), 1)
 	if real == string(b) {
 		t.Fatal("the library's slack block changed shape; update this test")
 	}
@@ -82,10 +86,12 @@ func cliEnvIn(t *testing.T, dir, address string, env []string, args ...string) (
 // variable set to a known value, the value appears in no plan, workflow
 // history (as JSON and as raw protobuf), log, SQLite file or CLI output.
 func TestWorkerSecrets(t *testing.T) {
-	dir := realSlackDir(t)
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)
 	secret := "xoxb-firebreak-test-" + hex.EncodeToString(raw)
+	fake := slackfake.New(slackfake.WithTokens(secret, "xapp-"+secret))
+	t.Cleanup(fake.Close)
+	dir := realSlackDir(t, fake.URL())
 	secretEnv := []string{"SLACK_BOT_TOKEN=" + secret, "SLACK_APP_TOKEN=xapp-" + secret, "SLACK_SIGNING_SECRET=sig-" + secret}
 
 	// Unset: the worker refuses to start, naming the variable and file:line.
