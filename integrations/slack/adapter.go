@@ -91,6 +91,7 @@ type Chat struct {
 	dms      *memo[string] // user ID to DM conversation ID
 	versions *memo[int]    // status message to the version applied
 	botUser  string
+	botID    string // the app's bot ID, which its messages carry
 
 	statusLocks [64]sync.Mutex
 }
@@ -291,26 +292,32 @@ func (c *Chat) findChannel(ctx context.Context, name string) (*slackapi.Channel,
 
 // botUserID is the app's bot user (auth.test), asked once.
 func (c *Chat) botUserID(ctx context.Context) (string, error) {
+	id, _, err := c.whoAmI(ctx)
+	return id, err
+}
+
+// whoAmI is the app's bot user and bot ID (auth.test), asked once.
+func (c *Chat) whoAmI(ctx context.Context) (string, string, error) {
 	c.mu.Lock()
-	id := c.botUser
+	id, bot := c.botUser, c.botID
 	c.mu.Unlock()
 	if id != "" {
-		return id, nil
+		return id, bot, nil
 	}
 	err := c.q.call(ctx, op{method: "auth.test", what: "asking Slack who the app is", do: func(ctx context.Context) error {
 		r, err := c.api.AuthTestContext(ctx)
 		if err == nil {
-			id = r.UserID
+			id, bot = r.UserID, r.BotID
 		}
 		return err
 	}})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	c.mu.Lock()
-	c.botUser = id
+	c.botUser, c.botID = id, bot
 	c.mu.Unlock()
-	return id, nil
+	return id, bot, nil
 }
 
 // invite invites the users principals resolve to, one at a time so one
@@ -491,6 +498,12 @@ func (c *Chat) post(ctx context.Context, channel string, m outgoing, retry bool)
 // findByKey searches channel's recent history for the app's message whose
 // metadata carries key.
 func (c *Chat) findByKey(ctx context.Context, channel, key string) (activities.MessageRef, bool, error) {
+	// Only the app's own messages count: another app in the channel could
+	// post a message with firebreak's metadata under a guessable key.
+	_, self, err := c.whoAmI(ctx)
+	if err != nil {
+		return activities.MessageRef{}, false, err
+	}
 	cursor := ""
 	for range historyPages {
 		var resp *slackapi.GetConversationHistoryResponse
@@ -506,7 +519,7 @@ func (c *Chat) findByKey(ctx context.Context, channel, key string) (activities.M
 		}
 		for _, msg := range resp.Messages {
 			md := msg.Metadata
-			if md.EventType == MetadataEventType && msg.BotID != "" {
+			if md.EventType == MetadataEventType && self != "" && msg.BotID == self {
 				if k, _ := md.EventPayload["key"].(string); k == key {
 					return activities.MessageRef{Channel: channel, TS: msg.Timestamp}, true, nil
 				}

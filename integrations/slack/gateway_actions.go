@@ -186,7 +186,7 @@ func reasonModal(actionID string, ref Ref, meta string) slackapi.ModalViewReques
 		PrivateMetadata: meta,
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
 			// intro is ours but for the neutralised, bounded step and incident.
-			slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, intro, false, false), nil, nil),
+			slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, intro, false, true), nil, nil),
 			block,
 		}},
 	}
@@ -309,13 +309,14 @@ func (g *Gateway) answer(ctx context.Context, a Answer, origin where, orig *moda
 	if !origin.ok() {
 		return
 	}
-	if orig == nil {
-		o, err := g.fetchMessage(ctx, origin)
-		if err != nil {
-			log.Warn("slack: could not read the answered message to update it", "err", err)
-			return
-		}
+	// The message as it is now, not as it was clicked: the worker may
+	// have settled it since (the quorum was met by someone else), and an
+	// edit from the click-time copy would bring its buttons back.
+	if o, err := g.fetchMessage(ctx, origin); err == nil {
 		orig = &o
+	} else if orig == nil {
+		log.Warn("slack: could not read the answered message to update it", "err", err)
+		return
 	}
 	who := reply.Name
 	if who == "" {
@@ -326,7 +327,9 @@ func (g *Gateway) answer(ctx context.Context, a Answer, origin where, orig *moda
 	}
 	line := fmt.Sprintf("%s by *%s* at %s", answerDone(a), Mrkdwn(who, 200), g.now().UTC().Format("2006-01-02 15:04 UTC"))
 	if a.Reason != "" {
-		line += ": " + Mrkdwn(a.Reason, 1500)
+		// One line: a reason's line breaks could make it read as another
+		// answer.
+		line += ": " + Mrkdwn(strings.Join(strings.Fields(a.Reason), " "), 1500)
 	}
 	blocks := settledBlocks(orig.Blocks, line, reply.StepOpen && !origin.DM)
 	opts := []slackapi.MsgOption{slackapi.MsgOptionBlocks(blocks...)}
@@ -368,7 +371,8 @@ func settledBlocks(in []slackapi.Block, line string, keep bool) []slackapi.Block
 		out = slices.Delete(out, i, i+1)
 	}
 	id := answeredPrefix + strconv.Itoa(next)
-	return append(out, slackapi.NewContextBlock(id, slackapi.NewTextBlockObject(slackapi.MarkdownType, line, false, false)))
+	// verbatim: Slack parses no mention or link out of the line.
+	return append(out, slackapi.NewContextBlock(id, slackapi.NewTextBlockObject(slackapi.MarkdownType, line, false, true)))
 }
 
 // answeredLine says whether b is a line settledBlocks added, and its
