@@ -294,6 +294,9 @@ func (r *runner) run(ctx workflow.Context) (IncidentResult, error) {
 	r.resolveGroups(ctx)
 	for {
 		r.advance(ctx)
+		if r.refreshGroups(ctx) {
+			continue
+		}
 		r.flushRoom()
 		r.publishStatus()
 		if r.finished() {

@@ -131,6 +131,7 @@ func contains(xs []string, x string) bool {
 func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, round int) {
 	now := workflow.Now(ctx)
 	r.supersede(s, st, round)
+	r.staleGroups(round)
 	st.State = StepWaiting
 	st.Round = round
 	st.RoundOpenedAt = now
@@ -184,7 +185,7 @@ func (r *runner) askable(s *plan.Step) []string {
 }
 
 func (r *runner) dispatchPrompt(ctx workflow.Context, s *plan.Step, st *StepState) {
-	if st.Prompted || r.holdDeliveries() {
+	if st.Prompted || r.holdDeliveries() || r.c.GroupsStale {
 		return
 	}
 	st.Prompted = true
@@ -220,7 +221,7 @@ func (r *runner) tickPrompt(ctx workflow.Context, s *plan.Step, st *StepState) b
 		return false
 	}
 	changed := false
-	if !st.Prompted && !r.holdDeliveries() {
+	if !st.Prompted && !r.holdDeliveries() && !r.c.GroupsStale {
 		r.dispatchPrompt(ctx, s, st)
 		changed = true
 	}

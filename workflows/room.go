@@ -23,6 +23,10 @@ import (
 // settling; messages past it are settled at once.
 const maxStepMessages = 200
 
+// finalStatusFor is how long the incident keeps trying to publish its
+// final status before it finishes without.
+const finalStatusFor = 5 * time.Minute
+
 // roomOptions are the activity options of settling and status updates:
 // short, a few attempts, never holding the incident up for long.
 func roomOptions() workflow.ActivityOptions {
@@ -234,8 +238,21 @@ func (r *runner) publishStatus() {
 	}
 	r.identify(&in.Call)
 	r.statusInflight = true
+	actx := r.roomContext()
+	if state != StateRunning {
+		// The last word on the incident: keep trying for a while (Slack
+		// may be down just then), or the room says running for good.
+		opts := roomOptions()
+		opts.ScheduleToCloseTimeout = finalStatusFor
+		opts.RetryPolicy.MaximumAttempts = 0
+		opts.RetryPolicy.MaximumInterval = 30 * time.Second
+		if r.in.Exercise {
+			opts.TaskQueue = activities.ExerciseTaskQueue
+		}
+		actx = workflow.WithActivityOptions(r.roomCtx, opts)
+	}
 	var res activities.StatusResult
-	r.launch(r.roomCtx, r.roomContext(), activities.StatusActivity, in, &res, func(ctx workflow.Context, err error) {
+	r.launch(r.roomCtx, actx, activities.StatusActivity, in, &res, func(ctx workflow.Context, err error) {
 		r.statusInflight = false
 		if err != nil {
 			r.logger.Warn("could not update the status message", "error", err)
@@ -260,6 +277,33 @@ func (r *runner) resolveGroups(ctx workflow.Context) {
 	if r.version < interpreterV7 || r.c.Groups != nil {
 		return
 	}
+	r.readGroups(ctx, "user groups read")
+}
+
+// refreshGroups reads the user groups again when a round asked again is
+// waiting for them (GroupsStale), and reports whether it did.
+func (r *runner) refreshGroups(ctx workflow.Context) bool {
+	if r.version < interpreterV7 || !r.c.GroupsStale {
+		return false
+	}
+	r.c.GroupsStale = false
+	r.readGroups(ctx, "user groups read again for the sign-off asked again")
+	return true
+}
+
+// staleGroups marks the user-group snapshot stale when a round is asked
+// again, so its prompts wait for the members of now.
+func (r *runner) staleGroups(round int) {
+	if r.version >= interpreterV7 && round > 1 && r.c.Groups != nil && len(r.dir.Usergroups()) > 0 {
+		r.c.GroupsStale = true
+	}
+}
+
+// readGroups reads the members of the rosters filled from user groups and
+// puts the snapshot in force. When the groups cannot be read, a snapshot
+// read before stays in force; without one the rosters have only their
+// declared members.
+func (r *runner) readGroups(ctx workflow.Context, what string) {
 	var rosters []activities.GroupRoster
 	for _, g := range r.dir.Usergroups() {
 		rosters = append(rosters, activities.GroupRoster{Roster: g[0], Usergroup: g[1]})
@@ -273,13 +317,19 @@ func (r *runner) resolveGroups(ctx workflow.Context) {
 	opts.RetryPolicy.MaximumAttempts = 3
 	var res activities.RostersResult
 	err := workflow.ExecuteActivity(r.activityContext(opts), activities.RostersActivity, in).Get(ctx, &res)
-	r.c.Groups = []activities.RosterMembers{}
 	if err != nil {
-		r.event(ctx, Event{Kind: EventRosters, Detail: "could not read the user groups (" + errorMessage(err) + "); rosters filled from them have only their declared members"})
+		detail := "could not read the user groups (" + errorMessage(err) + "); rosters filled from them have only their declared members"
+		if r.c.Groups != nil {
+			detail = "could not read the user groups again (" + errorMessage(err) + "); the members read before stay in force"
+		} else {
+			r.c.Groups = []activities.RosterMembers{}
+		}
+		r.event(ctx, Event{Kind: EventRosters, Detail: detail})
 		return
 	}
 	r.c.Groups = res.Rosters
 	r.c.GroupPeople = res.People
+	r.dir = newDirectory(r.plan)
 	r.applyGroups()
 	var parts []string
 	for _, g := range res.Rosters {
@@ -292,7 +342,7 @@ func (r *runner) resolveGroups(ctx workflow.Context) {
 		}
 		parts = append(parts, p)
 	}
-	r.event(ctx, Event{Kind: EventRosters, Detail: "user groups read: " + strings.Join(parts, "; ")})
+	r.event(ctx, Event{Kind: EventRosters, Detail: what + ": " + strings.Join(parts, "; ")})
 }
 
 // applyGroups puts the recorded user-group snapshot into the directory.

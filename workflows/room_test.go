@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +201,72 @@ roster "reviewers" { slack_usergroup = "S0REVIEW" }
 	prompts := decodeRequests[activities.DeliverRequest](t, h.effects(sim.OpPrompt))
 	if len(prompts) != 1 || len(prompts[0].To) != 2 {
 		t.Fatalf("prompts %+v; want one to hank and ivan", prompts)
+	}
+}
+
+// TestRotatedGroupAsksTheMembersOfNow: a sign-off roster filled from a
+// user group whose membership changes during the incident (an on-call
+// rotation). Guard three counts the members of the moment of the action,
+// so it refuses carol's approval once she has rotated out; the sign-off is
+// asked again of the members read again then, and dan, who rotated in,
+// completes it.
+func TestRotatedGroupAsksTheMembersOfNow(t *testing.T) {
+	ugOrg := strings.Replace(org, `roster "ot_operations"    { members = [person.carol, person.dan] }`, `roster "ot_operations" { slack_usergroup = "S0OTOPS" }`, 1)
+	if ugOrg == org {
+		t.Fatal("org changed")
+	}
+	const pb = `playbook "p" {
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate?"
+    timeout = "40m"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok]
+  }
+}`
+	h := newHarness(t)
+	h.twin.SetGroup("S0OTOPS", "U01CAROL")
+	h.at(time.Minute, func() { h.twin.SetGroup("S0OTOPS", "U01DAN") }) // the rotation
+	h.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob"})
+	h.answer(3*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol"})
+	h.answer(6*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "paul", Round: 2})
+	dan := h.answer(7*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "dan", Round: 2})
+	h.run(workflows.IncidentInput{Plan: compileWith(t, ugOrg, pb), Commander: "alice"})
+	var prompted []string
+	for _, p := range decodeRequests[activities.DeliverRequest](t, h.effects(sim.OpPrompt)) {
+		for _, r := range p.To {
+			prompted = append(prompted, fmt.Sprintf("r%d:%s", p.Round, r.Person))
+		}
+	}
+	t.Logf("prompted %v; dan's round-2 approval: accepted=%v rejected=%v err=%v", prompted, dan.Accepted, dan.Rejected, dan.Err)
+	if n := len(h.effects(sim.OpCut)); n != 1 || dan.Rejected != nil {
+		t.Fatalf("isolations %d; dan (on the sign-off group now) refused: %v\n%s", n, dan.Rejected, dump(h.timeline()))
+	}
+}
+
+// TestFinalStatusOutlastsAnOutage: Slack is unreachable for a minute just
+// as the incident ends; the final status update keeps trying, so the room
+// does not say "running" for an incident that has ended.
+func TestFinalStatusOutlastsAnOutage(t *testing.T) {
+	h := newHarness(t)
+	h.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob"})
+	h.answer(3*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol"})
+	h.twin.FailWhen(func(op, key string) error {
+		// Slack is unreachable for a minute when the decision times out.
+		if op == sim.OpStatus && h.since(h.env.Now()) >= 10*time.Minute && h.since(h.env.Now()) < 11*time.Minute {
+			return errors.New("slack is down")
+		}
+		return nil
+	})
+	h.run(workflows.IncidentInput{Plan: compile(t, roomPlaybook), Commander: "alice"})
+	res := h.result()
+	statuses := decodeRequests[activities.StatusRequest](t, h.effects(sim.OpStatus))
+	last := statuses[len(statuses)-1]
+	if last.State != res.State {
+		t.Fatalf("the incident ended %s but the last status Slack took says %s (%d status updates)", res.State, last.State, len(statuses))
 	}
 }

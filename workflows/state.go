@@ -36,6 +36,10 @@ type Carry struct {
 	Groups []activities.RosterMembers `json:"groups,omitempty"`
 	// GroupPeople are the user groups' members as the worker declares them.
 	GroupPeople []plan.Person `json:"group_people,omitempty"`
+	// GroupsStale is set when a sign-off is asked again: guard three goes
+	// by the groups as they are at the action, so the new round asks the
+	// members of now, read before its prompts go out (v7).
+	GroupsStale bool `json:"groups_stale,omitempty"`
 	// StatusVersion counts the status updates published (v7).
 	StatusVersion int `json:"status_version,omitempty"`
 }
