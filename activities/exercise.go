@@ -8,6 +8,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // The plant cannot be touched from an exercise. Three checks stand in the
@@ -71,13 +73,18 @@ func (l *liveActivity) ExecuteActivity(ctx context.Context, in *interceptor.Exec
 	call, ok := CallOf(in.Args...)
 	switch {
 	case !ok:
+		logger(ctx).Warn("refused an activity without a call on the live worker", "activity", name)
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s: refused on the live worker: its input carries no call, so it cannot tell whether it belongs to an exercise; nothing was done", name),
 			ErrExerciseOnLiveWorker, nil)
 	case call.Exercise:
+		// The call may come from anyone who can reach the namespace:
+		// bound what it puts in the error and the log.
+		step, incident := rules.Clip(stepName(call), rules.MaxID), rules.Clip(call.IncidentID, rules.MaxID)
+		logger(ctx).Warn("refused an exercise call on the live worker", "activity", name, "step", step, "incident", incident)
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s (%s, incident %s): refused on the live worker: the call belongs to an exercise, which runs only on simulated twins on task queue %s; nothing was done",
-				name, stepName(call), call.IncidentID, ExerciseTaskQueue),
+				name, step, incident, ExerciseTaskQueue),
 			ErrExerciseOnLiveWorker, nil)
 	}
 	return l.Next.ExecuteActivity(ctx, in)
