@@ -78,9 +78,23 @@ const (
 	// break-glass on safety sign-off prompts, and reads the rosters filled
 	// from chat user groups when the incident starts, recording the
 	// snapshot its quorums go by.
-	interpreterV7  = interpreterV6 + 1
-	interpreterMax = interpreterV7
+	interpreterV7 = interpreterV6 + 1
+	// interpreterV8 keeps an exercise off the plant (check two of three):
+	// an exercise schedules no activity on any task queue but the
+	// exercise queue (an activity about to be is failed instead, and an
+	// exercise whose activities would be routed elsewhere fails at the
+	// start), and an incident whose start attestation was signed for an
+	// exercise when it is not one, or the other way round, fails at the
+	// start.
+	interpreterV8  = interpreterV7 + 1
+	interpreterMax = interpreterV8
 )
+
+// exerciseQueue is where activityContext and roomContext route an
+// exercise's activities. Check two compares what is about to be scheduled
+// with activities.ExerciseTaskQueue itself, not with this, so a fault in
+// routing is caught; tests stand for such a fault by changing it.
+var exerciseQueue = activities.ExerciseTaskQueue
 
 // Activity defaults when a step does not say.
 const (
@@ -156,6 +170,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		byID:   map[string]int{},
 	}
 	r.version = workflow.GetVersion(ctx, interpreterChange, workflow.DefaultVersion, interpreterMax)
+	if r.version >= interpreterV8 {
+		if err := r.checkExerciseStart(); err != nil {
+			return nil, err
+		}
+	}
 	if r.version >= interpreterV2 && in.Carry == nil {
 		if missing := missingInputs(in); len(missing) > 0 {
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s needs input %s; start the incident with a value for each", in.Plan.Playbook, strings.Join(missing, ", ")), "BadInput", nil)
@@ -204,6 +223,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 	}
 	r.actCtx, r.cancelActs = workflow.WithCancel(ctx)
 	r.roomCtx, _ = workflow.NewDisconnectedContext(ctx)
+	if r.version >= interpreterV8 {
+		if err := r.checkExerciseRoute(); err != nil {
+			return nil, err
+		}
+	}
 	if r.version >= interpreterV7 {
 		r.applyGroups()
 	}
@@ -740,7 +764,7 @@ func evalString(e *plan.Expr, scope map[string]any) (string, error) {
 // the exercise task queue for exercises.
 func (r *runner) activityContext(opts workflow.ActivityOptions) workflow.Context {
 	if r.in.Exercise {
-		opts.TaskQueue = activities.ExerciseTaskQueue
+		opts.TaskQueue = exerciseQueue
 	}
 	return workflow.WithActivityOptions(r.actCtx, opts)
 }
@@ -761,6 +785,16 @@ func deliveryOptions() workflow.ActivityOptions {
 // then wakes the main loop.
 func (r *runner) launch(ctx workflow.Context, actx workflow.Context, name string, arg any, result any, done func(workflow.Context, error)) {
 	r.inflight++
+	if err := r.checkRoute(actx, name); err != nil {
+		// Check two: nothing is scheduled; the step fails as if the
+		// activity had refused.
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			r.inflight--
+			done(gctx, err)
+			r.dirty = true
+		})
+		return
+	}
 	f := workflow.ExecuteActivity(actx, name, arg)
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		err := f.Get(gctx, result)

@@ -46,7 +46,7 @@ func roomOptions() workflow.ActivityOptions {
 func (r *runner) roomContext() workflow.Context {
 	opts := roomOptions()
 	if r.in.Exercise {
-		opts.TaskQueue = activities.ExerciseTaskQueue
+		opts.TaskQueue = exerciseQueue
 	}
 	return workflow.WithActivityOptions(r.roomCtx, opts)
 }
@@ -247,7 +247,7 @@ func (r *runner) publishStatus() {
 		opts.RetryPolicy.MaximumAttempts = 0
 		opts.RetryPolicy.MaximumInterval = 30 * time.Second
 		if r.in.Exercise {
-			opts.TaskQueue = activities.ExerciseTaskQueue
+			opts.TaskQueue = exerciseQueue
 		}
 		actx = workflow.WithActivityOptions(r.roomCtx, opts)
 	}
@@ -316,7 +316,11 @@ func (r *runner) readGroups(ctx workflow.Context, what string) {
 	opts := deliveryOptions()
 	opts.RetryPolicy.MaximumAttempts = 3
 	var res activities.RostersResult
-	err := workflow.ExecuteActivity(r.activityContext(opts), activities.RostersActivity, in).Get(ctx, &res)
+	actx := r.activityContext(opts)
+	err := r.checkRoute(actx, activities.RostersActivity)
+	if err == nil {
+		err = workflow.ExecuteActivity(actx, activities.RostersActivity, in).Get(ctx, &res)
+	}
 	if err != nil {
 		detail := "could not read the user groups (" + errorMessage(err) + "); rosters filled from them have only their declared members"
 		if r.c.Groups != nil {

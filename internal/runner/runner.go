@@ -14,6 +14,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -87,32 +88,30 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 		holder = org.NewHolder(o, org.Options{})
 	}
 	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: holder}
-	// Which integration backs each instance: Slack's adapter (below) when
-	// its block is real; the other kinds run on their twins until their
-	// adapters land and are built here from adapters.Kinds.
+	// Which integration backs each instance: Slack's adapter when its
+	// block is real; other real kinds through adapters.Build (none has an
+	// adapter yet); the rest run on their twins.
 	for _, r := range adapters.Resolve(holder.Current()) {
 		logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
 	}
 	authority := org.NewAuthority(holder, opts.RequireAttestation)
 
-	live := worker.New(c, activities.TaskQueue, worker.Options{})
-	liveActs := twin.Activities()
-	liveActs.Authority = authority
-	// A real slack integration backs Chat; every other interface stays on
-	// its twin until its adapter lands. Exercises never get it.
-	chat, err := SlackChat(holder, logger)
+	// The live worker refuses every activity whose call says Exercise
+	// (check one of three; see docs/architecture.md).
+	live := worker.New(c, activities.TaskQueue, worker.Options{
+		Interceptors: []interceptor.WorkerInterceptor{activities.LiveWorkerInterceptor()},
+	})
+	liveActs, err := liveActivities(holder, twin, logger)
 	if err != nil {
 		return nil, err
 	}
-	if chat != nil {
-		liveActs.Chat = chat
-	}
+	liveActs.Authority = authority
 	Register(live, liveActs)
 	ws.workers = append(ws.workers, live)
 	// Exercise activities: simulated twins only, by construction, under
 	// the same checks.
 	ex := worker.New(c, activities.ExerciseTaskQueue, worker.Options{})
-	exActs := ws.ExerciseTwin.Activities()
+	exActs := ExerciseActivities(ws.ExerciseTwin, nil)
 	exActs.Authority = authority
 	ex.RegisterActivity(exActs)
 	ws.workers = append(ws.workers, ex)
@@ -127,6 +126,52 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	}
 	logger.Info("workers started", "task_queue", activities.TaskQueue, "exercise_task_queue", activities.ExerciseTaskQueue)
 	return ws, nil
+}
+
+// ExerciseActivities are the activities of the exercise task queue: every
+// actuator, the pager and the plant-state reader are the simulated twin,
+// by construction: it takes a twin, not an organisation, so no real
+// actuator is in reach. chat, when not nil, replaces the twin's Chat (a
+// live exercise talks to its people in Slack, every text marked as an
+// exercise).
+func ExerciseActivities(twin *sim.Twin, chat activities.Chat) *activities.Activities {
+	acts := twin.Activities()
+	if chat != nil {
+		acts.Chat = chat
+	}
+	return acts
+}
+
+// liveActivities are the activities of the live task queue: a real slack
+// integration backs Chat; every other real instance is built through
+// adapters.Build (its actuators behind the exercise guard); the rest run
+// on the twin.
+func liveActivities(holder *org.Holder, twin *sim.Twin, logger *slog.Logger) (*activities.Activities, error) {
+	acts := twin.Activities()
+	chat, err := SlackChat(holder, logger)
+	if err != nil {
+		return nil, err
+	}
+	if chat != nil {
+		acts.Chat = chat
+	}
+	by := map[string]string{}
+	for _, r := range adapters.Resolve(holder.Current()) {
+		if r.Mode != adapters.Real || r.Instance.Kind == "slack" {
+			continue
+		}
+		b, err := adapters.Build(r.Instance)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range b.Apply(acts) {
+			if other, ok := by[name]; ok {
+				return nil, fmt.Errorf("integrations %s and %s are both real and both back %s; a worker has one of each for now: mark one simulate = true", other, r.Instance.ID, name)
+			}
+			by[name] = r.Instance.ID
+		}
+	}
+	return acts, nil
 }
 
 // Stop stops every worker, letting activities in flight finish first.

@@ -1,0 +1,68 @@
+package adapters
+
+import (
+	"fmt"
+
+	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/internal/org"
+)
+
+// Backing is what one real instance backs in the live worker: the
+// activity interfaces its adapter implements. Its actuators (Isolator,
+// Webhook, EDR) are always behind activities.RealOnly, so a request marked
+// as an exercise that reaches them is refused before the adapter sees it.
+type Backing struct {
+	Chat       activities.Chat
+	Pager      activities.Pager
+	PlantState activities.PlantState
+	Isolator   activities.Isolator
+	Webhook    activities.Webhook
+	EDR        activities.EDR
+}
+
+// Build builds the real adapter of an instance and returns what it backs.
+// It is the one way out of this package to a real adapter: nothing else
+// calls a Kind's New (a test holds this), so no actuator reaches a worker
+// without the exercise guard. It fails for an instance that is not real
+// (see Resolve).
+func Build(in *org.Instance) (Backing, error) {
+	r := resolve(in)
+	if r.Mode != Real {
+		return Backing{}, fmt.Errorf("integration %s is simulated (%s); only a real one is built", in.ID, r.Why)
+	}
+	a, err := Kinds[in.Kind].New(in)
+	if err != nil {
+		return Backing{}, fmt.Errorf("integration %s (%s): %w", in.ID, in.Source, err)
+	}
+	acts := activities.RealOnly(a)
+	b := Backing{Isolator: acts.Isolator, Webhook: acts.Webhook, EDR: acts.EDR}
+	b.Chat, _ = a.(activities.Chat)
+	b.Pager, _ = a.(activities.Pager)
+	b.PlantState, _ = a.(activities.PlantState)
+	return b, nil
+}
+
+// Apply puts what b backs into acts, in place of the simulated twins
+// there, and returns the names of the interfaces it set.
+func (b Backing) Apply(acts *activities.Activities) []string {
+	var set []string
+	if b.Chat != nil {
+		acts.Chat, set = b.Chat, append(set, "Chat")
+	}
+	if b.Pager != nil {
+		acts.Pager, set = b.Pager, append(set, "Pager")
+	}
+	if b.PlantState != nil {
+		acts.PlantState, set = b.PlantState, append(set, "PlantState")
+	}
+	if b.Isolator != nil {
+		acts.Isolator, set = b.Isolator, append(set, "Isolator")
+	}
+	if b.Webhook != nil {
+		acts.Webhook, set = b.Webhook, append(set, "Webhook")
+	}
+	if b.EDR != nil {
+		acts.EDR, set = b.EDR, append(set, "EDR")
+	}
+	return set
+}
