@@ -160,8 +160,9 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		if a := c.Attributes["message"]; a != nil {
 			evalStatic(&diags, a.Expr, cty.String, "message")
 		}
-		_, ds = m.decodeInjectState(c)
+		st, ds := m.decodeInjectState(c)
 		diags = append(diags, ds...)
+		m.checkRegistersRead(pb, st, &diags)
 	}
 	for _, b := range ex.Responders {
 		who := b.Labels[0]

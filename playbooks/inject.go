@@ -53,9 +53,11 @@ type Delivery struct {
 // Check reports its diagnostics; Scenario keeps its values.
 type injectState struct {
 	registers []RegisterValue
-	edrAll    *bool
-	edrHosts  []HostContainment
-	delivery  *Delivery
+	// registerRanges are where each of registers was written.
+	registerRanges []hcl.Range
+	edrAll         *bool
+	edrHosts       []HostContainment
+	delivery       *Delivery
 }
 
 // decodeInjectState decodes and checks the state-setting attributes of an
@@ -67,7 +69,7 @@ func (m *Module) decodeInjectState(c *hcl.BodyContent) (injectState, hcl.Diagnos
 		addDiag(&diags, hcl.DiagError, r, summary, format, args...)
 	}
 	if a := c.Attributes[injectSetRegister]; a != nil {
-		st.registers = m.decodeSetRegister(a, errorf)
+		st.registers, st.registerRanges = m.decodeSetRegister(a, errorf)
 	}
 	if a := c.Attributes[injectEDRContains]; a != nil {
 		st.edrAll, st.edrHosts = decodeEDRContains(a, errorf)
@@ -82,26 +84,117 @@ type errorfFunc func(r hcl.Range, summary, format string, args ...any)
 
 const setRegisterExample = `{ integration = "modbus.plant3_plc", register = 40001, value = 0 }`
 
-// decodeSetRegister reads set_register: one object, or a list of them.
-func (m *Module) decodeSetRegister(a *hcl.Attribute, errorf errorfFunc) []RegisterValue {
+// decodeSetRegister reads set_register: one object, or a list of them,
+// with where each was written.
+func (m *Module) decodeSetRegister(a *hcl.Attribute, errorf errorfFunc) ([]RegisterValue, []hcl.Range) {
 	var elems []hcl.Expression
 	if _, isObject := hcl.ExprMap(a.Expr); isObject.HasErrors() {
 		list, ds := hcl.ExprList(a.Expr)
 		if ds.HasErrors() {
 			errorf(a.Expr.Range(), "Invalid set_register", "set_register is an object, such as %s, or a list of them.", setRegisterExample)
-			return nil
+			return nil, nil
 		}
 		elems = list
 	} else {
 		elems = []hcl.Expression{a.Expr}
 	}
 	var out []RegisterValue
+	var ranges []hcl.Range
 	for _, e := range elems {
 		if rv, ok := m.decodeRegisterValue(e, errorf); ok {
 			out = append(out, rv)
+			ranges = append(ranges, e.Range())
 		}
 	}
-	return out
+	return out, ranges
+}
+
+// registerRead is a register some check of a playbook reads.
+type registerRead struct {
+	integration string
+	register    int
+	by          string
+}
+
+// registerReads lists the registers pb's checks read: every zone's
+// safe_state, and the modbus.read steps of pb. ok is false when a step
+// reads a register only known at run time, which may be any.
+func (m *Module) registerReads(pb *Playbook) (reads []registerRead, ok bool) {
+	for _, n := range sortedKeys(m.Config.Zones) {
+		if s := m.Config.Zones[n].SafeState; s != nil {
+			reads = append(reads, registerRead{s.Integration, s.Register, "zone." + n + " safe_state"})
+		}
+	}
+	for _, s := range pb.Steps {
+		a := s.Attrs["action"]
+		if a == nil {
+			continue
+		}
+		if v, ds := a.Expr.Value(staticCtx); ds.HasErrors() || v.Type() != cty.String || v.IsNull() || v.AsString() != "modbus.read" {
+			continue
+		}
+		w := s.Attrs["with"]
+		if w == nil {
+			continue
+		}
+		pairs, ds := hcl.ExprMap(w.Expr)
+		if ds.HasErrors() {
+			return nil, false
+		}
+		r := registerRead{by: s.addr()}
+		for _, kv := range pairs {
+			key, _ := objectKey(kv.Key, nil)
+			v, ds := kv.Value.Value(staticCtx)
+			switch {
+			case key != "integration" && key != "register":
+				continue
+			case ds.HasErrors() || !v.IsKnown() || v.IsNull():
+				return nil, false
+			case key == "integration" && v.Type() == cty.String:
+				r.integration = v.AsString()
+				if !strings.Contains(r.integration, ".") {
+					r.integration = "modbus." + r.integration
+				}
+			case key == "register" && v.Type() == cty.Number:
+				f, _ := v.AsBigFloat().Float64()
+				r.register = int(f)
+			default:
+				return nil, false
+			}
+		}
+		reads = append(reads, r)
+	}
+	return reads, true
+}
+
+// checkRegistersRead warns of a set_register that no check of pb reads:
+// a typo in the register or the integration leaves the exercise unchanged.
+func (m *Module) checkRegistersRead(pb *Playbook, st injectState, diags *hcl.Diagnostics) {
+	if len(st.registers) == 0 {
+		return
+	}
+	reads, ok := m.registerReads(pb)
+	if !ok {
+		return
+	}
+	var known []string
+	for _, r := range reads {
+		known = append(known, fmt.Sprintf("register %d on %s (%s)", r.register, r.integration, r.by))
+	}
+	if len(known) == 0 {
+		known = []string{"none"}
+	}
+	for i, rv := range st.registers {
+		read := false
+		for _, r := range reads {
+			read = read || (r.integration == rv.Integration && r.register == rv.Register)
+		}
+		if !read {
+			addDiag(diags, hcl.DiagWarning, st.registerRanges[i], "Register is never read",
+				"set_register sets register %d on %s, but no zone's safe_state and no modbus.read step of playbook %q reads it, so the run will not notice. Registers read: %s.",
+				rv.Register, rv.Integration, pb.Name, strings.Join(known, "; "))
+		}
+	}
 }
 
 func (m *Module) decodeRegisterValue(e hcl.Expression, errorf errorfFunc) (RegisterValue, bool) {

@@ -32,7 +32,13 @@ func TestInjectStateDiagnostics(t *testing.T) {
     fail_delivery = [person.alice, roster.ops]`)},
 		{name: "a list of registers and the bare integration name", extra: pb, src: injectExercise(`    set_register = [{ integration = "plc", register = 40001, value = 0 }, { integration = "modbus.plc", register = 0, value = 65535 }]
     edr_contains = false
-    fail_delivery = true`)},
+    fail_delivery = true`), want: []checkWant{checkWarn(7, 75, "Register is never read",
+			`sets register 0 on modbus.plc, but no zone's safe_state and no modbus.read step of playbook "ttx" reads it, so the run will not notice. Registers read: register 40001 on modbus.plc (zone.control safe_state).`)}},
+		{name: "a register a modbus.read step reads", extra: map[string]string{"pb.hcl": strings.Replace(checkExercisePB, `  task "call" {`, `  step "read" {
+    action = "modbus.read"
+    with   = { integration = "plc", register = 40002 }
+  }
+  task "call" {`, 1)}, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 40002, value = 9 }`)},
 		{name: "fail_delivery false restores", extra: pb, src: injectExercise(`    fail_delivery = false`)},
 		{name: "unknown integration", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.pcl", register = 40001, value = 0 }`),
 			want: []checkWant{checkErr(7, 36, "Unknown integration", `Did you mean "modbus.plc"?`)}},
