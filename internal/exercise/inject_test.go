@@ -1,6 +1,7 @@
 package exercise_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -216,5 +217,47 @@ func TestInjectChatDown(t *testing.T) {
 	}
 	if !strings.Contains(res.Timeline[0].Detail, "[sets: no message reaches anyone]") {
 		t.Errorf("inject line %q", res.Timeline[0].Detail)
+	}
+}
+
+// TestInjectLineNamesTenPeople: a delivery failure to a large roster
+// names ten people in the inject's line and counts the rest.
+func TestInjectLineNamesTenPeople(t *testing.T) {
+	var b strings.Builder
+	var members []string
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&b, "person \"p%02d\" {}\n", i)
+		members = append(members, fmt.Sprintf("person.p%02d", i))
+	}
+	fmt.Fprintf(&b, `roster "all" { members = [%s] }
+playbook "p" {
+  may_start = [person.p00]
+  notify "hello" {
+    to      = [roster.all]
+    message = "hello"
+  }
+}
+exercise "x" {
+  playbook = playbook.p
+  inject "down" {
+    at            = "0m"
+    message       = "phones down"
+    fail_delivery = [roster.all]
+  }
+}
+`, strings.Join(members, ", "))
+	res, err := exercise.Run(loadDir(t, map[string]string{"org.hcl": b.String()}), "x", exercise.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "phones down [sets: messages to p00, p01, p02, p03, p04, p05, p06, p07, p08, p09 and 2 more fail]"; res.Timeline[0].Detail != want {
+		t.Errorf("inject line %q, want %q", res.Timeline[0].Detail, want)
+	}
+	var failed bool
+	for _, e := range res.Timeline {
+		failed = failed || (e.Event == workflows.EventDeliveryFailed && e.Step == "notify.hello")
+	}
+	if !failed {
+		t.Error("the notice recorded no delivery_failed")
 	}
 }

@@ -586,6 +586,9 @@ func injectEntry(in playbooks.Inject) Entry {
 	return Entry{At: Duration(in.At), Step: "inject." + in.Name, Event: EventInject, Detail: detail}
 }
 
+// maxNamed is how many people an inject's timeline line names.
+const maxNamed = 10
+
 // injectSets says what simulated state an inject sets, one item each.
 func injectSets(in playbooks.Inject) []string {
 	var out []string
@@ -617,7 +620,12 @@ func injectSets(in playbooks.Inject) []string {
 		case len(d.People) == 0:
 			out = append(out, "messages fail to nobody (the rosters named are empty)")
 		default:
-			out = append(out, "messages to "+strings.Join(d.People, ", ")+" fail")
+			people := d.People
+			more := ""
+			if len(people) > maxNamed {
+				people, more = people[:maxNamed], fmt.Sprintf(" and %d more", len(people)-maxNamed)
+			}
+			out = append(out, "messages to "+strings.Join(people, ", ")+more+" fail")
 		}
 	}
 	return out
