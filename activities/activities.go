@@ -10,6 +10,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
+
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Activities carries out plan steps through the integrations it holds. The
@@ -325,7 +327,7 @@ func (a *Activities) WebhookPost(ctx context.Context, in ActionInput) (ActionRes
 // maxRegister is the largest register address accepted: the six-digit
 // holding-register convention ends at 465536. The adapter maps addresses to
 // protocol offsets.
-const maxRegister = 465536
+const maxRegister = rules.MaxRegister
 
 // ModbusRead carries out modbus.read: one holding register, for a
 // plant-state check. A read is not an effect, but it carries a key like

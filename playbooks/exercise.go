@@ -20,6 +20,7 @@ var (
 	}}
 	injectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "at", Required: true}, {Name: "message", Required: true},
+		{Name: injectSetRegister}, {Name: injectEDRContains}, {Name: injectFailDelivery},
 	}}
 	responderSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "acknowledges_after"}, {Name: "unavailable"}},
@@ -159,6 +160,9 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		if a := c.Attributes["message"]; a != nil {
 			evalStatic(&diags, a.Expr, cty.String, "message")
 		}
+		st, ds := m.decodeInjectState(c)
+		diags = append(diags, ds...)
+		m.checkRegistersRead(pb, st, &diags)
 	}
 	for _, b := range ex.Responders {
 		who := b.Labels[0]

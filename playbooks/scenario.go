@@ -40,11 +40,27 @@ type Objective struct {
 	Of string
 }
 
-// Inject is a timed scenario event told to the players.
+// Inject is a timed scenario event told to the players, which may also
+// set the simulated state of the exercise's twins from its time on.
 type Inject struct {
 	Name    string
 	At      time.Duration
 	Message string
+	// Registers are its set_register values, in the order written.
+	Registers []RegisterValue
+	// EDRContains is edr_contains = BOOL: the EDR's answer for every host
+	// (nil when not set that way).
+	EDRContains *bool
+	// EDRHosts is edr_contains = { HOST = BOOL }: the EDR's answer for
+	// those hosts, sorted by host.
+	EDRHosts []HostContainment
+	// Delivery is its fail_delivery; nil when not set.
+	Delivery *Delivery
+}
+
+// SetsState reports whether the inject sets any simulated state.
+func (in Inject) SetsState() bool {
+	return len(in.Registers) > 0 || in.EDRContains != nil || len(in.EDRHosts) > 0 || in.Delivery != nil
 }
 
 // Responder is how one person behaves in an exercise.
@@ -188,6 +204,9 @@ func (m *Module) Scenario(name string) (*Scenario, error) {
 		if d, err := time.ParseDuration(str(c.Attributes["at"])); err == nil {
 			in.At = d
 		}
+		st, ds := m.decodeInjectState(c)
+		diags = append(diags, ds...)
+		in.Registers, in.EDRContains, in.EDRHosts, in.Delivery = st.registers, st.edrAll, st.edrHosts, st.delivery
 		sc.Injects = append(sc.Injects, in)
 	}
 	for _, b := range ex.Responders {

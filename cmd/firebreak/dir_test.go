@@ -23,7 +23,7 @@ func TestPlaybookSelection(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv(org.EnvDir, "")
 
-	const builtInValid = "Valid: 4 playbooks, 1 exercise"
+	const builtInValid = "Valid: 4 playbooks, 2 exercises"
 	const mineValid = "Valid: 1 playbook, 0 exercises in 1 file"
 	cases := []struct {
 		name   string

@@ -84,7 +84,7 @@ func TestExerciseList(t *testing.T) {
 	}
 	code, out, _ = runCLI(t, "exercise", "list", "--format", "json")
 	var rows []exerciseRow
-	if err := json.Unmarshal([]byte(out), &rows); code != exitOK || err != nil || len(rows) != 1 || rows[0].Responders != 8 {
+	if err := json.Unmarshal([]byte(out), &rows); code != exitOK || err != nil || len(rows) != 2 || rows[1].Name != "plant3_ransomware_ttx" || rows[1].Responders != 8 {
 		t.Errorf("json: exit %d, %v: %s", code, err, out)
 	}
 }

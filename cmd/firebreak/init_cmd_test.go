@@ -23,7 +23,7 @@ func TestInit(t *testing.T) {
 		}
 	}
 	code, out, errOut = runCLI(t, "validate", "org")
-	if code != exitOK || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise in 9 files (0 warnings).") || errOut != "" {
+	if code != exitOK || !strings.Contains(out, "Valid: 4 playbooks, 2 exercises in 9 files (0 warnings).") || errOut != "" {
 		t.Fatalf("validate the written library: exit %d\n%s%s", code, out, errOut)
 	}
 

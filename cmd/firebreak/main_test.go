@@ -39,7 +39,7 @@ const brokenPlaybook = `playbook "p" {
 
 func TestValidate(t *testing.T) {
 	code, out, errOut := runCLI(t, "validate", library)
-	if code != exitOK || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise") || errOut != "" {
+	if code != exitOK || !strings.Contains(out, "Valid: 4 playbooks, 2 exercises") || errOut != "" {
 		t.Fatalf("library: code %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 

@@ -75,6 +75,14 @@ type Twin struct {
 	failWhen  func(op, key string) error
 	registers map[string]int
 	groups    map[string][]string
+	// contained is the EDR's answer by host; containedAll the answer for
+	// hosts not in it (nil: confirmed).
+	contained    map[string]bool
+	containedAll *bool
+	// unreachable are the people no delivery reaches; deliveryDown makes
+	// every delivery fail.
+	unreachable  map[string]bool
+	deliveryDown bool
 }
 
 // New returns a twin recording into j (a new in-memory journal when j is nil).
@@ -82,7 +90,8 @@ func New(j *Journal) *Twin {
 	if j == nil {
 		j = NewJournal()
 	}
-	return &Twin{j: j, failNext: map[string]int{}, registers: map[string]int{}, groups: map[string][]string{}}
+	return &Twin{j: j, failNext: map[string]int{}, registers: map[string]int{}, groups: map[string][]string{},
+		contained: map[string]bool{}, unreachable: map[string]bool{}}
 }
 
 // Activities returns an Activities wired to a new twin recording into j:
@@ -127,6 +136,59 @@ func (t *Twin) SetRegister(integration string, register, value int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.registers[registerKey(integration, register)] = value
+}
+
+// SetContained makes the EDR answer contained for host from now on (by
+// default it confirms every containment).
+func (t *Twin) SetContained(host string, contained bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.contained[host] = contained
+}
+
+// SetContainedAll makes the EDR answer contained for every host from now
+// on, replacing what SetContained said of single hosts.
+func (t *Twin) SetContainedAll(contained bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.contained)
+	t.containedAll = &contained
+}
+
+// FailDeliveryTo makes every later notice, page and prompt to these
+// people (person IDs) fail for them: Deliver names them in Failed and
+// counts them out of Delivered. Messages to the others still go.
+func (t *Twin) FailDeliveryTo(people ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range people {
+		t.unreachable[p] = true
+	}
+}
+
+// FailAllDelivery makes every later notice, page and prompt fail for
+// every recipient and for the incident channel, as when the chat is down.
+func (t *Twin) FailAllDelivery() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.deliveryDown = true
+}
+
+// RestoreDelivery undoes FailDeliveryTo and FailAllDelivery: every later
+// delivery succeeds again.
+func (t *Twin) RestoreDelivery() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.unreachable)
+	t.deliveryDown = false
+}
+
+// Reachable reports whether a delivery to person (a person ID) would
+// reach them now.
+func (t *Twin) Reachable(person string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.deliveryDown && !t.unreachable[person]
 }
 
 // SetGroup makes a user group list the given members (Slack user IDs);
@@ -215,29 +277,53 @@ func (t *Twin) channelFor(incident, channel string) string {
 }
 
 // Deliver simulates delivering a notice, page or prompt; every recipient
-// (and the incident channel, when asked) counts as reached. Pages and
-// prompts name one message per recipient with a Slack ID (a direct
-// message) and one in the incident room when the call has one, as the
-// Slack adapter does.
+// (and the incident channel, when asked) counts as reached, except those
+// FailDeliveryTo or FailAllDelivery made unreachable, which Failed names.
+// Pages and prompts name one message per reached recipient with a Slack
+// ID (a direct message) and one in the incident room when the call has
+// one, as the Slack adapter does.
 func (t *Twin) Deliver(ctx context.Context, req activities.DeliverRequest) (activities.DeliverResponse, error) {
 	var resp activities.DeliverResponse
 	op := "chat." + req.Purpose
+	t.mu.Lock()
+	down := t.deliveryDown
+	unreachable := map[string]bool{}
+	for _, r := range req.To {
+		if down || t.unreachable[r.Person] {
+			unreachable[r.Person] = true
+		}
+	}
+	t.mu.Unlock()
 	err := t.do(ctx, call{op: op, key: req.Key, incident: req.IncidentID, exercise: req.Exercise, request: req, effect: true,
 		result: func() (any, error) {
-			n := len(req.To)
-			if req.IncidentChannel {
-				n++
+			out := activities.DeliverResponse{Simulated: true}
+			var reached []activities.Recipient
+			for _, r := range req.To {
+				if unreachable[r.Person] {
+					out.Failed = append(out.Failed, "person."+r.Person+": not delivered (simulated delivery failure)")
+					continue
+				}
+				reached = append(reached, r)
 			}
-			out := activities.DeliverResponse{Delivered: n, Simulated: true}
+			// The incident channel is written to when asked, and by every
+			// page and prompt once the incident has a room.
+			inRoom := req.IncidentChannel || (req.Purpose != activities.PurposeNotify && req.Room != nil && req.Room.ChannelID != "")
+			if down && inRoom {
+				out.Failed = append(out.Failed, "incident channel: not delivered (simulated delivery failure)")
+			}
+			out.Delivered = len(reached)
+			if req.IncidentChannel && !down {
+				out.Delivered++
+			}
 			if req.Purpose == activities.PurposeNotify {
 				return out, nil
 			}
-			for _, r := range req.To {
+			for _, r := range reached {
 				if r.Slack != "" {
 					out.Messages = append(out.Messages, activities.MessageRef{Channel: "D" + strings.TrimPrefix(channelID(r.Slack), "C"), TS: messageTS(req.Key + "/" + r.Person)})
 				}
 			}
-			if req.Room != nil && req.Room.ChannelID != "" {
+			if req.Room != nil && req.Room.ChannelID != "" && !down {
 				out.Messages = append(out.Messages, activities.MessageRef{Channel: req.Room.ChannelID, TS: messageTS(req.Key + "/room")})
 			}
 			return out, nil
@@ -346,12 +432,19 @@ func (t *Twin) ReadRegister(ctx context.Context, req activities.ReadRegisterRequ
 	return resp, err
 }
 
-// Contain simulates containing a host: always confirmed.
+// Contain simulates containing a host: confirmed, unless SetContained or
+// SetContainedAll said otherwise.
 func (t *Twin) Contain(ctx context.Context, req activities.ContainRequest) (activities.ContainResponse, error) {
 	var resp activities.ContainResponse
+	t.mu.Lock()
+	contained, ok := t.contained[req.Host]
+	if !ok {
+		contained = t.containedAll == nil || *t.containedAll
+	}
+	t.mu.Unlock()
 	err := t.do(ctx, call{op: OpContain, key: req.Key, exercise: req.Exercise, request: req, effect: true,
 		result: func() (any, error) {
-			return activities.ContainResponse{Contained: true, Simulated: true}, nil
+			return activities.ContainResponse{Contained: contained, Simulated: true}, nil
 		}}, &resp)
 	return resp, err
 }

@@ -168,7 +168,7 @@ func TestInstalledBinary(t *testing.T) {
 	}
 
 	code, out, errOut = firebreak("validate")
-	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise in 9 files") || !strings.Contains(errOut, note) {
+	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 2 exercises in 9 files") || !strings.Contains(errOut, note) {
 		t.Fatalf("validate: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	code, out, errOut = firebreak("plan", "--playbook", "ot_ransomware_containment")
@@ -185,7 +185,7 @@ func TestInstalledBinary(t *testing.T) {
 		t.Fatalf("init: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	code, out, errOut = firebreak("validate", "--dir", "./org")
-	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 1 exercise in 9 files") || errOut != "" {
+	if code != 0 || !strings.Contains(out, "Valid: 4 playbooks, 2 exercises in 9 files") || errOut != "" {
 		t.Fatalf("validate --dir ./org: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }

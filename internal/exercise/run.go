@@ -175,8 +175,13 @@ func Run(o *org.Org, name string, opts Options) (res *Result, err error) {
 	if opts.Horizon <= 0 {
 		opts.Horizon = DefaultHorizon
 	}
+	twin := sim.New(sim.NewJournal())
+	injects := slices.Clone(sc.Injects)
+	sort.SliceStable(injects, func(i, j int) bool { return injects[i].At < injects[j].At })
 	r := &runner{
 		sc:       sc,
+		twin:     twin,
+		injects:  injects,
 		sampler:  NewSampler(opts.Seed),
 		fixed:    opts.Fixed,
 		by:       map[string]*playbooks.Responder{},
@@ -198,7 +203,7 @@ func Run(o *org.Org, name string, opts Options) (res *Result, err error) {
 	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) { seq.taken(info.ActivityID) })
 	env.SetOnActivityCanceledListener(func(info *activity.Info) { seq.taken(info.ActivityID) })
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	acts := sim.New(sim.NewJournal()).Activities()
+	acts := twin.Activities()
 	// The worker's own authority: the loaded organisation, unattested (as
 	// firebreak dev runs), never the plan the activities are handed.
 	acts.Authority = org.NewAuthority(org.NewHolder(o, org.Options{}), false)
@@ -281,8 +286,13 @@ func firstLine(s string) string {
 
 // runner plays the responders of one run.
 type runner struct {
-	sc      *playbooks.Scenario
-	env     *testsuite.TestWorkflowEnvironment
+	sc   *playbooks.Scenario
+	env  *testsuite.TestWorkflowEnvironment
+	twin *sim.Twin
+	// injects are the scenario's injects in time order; the first applied
+	// of them have set their simulated state on the twin.
+	injects []playbooks.Inject
+	applied int
 	sampler *Sampler
 	fixed   map[string]bool
 	by      map[string]*playbooks.Responder
@@ -307,10 +317,49 @@ type pending struct {
 	answer workflows.Answer
 }
 
+// applyDue sets on the twin the simulated state of every inject due by
+// now that has not set it yet, in time order (and, at one time, in the
+// order written). It runs before each activity does, on the test
+// environment's main loop while the clock stands still, so an activity
+// sees exactly the injects of its time and before, whatever order the
+// environment fires callbacks of one instant in.
+func (r *runner) applyDue() {
+	now := r.env.Now().Sub(Epoch)
+	for r.applied < len(r.injects) && r.injects[r.applied].At <= now {
+		applyInject(r.twin, r.injects[r.applied])
+		r.applied++
+	}
+}
+
+// applyInject sets what one inject sets.
+func applyInject(t *sim.Twin, in playbooks.Inject) {
+	for _, rv := range in.Registers {
+		t.SetRegister(rv.Integration, rv.Register, rv.Value)
+	}
+	if in.EDRContains != nil {
+		t.SetContainedAll(*in.EDRContains)
+	}
+	for _, h := range in.EDRHosts {
+		t.SetContained(h.Host, h.Contained)
+	}
+	if d := in.Delivery; d != nil {
+		switch {
+		case d.All:
+			t.FailAllDelivery()
+		case d.Restore:
+			t.RestoreDelivery()
+		default:
+			t.FailDeliveryTo(d.People...)
+		}
+	}
+}
+
 // activityStarted reacts to a page or prompt reaching people: each
 // recipient with a responder block acknowledges or answers after their
-// delay, counted from now.
+// delay, counted from now. A recipient an inject made unreachable is not
+// reached, so does nothing.
 func (r *runner) activityStarted(name string, args converter.EncodedValues) {
+	r.applyDue()
 	switch name {
 	case activities.PageActivity:
 		var in activities.PageInput
@@ -320,7 +369,7 @@ func (r *runner) activityStarted(name string, args converter.EncodedValues) {
 		}
 		for _, to := range in.To {
 			rs := r.by[to.Person]
-			if rs == nil || rs.Unavailable {
+			if rs == nil || rs.Unavailable || !r.twin.Reachable(to.Person) {
 				continue
 			}
 			if rs.Acknowledges != nil {
@@ -344,7 +393,9 @@ func (r *runner) activityStarted(name string, args converter.EncodedValues) {
 			return
 		}
 		for _, to := range in.To {
-			r.scriptedAnswers(to.Person, in.Call.Step, in.Round)
+			if r.twin.Reachable(to.Person) {
+				r.scriptedAnswers(to.Person, in.Call.Step, in.Round)
+			}
 		}
 	}
 }
@@ -504,8 +555,7 @@ func (r *runner) result(seed uint64, res workflows.IncidentResult, tl workflows.
 	}
 	// Injects come first among entries of the same instant: the players
 	// hear of the scenario before the incident reacts.
-	injects := slices.Clone(r.sc.Injects)
-	sort.SliceStable(injects, func(i, j int) bool { return injects[i].At < injects[j].At })
+	injects := r.injects
 	i := 0
 	for _, e := range canonical(tl.Events) {
 		at := e.At.Sub(Epoch)
@@ -529,7 +579,56 @@ func (r *runner) result(seed uint64, res workflows.IncidentResult, tl workflows.
 }
 
 func injectEntry(in playbooks.Inject) Entry {
-	return Entry{At: Duration(in.At), Step: "inject." + in.Name, Event: EventInject, Detail: in.Message}
+	detail := in.Message
+	if sets := injectSets(in); len(sets) > 0 {
+		detail += " [sets: " + strings.Join(sets, "; ") + "]"
+	}
+	return Entry{At: Duration(in.At), Step: "inject." + in.Name, Event: EventInject, Detail: detail}
+}
+
+// maxNamed is how many people an inject's timeline line names.
+const maxNamed = 10
+
+// injectSets says what simulated state an inject sets, one item each.
+func injectSets(in playbooks.Inject) []string {
+	var out []string
+	for _, rv := range in.Registers {
+		out = append(out, rv.String())
+	}
+	confirms := func(ok bool) string {
+		if ok {
+			return "the EDR confirms containment of "
+		}
+		return "the EDR does not confirm containment of "
+	}
+	switch {
+	case in.EDRContains == nil:
+	case *in.EDRContains:
+		out = append(out, confirms(true)+"every host")
+	default:
+		out = append(out, confirms(false)+"any host")
+	}
+	for _, h := range in.EDRHosts {
+		out = append(out, confirms(h.Contained)+h.Host)
+	}
+	if d := in.Delivery; d != nil {
+		switch {
+		case d.All:
+			out = append(out, "no message reaches anyone")
+		case d.Restore:
+			out = append(out, "every message is delivered again")
+		case len(d.People) == 0:
+			out = append(out, "messages fail to nobody (the rosters named are empty)")
+		default:
+			people := d.People
+			more := ""
+			if len(people) > maxNamed {
+				people, more = people[:maxNamed], fmt.Sprintf(" and %d more", len(people)-maxNamed)
+			}
+			out = append(out, "messages to "+strings.Join(people, ", ")+more+" fail")
+		}
+	}
+	return out
 }
 
 // canonical orders the events of a timeline as every run of the same seed

@@ -120,3 +120,80 @@ exercise "plant3_ransomware_ttx" {
     unavailable = true
   }
 }
+
+# Second rehearsal of the same playbook: the plant is not safe to isolate.
+#
+# Scenario: as in plant3_ransomware_ttx, but while the sign-off is being
+# collected the control room starts a pig launch on the plant 3 inlet line, so
+# the unit PLC leaves steady state (register 40001 reads 0) and the isolation
+# is refused as PlantNotSafe: nothing is cut. The EDR also loses the historian
+# replica, so its containment is not confirmed. The team rehearses holding the
+# threat at the DMZ without islanding the plant: the containment objective is
+# expected to be missed, and the regulator is still notified in time.
+
+exercise "plant3_not_safe_ttx" {
+  playbook    = playbook.ot_ransomware_containment
+  commander   = person.hiro
+  description = "The plant 3 isolation is refused: a pig launch takes the unit PLC out of steady state during the sign-off"
+  inputs = {
+    zone  = "plant3_dmz"
+    hosts = ["ws-eng-07", "hist-dmz-01"]
+  }
+
+  objective "contain" {
+    description = "Plant 3 control network isolated within 30 minutes of first alert"
+    within      = "30m"
+    of          = step.isolate
+  }
+
+  objective "report" {
+    description = "Regulator notification task closed within 1 hour (CIP-008-6 R4)"
+    within      = "1h"
+    of          = task.call_regulator
+  }
+
+  inject "first_alert" {
+    at           = "0m"
+    message      = "EDR: ransom note on WS-ENG-07; the EDR console has lost its agent on HIST-DMZ-01"
+    edr_contains = { "hist-dmz-01" = false }
+  }
+
+  inject "pig_launch" {
+    at           = "10m"
+    message      = "Control room: a pig launch has started on the plant 3 inlet line; the unit PLC leaves steady state"
+    set_register = { integration = "modbus.plant3_plc", register = 40001, value = 0 }
+  }
+
+  responder "olga" {
+    acknowledges_after = "2m"
+  }
+
+  # The sign-off is slow: both approvals come after the pig launch began.
+  responder "dmitri" {
+    answers {
+      approval = approval.isolate_ok
+      with     = "approve"
+      after    = "9m"
+    }
+  }
+
+  responder "alice" {
+    answers {
+      approval = approval.isolate_ok
+      with     = "approve"
+      after    = "9m30s"
+    }
+  }
+
+  responder "kate" {
+    answers {
+      task  = task.call_regulator
+      with  = "done"
+      after = "20m"
+    }
+  }
+
+  responder "carol" {
+    unavailable = true
+  }
+}

@@ -119,6 +119,16 @@ func HowToAnswer(kind plan.Kind) string {
 	return "it takes no answers"
 }
 
+// Modbus holding-register limits, shared by the modbus.read activity and
+// the exercise injects that set a register's simulated value.
+const (
+	// MaxRegister is the largest register address accepted: the six-digit
+	// holding-register convention ends at 465536.
+	MaxRegister = 465536
+	// MaxRegisterValue is the largest value a 16-bit holding register holds.
+	MaxRegisterValue = 65535
+)
+
 // Exercise answers, as a responder block's "with" writes them.
 const (
 	// ExerciseApprove approves an approval.
