@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/exercise"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
+	"github.com/firebreak-ir/firebreak/internal/review"
 )
 
 func newExerciseCmd() *cobra.Command {
@@ -55,6 +57,8 @@ func loadExerciseOrg(cmd *cobra.Command, flagDir string) (*org.Org, error) {
 func newExerciseRunCmd() *cobra.Command {
 	var (
 		dir, format string
+		report      string
+		htmlFile    string
 		seed        uint64
 		horizon     time.Duration
 		runs, par   int
@@ -140,6 +144,16 @@ line.`,
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
+				if report != "" || htmlFile != "" {
+					// The report's timeline is the run of the seed itself.
+					res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
+					if err != nil {
+						return &exitError{code: exitInvalid, err: err}
+					}
+					if err := writeExerciseReports(o, args[0], res, sum, report, htmlFile); err != nil {
+						return err
+					}
+				}
 				if format == formatJSON {
 					return exercise.WriteSummaryJSON(cmd.OutOrStdout(), sum)
 				}
@@ -148,6 +162,9 @@ line.`,
 			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
+			}
+			if err := writeExerciseReports(o, args[0], res, nil, report, htmlFile); err != nil {
+				return err
 			}
 			if format == formatJSON {
 				return exercise.WriteJSON(cmd.OutOrStdout(), res)
@@ -162,7 +179,43 @@ line.`,
 	cmd.Flags().IntVar(&par, "parallel", 0, "with --runs: how many runs play at once (default the number of CPUs)")
 	cmd.Flags().BoolVar(&sensitivity, "sensitivity", false, "with --runs: find the responder whose delays, fixed at their medians, lower each objective's miss rate most")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	cmd.Flags().StringVar(&report, "report", "", "also write the after-action report, in Markdown, to this file")
 	return cmd
+}
+
+// writeExerciseReports writes the after-action report of res (with the
+// Monte Carlo sum, when given) to the Markdown and HTML files asked for.
+func writeExerciseReports(o *org.Org, name string, res *exercise.Result, sum *exercise.Summary, mdFile, htmlFile string) error {
+	if mdFile == "" && htmlFile == "" {
+		return nil
+	}
+	sc, err := o.Module.Scenario(name)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	p, _ := o.Plan(sc.Playbook)
+	rv := review.FromExercise(res, review.ExerciseOptions{Date: time.Now(), Scenario: sc, Plan: p, Summary: sum})
+	return writeReviewFiles(rv, mdFile, htmlFile)
+}
+
+// writeReviewFiles writes a review to the Markdown and HTML files asked
+// for ("" for neither).
+func writeReviewFiles(rv *review.Review, mdFile, htmlFile string) error {
+	write := func(file string, render func(io.Writer, *review.Review) error) error {
+		if file == "" {
+			return nil
+		}
+		var b bytes.Buffer
+		if err := render(&b, rv); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("rendering the report for %s: %v", file, err)}
+		}
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("writing the report: %v (check the directory exists and is writable)", err)}
+		}
+		return nil
+	}
+	_ = htmlFile
+	return write(mdFile, review.WriteMarkdown)
 }
 
 // isTerminal reports whether w is a terminal.
