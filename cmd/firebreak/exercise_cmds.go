@@ -180,6 +180,7 @@ line.`,
 	cmd.Flags().BoolVar(&sensitivity, "sensitivity", false, "with --runs: find the responder whose delays, fixed at their medians, lower each objective's miss rate most")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
 	cmd.Flags().StringVar(&report, "report", "", "also write the after-action report, in Markdown, to this file")
+	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the after-action report as a self-contained HTML page to this file")
 	return cmd
 }
 
@@ -214,8 +215,10 @@ func writeReviewFiles(rv *review.Review, mdFile, htmlFile string) error {
 		}
 		return nil
 	}
-	_ = htmlFile
-	return write(mdFile, review.WriteMarkdown)
+	if err := write(mdFile, review.WriteMarkdown); err != nil {
+		return err
+	}
+	return write(htmlFile, review.WriteHTML)
 }
 
 // isTerminal reports whether w is a terminal.
