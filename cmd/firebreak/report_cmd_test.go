@@ -50,3 +50,21 @@ func TestExerciseRunReport(t *testing.T) {
 		t.Errorf("a report into a missing directory: exit %d, %s", code, errOut)
 	}
 }
+
+// TestReportUsageErrors: what `firebreak report` refuses before it reaches
+// Temporal.
+func TestReportUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report"}, "report takes INCIDENT (got 0 arguments)"},
+		{[]string{"report", "INC-1", "INC-2"}, "report takes INCIDENT (got 2 arguments)"},
+		{[]string{"report", "INC-1", "--format", "text"}, `--format "text" is not one of markdown, md, json`},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) || out != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s", tc.args, code, out, errOut)
+		}
+	}
+}

@@ -18,15 +18,15 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when":    func(r *Review, d time.Duration) string { return r.When(d) },
-	"whenPtr": func(r *Review, d *time.Duration) string { return r.whenPtr(d) },
-	"short":   short,
+	"when":    func(r *Review, d Duration) string { return r.When(d) },
+	"whenPtr": func(r *Review, d *Duration) string { return r.whenPtr(d) },
+	"short":   func(d Duration) string { return short(time.Duration(d)) },
 	"word":    EventWord,
 	"f":       func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"p3":      func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"join":    strings.Join,
 	"text":    htmlText,
-	"clock":   exercise.Clock,
+	"clock":   func(d Duration) string { return exercise.Clock(time.Duration(d)) },
 	"ratingWord": func(s string) string {
 		return RatingWords[s]
 	},
@@ -179,12 +179,12 @@ var tickSteps = []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 1
 // for answers, escalations, refusals and break-glass), and a vertical line
 // at each objective's deadline.
 func timelineSVG(r *Review) svgTimeline {
-	span := r.Duration
+	span := time.Duration(r.Duration)
 	for _, o := range r.Objectives {
-		span = max(span, o.Within)
+		span = max(span, time.Duration(o.Within))
 	}
 	for _, e := range r.Timeline {
-		span = max(span, e.At)
+		span = max(span, time.Duration(e.At))
 	}
 	span = max(span, time.Minute)
 	step := tickSteps[len(tickSteps)-1]
@@ -200,7 +200,7 @@ func timelineSVG(r *Review) svgTimeline {
 	// The axis ends on a whole tick.
 	span = (span + step - 1) / step * step
 	t := svgTimeline{Width: svgWidth, PlotX: svgLabelW, PlotW: svgWidth - svgLabelW - svgRight}
-	x := func(d time.Duration) float64 { return t.PlotX + t.PlotW*float64(d)/float64(span) }
+	x := func(d Duration) float64 { return t.PlotX + t.PlotW*float64(d)/float64(span) }
 
 	lane := map[string]int{}
 	t.Rows = append(t.Rows, svgRow{Label: "injects"})
@@ -217,7 +217,7 @@ func timelineSVG(r *Review) svgTimeline {
 	bottom := svgTop + float64(len(t.Rows))*svgRowH
 	t.AxisY = bottom
 	for d := time.Duration(0); d <= span; d += step {
-		t.Ticks = append(t.Ticks, svgTick{X: x(d), Label: tickLabel(d)})
+		t.Ticks = append(t.Ticks, svgTick{X: x(Duration(d)), Label: tickLabel(d)})
 	}
 	for _, l := range r.Lanes {
 		y := svgTop + float64(lane[l.Step])*svgRowH
@@ -279,7 +279,7 @@ func timelineSVG(r *Review) svgTimeline {
 			class = "deadline-missed"
 		}
 		t.Deadlines = append(t.Deadlines, svgDeadline{X: x(o.Within), Y1: svgTop - 6, Y2: bottom, TextY: bottom + 34 + float64(i)*14,
-			Label: labelText(o.Name, 40) + " (" + short(o.Within) + ", " + o.Rating + ")", Class: class})
+			Label: labelText(o.Name, 40) + " (" + short(time.Duration(o.Within)) + ", " + o.Rating + ")", Class: class})
 	}
 	t.Height = bottom + 44 + float64(len(r.Objectives))*14
 	return t
@@ -311,7 +311,7 @@ type svgHistogram struct {
 func histogramSVG(o MonteCarloObjective, runs int) svgHistogram {
 	const w, h, left, top, bottom = 560.0, 190.0, 40.0, 12.0, 30.0
 	hg := svgHistogram{Name: htmlText(o.Name), Width: w, Height: h, BaseY: h - bottom, PlotX: left, Met: len(o.Times), Runs: runs}
-	bins := Histogram(o.Times, o.Within, HistogramBins)
+	bins := Histogram(o.Times, time.Duration(o.Within), HistogramBins)
 	for _, b := range bins {
 		hg.Max = max(hg.Max, b.Count)
 	}
@@ -329,7 +329,7 @@ func histogramSVG(o MonteCarloObjective, runs int) svgHistogram {
 		}
 	}
 	if len(bins) > 0 {
-		hg.Ticks = append(hg.Ticks, svgTick{X: left + plotW, Label: short(o.Within)})
+		hg.Ticks = append(hg.Ticks, svgTick{X: left + plotW, Label: short(time.Duration(o.Within))})
 	}
 	return hg
 }

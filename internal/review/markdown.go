@@ -1,6 +1,7 @@
 package review
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -37,15 +38,15 @@ func (r *Review) Heading() string {
 
 // When formats a time since the start on the review's clock: T+00:12:00,
 // followed for an incident by its UTC wall time.
-func (r *Review) When(d time.Duration) string {
-	c := exercise.Clock(d)
+func (r *Review) When(d Duration) string {
+	c := exercise.Clock(time.Duration(d))
 	if r.Kind == KindIncident && !r.StartedAt.IsZero() {
-		c += " (" + r.StartedAt.Add(d).UTC().Format("15:04:05Z") + ")"
+		c += " (" + r.StartedAt.Add(time.Duration(d)).UTC().Format("15:04:05Z") + ")"
 	}
 	return c
 }
 
-func (r *Review) whenPtr(d *time.Duration) string {
+func (r *Review) whenPtr(d *Duration) string {
 	if d == nil {
 		return "never"
 	}
@@ -107,9 +108,10 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 		state += " (stopped by the run at its horizon)"
 	}
 	row("Final state", state)
-	row("Duration", exercise.Clock(r.Duration))
+	row("Duration", exercise.Clock(time.Duration(r.Duration)))
 	if r.BreakGlass {
-		row("Break-glass", fmt.Sprintf("**YES** (%d event%s): post-incident review required", len(r.BreakGlasses), plural(len(r.BreakGlasses))))
+		n := r.Overrides()
+		row("Break-glass", fmt.Sprintf("**YES** (%d override%s): post-incident review required", n, plural(n)))
 	} else {
 		row("Break-glass", "no")
 	}
@@ -139,7 +141,7 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 						achieved += ", late"
 					}
 				}
-				p("| %s | %s | %s | %s | %s | **%s** %s |\n", mdc(o.Name), mdc(o.Description), mdc(o.Of), short(o.Within), achieved, o.Rating, RatingWords[o.Rating])
+				p("| %s | %s | %s | %s | %s | **%s** %s |\n", mdc(o.Name), mdc(o.Description), mdc(o.Of), short(time.Duration(o.Within)), achieved, o.Rating, RatingWords[o.Rating])
 			}
 		}
 		p("\n%s\n", ratingRules)
@@ -147,9 +149,13 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 
 	p("\n## %s. Key times\n\n| Measure | Step | At |\n|---|---|---|\n", sec(r, 3))
 	for _, m := range r.Measures {
-		p("| %s | %s | %s |\n", m.Name, mdc(m.Step), r.whenPtr(m.At))
+		at := r.whenPtr(m.At)
+		if m.Note != "" {
+			at += ", **" + md(m.Note) + "**"
+		}
+		p("| %s | %s | %s |\n", m.Name, mdc(m.Step), at)
 	}
-	p("\n**Escalations:** %d. **Refusals:** %d. **Break-glass:** %d.\n", len(r.Escalations), refusalTotal(r), len(r.BreakGlasses))
+	p("\n**Escalations:** %d. **Refusals:** %d. **Break-glass overrides:** %d.\n", len(r.Escalations), refusalTotal(r), r.Overrides())
 	if len(r.BreakGlasses) > 0 {
 		p("\n### Break-glass\n\n")
 		writeEventTable(&b, r, r.BreakGlasses)
@@ -205,10 +211,10 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 			if o.Sensitivity != nil {
 				sens = fmt.Sprintf("%s (miss rate %.3f → %.3f fixed at median)", md(o.Sensitivity.Responder), o.Sensitivity.MissRate, o.Sensitivity.FixedMissRate)
 			}
-			p("| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", mdc(o.Name), mdc(o.Of), short(o.Within), o.PMet, r.whenPtr(o.P50), r.whenPtr(o.P90), r.whenPtr(o.P99), sens)
+			p("| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", mdc(o.Name), mdc(o.Of), short(time.Duration(o.Within)), o.PMet, r.whenPtr(o.P50), r.whenPtr(o.P90), r.whenPtr(o.P99), sens)
 		}
 		for _, o := range mc.Objectives {
-			bins := Histogram(o.Times, o.Within, HistogramBins)
+			bins := Histogram(o.Times, time.Duration(o.Within), HistogramBins)
 			p("\nTime met, objective %s (%d of %d runs met it):\n\n```\n", md(o.Name), len(o.Times), mc.Runs)
 			top := 0
 			for _, bn := range bins {
@@ -263,6 +269,18 @@ func attestLine(r *Review) string {
 	return fmt.Sprintf("%d signed, 0 unattested", a.Signed)
 }
 
+// Overrides counts the break-glass overrides (each forced gate once; the
+// events they flag are in BreakGlasses too).
+func (r *Review) Overrides() int {
+	n := 0
+	for _, e := range r.BreakGlasses {
+		if e.Kind == workflows.EventBreakGlass {
+			n++
+		}
+	}
+	return n
+}
+
 func refusalTotal(r *Review) int {
 	n := 0
 	for _, f := range r.Refusals {
@@ -280,7 +298,10 @@ func writeEventTable(b *strings.Builder, r *Review, events []Event) {
 	}
 	for _, e := range events {
 		event := mdc(EventWord(e.Kind))
-		if e.BreakGlass {
+		switch {
+		case e.Kind == workflows.EventBreakGlass:
+			event = "**BREAK-GLASS**"
+		case e.BreakGlass:
 			event = "**" + event + " (break-glass)**"
 		}
 		detail := e.Detail
@@ -374,4 +395,12 @@ func Histogram(times []time.Duration, within time.Duration, n int) []Bin {
 		bins[min(max(i, 0), n-1)].Count++
 	}
 	return bins
+}
+
+// WriteJSON writes the review as one JSON document (durations as Go
+// duration strings, times in UTC; text exactly as recorded).
+func WriteJSON(w io.Writer, r *Review) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }

@@ -94,7 +94,7 @@ type Review struct {
 	// State is the incident's final (or current) state.
 	State string `json:"state"`
 	// Duration is how long the incident ran (to now when it still runs).
-	Duration time.Duration `json:"duration"`
+	Duration Duration `json:"duration"`
 	// Stopped is set when an exercise run cancelled the incident at its
 	// horizon.
 	Stopped    bool `json:"stopped,omitempty"`
@@ -131,15 +131,15 @@ type Participant struct {
 
 // Objective is one objective of an exercise and its rating.
 type Objective struct {
-	Name        string        `json:"name"`
-	Description string        `json:"description,omitempty"`
-	Of          string        `json:"of"`
-	Within      time.Duration `json:"within"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Of          string   `json:"of"`
+	Within      Duration `json:"within"`
 	// At is when Of finished done, nil when it never did.
-	At     *time.Duration `json:"at"`
-	Met    bool           `json:"met"`
-	State  string         `json:"state"`
-	Rating string         `json:"rating"`
+	At     *Duration `json:"at"`
+	Met    bool      `json:"met"`
+	State  string    `json:"state"`
+	Rating string    `json:"rating"`
 }
 
 // Measure is one key time of the response, from the start.
@@ -148,13 +148,15 @@ type Measure struct {
 	// Step is the step that reached it, "" when none did.
 	Step string `json:"step,omitempty"`
 	// At is nil when it was never reached.
-	At *time.Duration `json:"at"`
+	At *Duration `json:"at"`
+	// Note qualifies it ("forced by break-glass"), "" when nothing does.
+	Note string `json:"note,omitempty"`
 }
 
 // Event is one entry of the timeline.
 type Event struct {
 	// At is the time since the start.
-	At time.Duration `json:"at"`
+	At Duration `json:"at"`
 	// Wall is the event's wall time (zero for an exercise).
 	Wall    time.Time `json:"wall,omitzero"`
 	Step    string    `json:"step,omitempty"`
@@ -177,8 +179,8 @@ type Lane struct {
 	Kind  string `json:"kind"`
 	State string `json:"state"`
 	// Start and End are nil when the step never started or never ended.
-	Start *time.Duration `json:"start"`
-	End   *time.Duration `json:"end"`
+	Start *Duration `json:"start"`
+	End   *Duration `json:"end"`
 }
 
 // Refusal counts one person's refused answers for one reason.
@@ -187,8 +189,8 @@ type Refusal struct {
 	Code   string `json:"code"`
 	Count  int    `json:"count"`
 	// First and Last are since the start.
-	First time.Duration `json:"first"`
-	Last  time.Duration `json:"last"`
+	First Duration `json:"first"`
+	Last  Duration `json:"last"`
 }
 
 // Attestations counts the answers by whether they were signed.
@@ -219,14 +221,14 @@ type MonteCarlo struct {
 
 // MonteCarloObjective is one objective over the runs.
 type MonteCarloObjective struct {
-	Name   string        `json:"name"`
-	Of     string        `json:"of"`
-	Within time.Duration `json:"within"`
-	PMet   float64       `json:"p_met"`
+	Name   string   `json:"name"`
+	Of     string   `json:"of"`
+	Within Duration `json:"within"`
+	PMet   float64  `json:"p_met"`
 	// P50, P90 and P99 are nil when no run met the objective.
-	P50 *time.Duration `json:"p50"`
-	P90 *time.Duration `json:"p90"`
-	P99 *time.Duration `json:"p99"`
+	P50 *Duration `json:"p50"`
+	P90 *Duration `json:"p90"`
+	P99 *Duration `json:"p99"`
 	// Times are the times met, sorted, for the histogram.
 	Times []time.Duration `json:"-"`
 	// Sensitivity is the responder whose delays, fixed at their medians,
@@ -235,9 +237,23 @@ type MonteCarloObjective struct {
 	Sensitivity *exercise.Sensitivity `json:"sensitivity,omitempty"`
 }
 
+// Duration is a time.Duration that JSON writes as a Go duration string
+// ("7m1s").
+type Duration time.Duration
+
+// MarshalText writes d as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
 // Rate rates an objective done at at (nil: never) against its limit, by the
 // rules of RatingP, RatingS, RatingM and RatingU.
-func Rate(at *time.Duration, within time.Duration) string {
+func Rate(at *Duration, within Duration) string {
 	if at == nil || *at > within {
 		return RatingU
 	}
@@ -265,7 +281,7 @@ type ExerciseOptions struct {
 // FromExercise builds the after-action report of an exercise run.
 func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 	r := &Review{Kind: KindExercise, Name: res.Exercise, Date: opts.Date, Playbook: res.Playbook, Commander: res.Commander,
-		Seed: res.Seed, State: res.State, Duration: time.Duration(res.Duration), Stopped: res.Stopped, Unattested: true}
+		Seed: res.Seed, State: res.State, Duration: Duration(res.Duration), Stopped: res.Stopped, Unattested: true}
 	if sc := opts.Scenario; sc != nil {
 		r.Description = sc.Description
 	}
@@ -276,7 +292,7 @@ func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 		}
 	}
 	for _, e := range res.Timeline {
-		ev := Event{At: time.Duration(e.At), Step: e.Step, Kind: e.Event, Person: e.Who, Detail: e.Detail, Roster: e.Roster, Code: e.Code}
+		ev := Event{At: Duration(e.At), Step: e.Step, Kind: e.Event, Person: e.Who, Detail: e.Detail, Roster: e.Roster, Code: e.Code}
 		if answerKinds[e.Event] {
 			ev.Channel, ev.Signed = workflows.ChannelScript, "unattested"
 		}
@@ -289,15 +305,15 @@ func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 	for _, s := range res.Steps {
 		si := stepInfo{id: s.ID, state: s.State, reason: s.Reason}
 		if s.At != nil {
-			d := time.Duration(*s.At)
+			d := Duration(*s.At)
 			si.end = &d
 		}
 		steps = append(steps, si)
 	}
 	for _, o := range res.Objectives {
-		ob := Objective{Name: o.Name, Description: o.Description, Of: o.Of, Within: time.Duration(o.Within), Met: o.Met, State: o.State}
+		ob := Objective{Name: o.Name, Description: o.Description, Of: o.Of, Within: Duration(o.Within), Met: o.Met, State: o.State}
 		if o.At != nil {
-			d := time.Duration(*o.At)
+			d := Duration(*o.At)
 			ob.At = &d
 		}
 		ob.Rating = Rate(ob.At, ob.Within)
@@ -309,7 +325,7 @@ func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 	if s := opts.Summary; s != nil {
 		mc := &MonteCarlo{Runs: s.Runs, Seed: s.Seed}
 		for _, o := range s.Objectives {
-			mo := MonteCarloObjective{Name: o.Name, Of: o.Of, Within: time.Duration(o.Within), PMet: o.PMet,
+			mo := MonteCarloObjective{Name: o.Name, Of: o.Of, Within: Duration(o.Within), PMet: o.PMet,
 				P50: dur(o.P50), P90: dur(o.P90), P99: dur(o.P99), Sensitivity: o.Sensitivity}
 			for _, t := range o.Times {
 				mo.Times = append(mo.Times, time.Duration(t))
@@ -326,11 +342,11 @@ func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 	return r
 }
 
-func dur(d *exercise.Duration) *time.Duration {
+func dur(d *exercise.Duration) *Duration {
 	if d == nil {
 		return nil
 	}
-	v := time.Duration(*d)
+	v := Duration(*d)
 	return &v
 }
 
@@ -363,7 +379,7 @@ func FromIncident(tl workflows.Timeline, st workflows.Status, opts IncidentOptio
 		start = tl.Events[0].At
 	}
 	r.StartedAt = start
-	since := func(t time.Time) time.Duration { return max(t.Sub(start), 0) }
+	since := func(t time.Time) Duration { return Duration(max(t.Sub(start), 0)) }
 	end := opts.Date
 	for _, e := range tl.Events {
 		ev := Event{At: since(e.At), Wall: e.At.UTC(), Step: e.Step, Kind: e.Kind, Person: e.Person, Channel: e.Channel,
@@ -421,7 +437,7 @@ func cmp(a, b string) string {
 // stepInfo is a step's final state as the result or status gives it.
 type stepInfo struct {
 	id, kind, state, reason string
-	start, end              *time.Duration
+	start, end              *Duration
 }
 
 // answerKinds are the events that record a person's answer.
@@ -449,7 +465,7 @@ func kindOf(step string) string {
 	return k
 }
 
-func ptr(d time.Duration) *time.Duration { return &d }
+func ptr(d Duration) *Duration { return &d }
 
 // analyse derives everything that comes from the timeline: lanes,
 // participants, measures, escalations, break-glass, refusals (counted from
@@ -463,7 +479,7 @@ func (r *Review) analyse(steps []stepInfo, p *plan.Plan, responders []playbooks.
 		}
 	}
 	// Lanes: the steps in the order given, started at their first event.
-	first := map[string]time.Duration{}
+	first := map[string]Duration{}
 	for _, e := range r.Timeline {
 		b := baseStep(e.Step)
 		if b == "" || e.Kind == exercise.EventInject {
@@ -515,9 +531,13 @@ func (r *Review) analyse(steps []stepInfo, p *plan.Plan, responders []playbooks.
 		for _, person := range asked(e) {
 			addAsked(person, baseStep(e.Step))
 		}
-		if answerKinds[e.Kind] && e.Person != "" {
+		if (answerKinds[e.Kind] || e.Kind == workflows.EventRefused) && e.Person != "" {
 			pp := get(e.Person)
-			pp.Answered = append(pp.Answered, answerWords[e.Kind]+" "+e.Step)
+			word := answerWords[e.Kind]
+			if e.Kind == workflows.EventRefused {
+				word = "refused on"
+			}
+			pp.Answered = append(pp.Answered, word+" "+e.Step)
 		}
 	}
 	if r.Kind == KindExercise {
@@ -670,9 +690,15 @@ func (r *Review) measure(p *plan.Plan) {
 		done := e.Kind == workflows.EventStepFinished && strings.HasPrefix(e.Detail, workflows.StepDone)
 		if sign.At == nil && done && kindOf(b) == string(plan.KindApproval) && (len(safety) == 0 || safety[b]) {
 			sign.Step, sign.At = b, ptr(e.At)
+			if e.BreakGlass {
+				sign.Note = "forced by break-glass"
+			}
 		}
 		if iso.At == nil && done && (isolation[b] || p == nil && strings.HasPrefix(e.Detail, "done: isolated")) {
 			iso.Step, iso.At = b, ptr(e.At)
+			if e.BreakGlass {
+				iso.Note = "under break-glass"
+			}
 		}
 	}
 	r.Measures = []Measure{ack, sign, iso}
@@ -709,14 +735,14 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 		switch {
 		case o.At != nil && o.Met:
 			spare := o.Within - *o.At
-			msg := fmt.Sprintf("Objective %s met with %s to spare (%s done at %s, limit %s); rated %s.", o.Name, short(spare), o.Of, exercise.Clock(*o.At), short(o.Within), o.Rating)
+			msg := fmt.Sprintf("Objective %s met with %s to spare (%s done at %s, limit %s); rated %s.", o.Name, short(spare), o.Of, clock(*o.At), short(o.Within), o.Rating)
 			if o.Rating == RatingP {
 				r.Strengths = append(r.Strengths, msg)
 			} else {
 				improve(msg, fmt.Sprintf("Find what slowed the path to %s (see the timeline) and shorten it: rehearse it, or give it a deputy.", o.Of), ElementTraining, rostersOf(o.Of))
 			}
 		case o.At != nil:
-			improve(fmt.Sprintf("Objective %s not met: %s done at %s, %s after its limit of %s.", o.Name, o.Of, exercise.Clock(*o.At), short(*o.At-o.Within), short(o.Within)),
+			improve(fmt.Sprintf("Objective %s not met: %s done at %s, %s after its limit of %s.", o.Name, o.Of, clock(*o.At), short(*o.At-o.Within), short(o.Within)),
 				fmt.Sprintf("Review the playbook's path to %s and who it waits on; exercise it again.", o.Of), ElementPlanning, rostersOf(o.Of))
 		default:
 			improve(fmt.Sprintf("Objective %s not met: %s never finished done (%s).", o.Name, o.Of, o.State),
@@ -726,10 +752,10 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 
 	// Pages: acknowledged at tier 1, or escalated.
 	type pageInfo struct {
-		paged    *time.Duration
+		paged    *Duration
 		maxTier  int
 		esc      string
-		ackAt    *time.Duration
+		ackAt    *Duration
 		ackBy    string
 		escalate int
 	}
@@ -745,16 +771,16 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 	}
 	// Sign-offs: when asked, and when each roster's approval came.
 	type signoff struct {
-		asked   *time.Duration
+		asked   *Duration
 		rosters []string
-		at      map[string]time.Duration
+		at      map[string]Duration
 		by      map[string]string
 	}
 	signoffs := map[string]*signoff{}
 	var signOrder []string
 	// Answers per step, to find the steps nobody answered.
 	answered := map[string]bool{}
-	askedFor := map[string]time.Duration{}
+	askedFor := map[string]Duration{}
 	for _, e := range r.Timeline {
 		b := baseStep(e.Step)
 		switch e.Kind {
@@ -780,7 +806,7 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 				}
 			}
 			if kindOf(b) == string(plan.KindApproval) {
-				so := &signoff{asked: ptr(e.At), at: map[string]time.Duration{}, by: map[string]string{}}
+				so := &signoff{asked: ptr(e.At), at: map[string]Duration{}, by: map[string]string{}}
 				if s := planSteps[b]; s != nil && s.Approval != nil {
 					so.rosters = s.Approval.Quorum.Groups
 				}
@@ -829,8 +855,8 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 			}
 		}
 		wait := so.at[last] - *so.asked
-		msg := fmt.Sprintf("The sign-off %s waited %s on %s (%s approved at %s).", step, short(wait), last, so.by[last], exercise.Clock(so.at[last]))
-		if wait > SignoffWaitLimit {
+		msg := fmt.Sprintf("The sign-off %s waited %s on %s (%s approved at %s).", step, short(wait), last, so.by[last], clock(so.at[last]))
+		if time.Duration(wait) > SignoffWaitLimit {
 			improve(msg, fmt.Sprintf("Name a deputy in %s who can sign within %s, or page %s with the prompt.", last, short(SignoffWaitLimit), last), ElementOrganisation, last)
 		} else {
 			r.Strengths = append(r.Strengths, msg)
@@ -859,16 +885,26 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 	for _, e := range r.Timeline {
 		switch e.Kind {
 		case workflows.EventDeliveryFailed:
-			improve(fmt.Sprintf("Delivery failed for %s at %s: %s", e.Step, exercise.Clock(e.At), e.Detail), "Check the chat and paging integrations and the people's contact details.", ElementEquipment, "")
+			improve(fmt.Sprintf("Delivery failed for %s at %s: %s", e.Step, clock(e.At), e.Detail), "Check the chat and paging integrations and the people's contact details.", ElementEquipment, "")
 		case workflows.EventSignoffStale:
-			improve(fmt.Sprintf("The sign-off %s went stale at %s: %s", e.Step, exercise.Clock(e.At), e.Detail), fmt.Sprintf("Review valid_for of %s against how long the actions behind it take.", e.Step), ElementPlanning, rostersOf(baseStep(e.Step)))
+			improve(fmt.Sprintf("The sign-off %s went stale at %s: %s", e.Step, clock(e.At), e.Detail), fmt.Sprintf("Review valid_for of %s against how long the actions behind it take.", e.Step), ElementPlanning, rostersOf(baseStep(e.Step)))
 		}
 	}
 	for _, f := range r.Refusals {
 		improve(fmt.Sprintf("%d answer%s by %s refused (%s).", f.Count, plural(f.Count), f.Person, cmp(f.Code, "no code")),
 			fmt.Sprintf("Brief %s on which steps they may answer and how (code %s).", f.Person, cmp(f.Code, "none")), ElementTraining, "")
 	}
-	if r.BreakGlass {
+	forced := 0
+	for _, e := range r.BreakGlasses {
+		if e.Kind != workflows.EventBreakGlass {
+			continue
+		}
+		forced++
+		improve(fmt.Sprintf("%s forced the safety gate %s at %s (break-glass): %s", cmp(e.Person, "someone"), e.Step, clock(e.At), e.Detail),
+			fmt.Sprintf("Review with %s why the sign-off could not be given in time, and whether its rosters need more people on call.", cmp(rostersOf(baseStep(e.Step)), "the safety rosters")),
+			ElementPlanning, rostersOf(baseStep(e.Step)))
+	}
+	if r.BreakGlass && forced == 0 {
 		improve("A safety gate was forced (break-glass): post-incident review required.",
 			"Review why the sign-off could not be given in time and whether the safety rosters need more people on call.", ElementPlanning, "")
 	}
@@ -910,7 +946,7 @@ func parseTier(detail string) (string, int) {
 	return esc, n
 }
 
-func sortedKeys(m map[string]time.Duration) []string {
+func sortedKeys(m map[string]Duration) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -918,6 +954,9 @@ func sortedKeys(m map[string]time.Duration) []string {
 	sort.Strings(out)
 	return out
 }
+
+// clock writes a time since the start on the exercise clock.
+func clock[D ~int64](d D) string { return exercise.Clock(time.Duration(d)) }
 
 func plural(n int) string {
 	if n == 1 {
@@ -927,8 +966,8 @@ func plural(n int) string {
 }
 
 // short writes a duration for people: "6m", "1h10m", "45s", "22m59s".
-func short(d time.Duration) string {
-	d = d.Round(time.Second)
+func short[D ~int64](v D) string {
+	d := time.Duration(v).Round(time.Second)
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

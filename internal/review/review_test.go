@@ -100,15 +100,15 @@ func TestLibraryReportMarkdown(t *testing.T) {
 }
 
 func TestRate(t *testing.T) {
-	d := func(m int) *time.Duration { v := time.Duration(m) * time.Minute; return &v }
+	d := func(m int) *review.Duration { v := review.Duration(time.Duration(m) * time.Minute); return &v }
 	for _, c := range []struct {
-		at   *time.Duration
+		at   *review.Duration
 		want string
 	}{
 		{d(0), review.RatingP}, {d(20), review.RatingP}, {d(21), review.RatingS}, {d(27), review.RatingS},
 		{d(28), review.RatingM}, {d(30), review.RatingM}, {d(31), review.RatingU}, {nil, review.RatingU},
 	} {
-		if got := review.Rate(c.at, 30*time.Minute); got != c.want {
+		if got := review.Rate(c.at, review.Duration(30*time.Minute)); got != c.want {
 			t.Errorf("Rate(%v, 30m) = %s, want %s", c.at, got, c.want)
 		}
 	}
