@@ -65,7 +65,7 @@ func newExerciseRunCmd() *cobra.Command {
 		sensitivity bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--format text|json]",
+		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--report FILE.md] [--html FILE.html] [--format text|json]",
 		Short: "Play one exercise automatically and print its timeline and objectives",
 		Long: `Run plays the exercise NAME once in automated mode: the commander named by
 the exercise (or the first person the playbook's may_start names) starts
@@ -101,13 +101,23 @@ names the responder whose fixing lowers the objective's miss rate most.
 met, p_met, p50, p90, p99 (null when never met) and sensitivity. A
 progress bar is drawn on stderr when it is a terminal.
 
+After-action report: --report FILE.md writes the run's after-action report
+(HSEEP AAR/IP shape: overview with the plan's digest and the participants,
+objectives rated P, S, M or U, key times, timeline, strengths, areas for
+improvement and an improvement plan) in Markdown, and --html FILE.html as a
+self-contained HTML page with an SVG timeline. With --runs the report is of
+the run of --seed, plus the Monte Carlo figures and a histogram of the time
+met per objective. docs/exercises.md gives the rules of the ratings and
+findings.
+
 Exit status: 0 when the run completes, whatever the objectives; 1 when the
-directory does not load or the exercise cannot run; 2 for a wrong command
-line.`,
+directory does not load, the exercise cannot run or a report cannot be
+written; 2 for a wrong command line.`,
 		Example: `  firebreak exercise run plant3_ransomware_ttx
   firebreak exercise run plant3_ransomware_ttx --seed 42
   firebreak exercise run drill --dir ./org --format json | jq '.objectives'
-  firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity`,
+  firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity
+  firebreak exercise run plant3_ransomware_ttx --report aar.md --html aar.html`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("name one exercise to run ('firebreak exercise list' shows them)")
