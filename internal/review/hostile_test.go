@@ -199,3 +199,27 @@ func TestLibraryHTMLSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyInputs: a review of nothing (an incident with no events or
+// steps, a run with no timeline, objectives with no limit) renders
+// without panicking, in both formats.
+func TestEmptyInputs(t *testing.T) {
+	zero := exercise.Duration(0)
+	for _, rv := range []*review.Review{
+		review.FromIncident(workflows.Timeline{}, workflows.Status{}, review.IncidentOptions{}),
+		review.FromExercise(&exercise.Result{Objectives: []exercise.ObjectiveResult{{Name: "o", At: &zero}}},
+			review.ExerciseOptions{Summary: &exercise.Summary{Objectives: []exercise.ObjectiveSummary{{Name: "o"}}}}),
+	} {
+		var md, page bytes.Buffer
+		if err := review.WriteMarkdown(&md, rv); err != nil {
+			t.Fatal(err)
+		}
+		if err := review.WriteHTML(&page, rv); err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, rv.Kind+" review of nothing", page.String())
+		if !strings.Contains(md.String(), "No events recorded.") {
+			t.Errorf("%s review of nothing does not say it has no events:\n%s", rv.Kind, md.String())
+		}
+	}
+}

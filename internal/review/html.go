@@ -203,7 +203,10 @@ func timelineSVG(r *Review) svgTimeline {
 	x := func(d Duration) float64 { return t.PlotX + t.PlotW*float64(d)/float64(span) }
 
 	lane := map[string]int{}
-	t.Rows = append(t.Rows, svgRow{Label: "injects"})
+	// An exercise's injects have a row of their own; an incident has none.
+	if r.Kind == KindExercise {
+		t.Rows = append(t.Rows, svgRow{Label: "injects"})
+	}
 	for _, l := range r.Lanes {
 		lane[l.Step] = len(t.Rows)
 		t.Rows = append(t.Rows, svgRow{Label: l.Step})
@@ -281,7 +284,10 @@ func timelineSVG(r *Review) svgTimeline {
 		t.Deadlines = append(t.Deadlines, svgDeadline{X: x(o.Within), Y1: svgTop - 6, Y2: bottom, TextY: bottom + 34 + float64(i)*14,
 			Label: labelText(o.Name, 40) + " (" + short(time.Duration(o.Within)) + ", " + o.Rating + ")", Class: class})
 	}
-	t.Height = bottom + 44 + float64(len(r.Objectives))*14
+	t.Height = bottom + 12
+	if len(r.Objectives) > 0 {
+		t.Height = bottom + 44 + float64(len(r.Objectives))*14
+	}
 	return t
 }
 
