@@ -47,6 +47,7 @@ func runChromium(t *testing.T, bin, dir, file string, args ...string) []byte {
 // Monte Carlo) in headless Chromium: the screenshot is a PNG of some size,
 // and the DOM the browser built holds the SVG timeline, the histograms and
 // every objective's name. A hostile report's DOM holds no script element.
+// FIREBREAK_REPORT_SCREENSHOT=FILE keeps the screenshot, to look at.
 func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()

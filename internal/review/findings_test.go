@@ -72,3 +72,24 @@ func TestFindings(t *testing.T) {
 		t.Errorf("escalations %d, time to acknowledge %v", len(rv.Escalations), rv.Measures[0].At)
 	}
 }
+
+// TestResponsibleForAction: a missed objective on an action names the
+// rosters of the sign-offs guarding it as responsible.
+func TestResponsibleForAction(t *testing.T) {
+	o := library(t)
+	res, err := exercise.Run(o, libraryExercise, exercise.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := exercise.Duration(45 * time.Minute)
+	res.Objectives[0].At, res.Objectives[0].Met = &late, false // contain: step.isolate within 30m
+	sc, _ := o.Module.Scenario(libraryExercise)
+	p, _ := o.Plan(sc.Playbook)
+	rv := review.FromExercise(res, review.ExerciseOptions{Scenario: sc, Plan: p})
+	if len(rv.Improvements) == 0 || !strings.HasPrefix(rv.Improvements[0].Issue, "Objective contain not met") {
+		t.Fatalf("improvements: %+v", rv.Improvements)
+	}
+	if got := rv.Improvements[0].Responsible; !strings.Contains(got, "roster.process_safety") || !strings.Contains(got, "roster.ot_operations") {
+		t.Errorf("responsible for step.isolate: %q, want the rosters of approval.isolate_ok", got)
+	}
+}

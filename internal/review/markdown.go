@@ -225,7 +225,7 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 				if top > 0 {
 					bar = (40*bn.Count + top - 1) / top
 				}
-				p("%s–%s %6d %s\n", exercise.Clock(bn.From), exercise.Clock(bn.To), bn.Count, strings.Repeat("#", bar))
+				p("%s\n", strings.TrimRight(fmt.Sprintf("%s–%s %6d %s", exercise.Clock(bn.From), exercise.Clock(bn.To), bn.Count, strings.Repeat("#", bar)), " "))
 			}
 			p("```\n")
 		}

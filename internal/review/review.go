@@ -726,6 +726,17 @@ func (r *Review) findings(steps []stepInfo, planSteps map[string]*plan.Step, p *
 			list = s.Decision.Ask
 		case s.Page != nil:
 			list = tierOne(p, s.Page.Escalation)
+		case s.Action != nil:
+			// An action waits on the sign-offs that guard it.
+			for _, g := range s.Action.GuardedBy {
+				if gs := planSteps[g]; gs != nil && gs.Approval != nil {
+					for _, ro := range gs.Approval.Quorum.Groups {
+						if !slices.Contains(list, ro) {
+							list = append(list, ro)
+						}
+					}
+				}
+			}
 		}
 		return strings.Join(list, ", ")
 	}
