@@ -113,3 +113,19 @@ func TestRate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLibraryReport renders the library exercise's report, seed 1,
+// to Markdown and HTML (the run itself is outside the timing).
+func BenchmarkLibraryReport(b *testing.B) {
+	rv, _ := libraryReview(b, 1, nil)
+	var out bytes.Buffer
+	for b.Loop() {
+		out.Reset()
+		if err := review.WriteMarkdown(&out, rv); err != nil {
+			b.Fatal(err)
+		}
+		if err := review.WriteHTML(&out, rv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
