@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/exercise"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
+	"github.com/firebreak-ir/firebreak/internal/review"
 )
 
 func newExerciseCmd() *cobra.Command {
@@ -55,13 +57,15 @@ func loadExerciseOrg(cmd *cobra.Command, flagDir string) (*org.Org, error) {
 func newExerciseRunCmd() *cobra.Command {
 	var (
 		dir, format string
+		report      string
+		htmlFile    string
 		seed        uint64
 		horizon     time.Duration
 		runs, par   int
 		sensitivity bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--format text|json]",
+		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--report FILE.md] [--html FILE.html] [--format text|json]",
 		Short: "Play one exercise automatically and print its timeline and objectives",
 		Long: `Run plays the exercise NAME once in automated mode: the commander named by
 the exercise (or the first person the playbook's may_start names) starts
@@ -97,13 +101,23 @@ names the responder whose fixing lowers the objective's miss rate most.
 met, p_met, p50, p90, p99 (null when never met) and sensitivity. A
 progress bar is drawn on stderr when it is a terminal.
 
+After-action report: --report FILE.md writes the run's after-action report
+(HSEEP AAR/IP shape: overview with the plan's digest and the participants,
+objectives rated P, S, M or U, key times, timeline, strengths, areas for
+improvement and an improvement plan) in Markdown, and --html FILE.html as a
+self-contained HTML page with an SVG timeline. With --runs the report is of
+the run of --seed, plus the Monte Carlo figures and a histogram of the time
+met per objective. docs/exercises.md gives the rules of the ratings and
+findings.
+
 Exit status: 0 when the run completes, whatever the objectives; 1 when the
-directory does not load or the exercise cannot run; 2 for a wrong command
-line.`,
+directory does not load, the exercise cannot run or a report cannot be
+written; 2 for a wrong command line.`,
 		Example: `  firebreak exercise run plant3_ransomware_ttx
   firebreak exercise run plant3_ransomware_ttx --seed 42
   firebreak exercise run drill --dir ./org --format json | jq '.objectives'
-  firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity`,
+  firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity
+  firebreak exercise run plant3_ransomware_ttx --report aar.md --html aar.html`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("name one exercise to run ('firebreak exercise list' shows them)")
@@ -140,6 +154,16 @@ line.`,
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
+				if report != "" || htmlFile != "" {
+					// The report's timeline is the run of the seed itself.
+					res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
+					if err != nil {
+						return &exitError{code: exitInvalid, err: err}
+					}
+					if err := writeExerciseReports(o, args[0], res, sum, report, htmlFile); err != nil {
+						return err
+					}
+				}
 				if format == formatJSON {
 					return exercise.WriteSummaryJSON(cmd.OutOrStdout(), sum)
 				}
@@ -148,6 +172,9 @@ line.`,
 			res, err := exercise.Run(o, args[0], exercise.Options{Seed: seed, Horizon: horizon})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
+			}
+			if err := writeExerciseReports(o, args[0], res, nil, report, htmlFile); err != nil {
+				return err
 			}
 			if format == formatJSON {
 				return exercise.WriteJSON(cmd.OutOrStdout(), res)
@@ -162,7 +189,46 @@ line.`,
 	cmd.Flags().IntVar(&par, "parallel", 0, "with --runs: how many runs play at once (default the number of CPUs)")
 	cmd.Flags().BoolVar(&sensitivity, "sensitivity", false, "with --runs: find the responder whose delays, fixed at their medians, lower each objective's miss rate most")
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	cmd.Flags().StringVar(&report, "report", "", "also write the after-action report, in Markdown, to this file")
+	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the after-action report as a self-contained HTML page to this file")
 	return cmd
+}
+
+// writeExerciseReports writes the after-action report of res (with the
+// Monte Carlo sum, when given) to the Markdown and HTML files asked for.
+func writeExerciseReports(o *org.Org, name string, res *exercise.Result, sum *exercise.Summary, mdFile, htmlFile string) error {
+	if mdFile == "" && htmlFile == "" {
+		return nil
+	}
+	sc, err := o.Module.Scenario(name)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	p, _ := o.Plan(sc.Playbook)
+	rv := review.FromExercise(res, review.ExerciseOptions{Date: time.Now(), Scenario: sc, Plan: p, Summary: sum})
+	return writeReviewFiles(rv, mdFile, htmlFile)
+}
+
+// writeReviewFiles writes a review to the Markdown and HTML files asked
+// for ("" for neither).
+func writeReviewFiles(rv *review.Review, mdFile, htmlFile string) error {
+	write := func(file string, render func(io.Writer, *review.Review) error) error {
+		if file == "" {
+			return nil
+		}
+		var b bytes.Buffer
+		if err := render(&b, rv); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("rendering the report for %s: %v", file, err)}
+		}
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("writing the report: %v (check the directory exists and is writable)", err)}
+		}
+		return nil
+	}
+	if err := write(mdFile, review.WriteMarkdown); err != nil {
+		return err
+	}
+	return write(htmlFile, review.WriteHTML)
 }
 
 // isTerminal reports whether w is a terminal.

@@ -154,5 +154,6 @@ Rehearse (no server needed; every action on a simulated twin):
 	root.AddCommand(newIntegrationsCmd())
 	root.AddCommand(newVerifyCmd())
 	root.AddCommand(newExerciseCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }

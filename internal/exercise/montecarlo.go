@@ -65,6 +65,9 @@ type ObjectiveSummary struct {
 	P50 *Duration `json:"p50"`
 	P90 *Duration `json:"p90"`
 	P99 *Duration `json:"p99"`
+	// Times are the times the objective was met, sorted, over the runs
+	// that met it (the after-action report draws their histogram).
+	Times []Duration `json:"-"`
 	// Sensitivity is set when the sensitivity runs were asked for and
 	// fixing some responder's delays lowers the miss rate.
 	Sensitivity *Sensitivity `json:"sensitivity,omitempty"`
@@ -202,6 +205,9 @@ func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, erro
 		osum.Met = len(times)
 		osum.PMet = float64(len(times)) / float64(opts.Runs)
 		osum.P50, osum.P90, osum.P99 = percentile(times, 50), percentile(times, 90), percentile(times, 99)
+		for _, t := range times {
+			osum.Times = append(osum.Times, Duration(t))
+		}
 		base := missRate(0, k)
 		for b := 1; b < batches; b++ {
 			fixed := missRate(b, k)

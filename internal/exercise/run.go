@@ -125,6 +125,10 @@ type Entry struct {
 	Event  string   `json:"event"`
 	Who    string   `json:"who,omitempty"`
 	Detail string   `json:"detail,omitempty"`
+	// Roster is the roster an approval counts for; Code a refusal's
+	// rule-book code. The after-action report reads them.
+	Roster string `json:"roster,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 // Duration is a time.Duration that JSON writes as a Go duration string
@@ -567,7 +571,7 @@ func (r *runner) result(seed uint64, res workflows.IncidentResult, tl workflows.
 		if e.Iteration != "" {
 			step += "[" + e.Iteration + "]"
 		}
-		out.Timeline = append(out.Timeline, Entry{At: Duration(at), Step: step, Event: e.Kind, Who: e.Person, Detail: e.Detail})
+		out.Timeline = append(out.Timeline, Entry{At: Duration(at), Step: step, Event: e.Kind, Who: e.Person, Detail: e.Detail, Roster: e.Roster, Code: e.Code})
 		if e.Kind == workflows.EventIncidentFinished {
 			out.Duration = Duration(at)
 		}
