@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
+	"github.com/firebreak-ir/firebreak/workflows"
 )
 
 // MaxRuns bounds the runs of one Monte Carlo: a million runs of a small
@@ -71,6 +72,21 @@ type ObjectiveSummary struct {
 	// Sensitivity is set when the sensitivity runs were asked for and
 	// fixing some responder's delays lowers the miss rate.
 	Sensitivity *Sensitivity `json:"sensitivity,omitempty"`
+	// Bottleneck is the step that contributes most to the misses, when
+	// some runs missed the objective.
+	Bottleneck *StepContribution `json:"bottleneck,omitempty"`
+}
+
+// StepContribution says how much longer a step took in the runs that
+// missed an objective than in those that met it: the step that contributes
+// most to the misses is the one whose time grew most.
+type StepContribution struct {
+	Step string `json:"step"`
+	// Missed is the step's mean time (from its start to its end, or to the
+	// end of the run when it never ended) over the runs that missed the
+	// objective; Met over those that met it (0 when none did).
+	Missed Duration `json:"missed"`
+	Met    Duration `json:"met"`
 }
 
 // Sensitivity names the responder whose delays, fixed at their medians,
@@ -123,7 +139,9 @@ func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, erro
 	// Batch 0 is the ordinary runs; batch 1+k fixes random[k].
 	batches := 1 + len(random)
 	total := opts.Runs * batches
-	met := make([][]*Duration, total) // per job, per objective: when met
+	met := make([][]*Duration, total)          // per job, per objective: when met
+	took := make([][]time.Duration, opts.Runs) // per ordinary run, per step: how long
+	var stepIDs []string                       // the plan's steps, as every run lists them
 	par := opts.Parallel
 	if par <= 0 {
 		par = runtime.NumCPU()
@@ -169,6 +187,14 @@ func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, erro
 						}
 					}
 					met[job] = at
+					if b == 0 {
+						if stepIDs == nil {
+							for _, s := range res.Steps {
+								stepIDs = append(stepIDs, s.ID)
+							}
+						}
+						took[i] = stepTimes(stepIDs, res)
+					}
 					done++
 					if opts.Progress != nil {
 						opts.Progress(done, total)
@@ -208,6 +234,7 @@ func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, erro
 		for _, t := range times {
 			osum.Times = append(osum.Times, Duration(t))
 		}
+		osum.Bottleneck = bottleneck(stepIDs, took, func(i int) bool { return met[i][k] != nil })
 		base := missRate(0, k)
 		for b := 1; b < batches; b++ {
 			fixed := missRate(b, k)
@@ -218,6 +245,76 @@ func MonteCarlo(o *org.Org, name string, opts MonteCarloOptions) (*Summary, erro
 		sum.Objectives = append(sum.Objectives, osum)
 	}
 	return sum, nil
+}
+
+// stepTimes is how long each step (in ids order) took in a run: from its
+// first step_started to its end, or to the end of the run when it never
+// ended; 0 for a step that never started.
+func stepTimes(ids []string, res *Result) []time.Duration {
+	started := map[string]time.Duration{}
+	for _, e := range res.Timeline {
+		if _, seen := started[e.Step]; !seen && e.Event == workflows.EventStepStarted {
+			started[e.Step] = time.Duration(e.At)
+		}
+	}
+	ended := map[string]time.Duration{}
+	for _, s := range res.Steps {
+		if s.At != nil {
+			ended[s.ID] = time.Duration(*s.At)
+		}
+	}
+	out := make([]time.Duration, len(ids))
+	for j, id := range ids {
+		start, ok := started[id]
+		if !ok {
+			continue
+		}
+		end, ok := ended[id]
+		if !ok {
+			end = time.Duration(res.Duration)
+		}
+		if end > start {
+			out[j] = end - start
+		}
+	}
+	return out
+}
+
+// bottleneck is the step whose mean time grew most from the runs that met
+// an objective to those that missed it (the mean over missed runs alone
+// when none met it); nil when no run missed or no step took longer.
+func bottleneck(ids []string, took [][]time.Duration, met func(run int) bool) *StepContribution {
+	var best *StepContribution
+	var bestExcess time.Duration
+	for j, id := range ids {
+		var sumMiss, sumMet time.Duration
+		nMiss, nMet := 0, 0
+		for i, t := range took {
+			if t == nil {
+				continue
+			}
+			if met(i) {
+				sumMet += t[j]
+				nMet++
+			} else {
+				sumMiss += t[j]
+				nMiss++
+			}
+		}
+		if nMiss == 0 {
+			return nil
+		}
+		missMean := sumMiss / time.Duration(nMiss)
+		var metMean time.Duration
+		if nMet > 0 {
+			metMean = sumMet / time.Duration(nMet)
+		}
+		if excess := missMean - metMean; excess > bestExcess {
+			bestExcess = excess
+			best = &StepContribution{Step: id, Missed: Duration(missMean), Met: Duration(metMean)}
+		}
+	}
+	return best
 }
 
 // percentile is the nearest-rank p-th percentile of sorted, nil when empty.
@@ -241,14 +338,18 @@ func WriteSummaryText(w io.Writer, s *Summary) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECTIVE\tOF\tWITHIN\tP_MET\tP50\tP90\tP99\tMOST SENSITIVE TO")
+	fmt.Fprintln(tw, "OBJECTIVE\tOF\tWITHIN\tP_MET\tP50\tP90\tP99\tMOST SENSITIVE TO\tSLOWEST IN MISSES")
 	for _, o := range s.Objectives {
 		sens := "-"
 		if o.Sensitivity != nil {
 			sens = fmt.Sprintf("%s (miss rate %.3f -> %.3f fixed at median)", safetext.Line(o.Sensitivity.Responder), o.Sensitivity.MissRate, o.Sensitivity.FixedMissRate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\n", cell(o.Name), cell(o.Of), time.Duration(o.Within),
-			o.PMet, clockOrNever(o.P50), clockOrNever(o.P90), clockOrNever(o.P99), sens)
+		slow := "-"
+		if bn := o.Bottleneck; bn != nil {
+			slow = fmt.Sprintf("%s (%s in misses, %s when met)", safetext.Line(bn.Step), time.Duration(bn.Missed).Round(time.Second), time.Duration(bn.Met).Round(time.Second))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\n", cell(o.Name), cell(o.Of), time.Duration(o.Within),
+			o.PMet, clockOrNever(o.P50), clockOrNever(o.P90), clockOrNever(o.P99), sens, slow)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

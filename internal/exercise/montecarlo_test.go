@@ -175,3 +175,52 @@ func BenchmarkMonteCarlo(b *testing.B) {
 	b.ReportMetric(float64(n*runs)/elapsed, "runs/s")
 	b.ReportMetric(elapsed/float64(n), "s/1000runs")
 }
+
+// TestMonteCarloBottleneck: the objective's page waits on an earlier page
+// whose acknowledgement is random while its own is fixed, so the step
+// that contributes most to the misses is the earlier one.
+func TestMonteCarloBottleneck(t *testing.T) {
+	src := strings.NewReplacer(
+		`responder "ann" { acknowledges_after = "lognormal(4m,0.5)" }`,
+		`responder "ann" { acknowledges_after = "1m" }
+  responder "ben" { acknowledges_after = "uniform(0s,6m)" }`,
+		`person "cat"`, `person "ben" { slack = "U01BEN" }
+person "cat"`,
+		`page "oncall" {`, `page "first" {
+    escalation = escalation.two
+    message    = "first"
+  }
+  page "oncall" {
+    needs      = [page.first]`,
+		`escalation "one" {`, `escalation "two" {
+  tier {
+    notify     = [roster.tier2]
+    ack_within = "2h"
+  }
+}
+escalation "one" {`,
+		`roster "tier1"`, `roster "tier2" { members = [person.ben] }
+roster "tier1"`,
+		`within = "5m"`, `within = "4m"`,
+	).Replace(lognormalOrg)
+	o := loadDir(t, map[string]string{"x.hcl": src})
+	s, err := exercise.MonteCarlo(o, "x", exercise.MonteCarloOptions{Runs: 200, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := s.Objectives[0]
+	if ob.Met == 0 || ob.Met == s.Runs {
+		t.Fatalf("met in %d of %d runs; the test needs some of each", ob.Met, s.Runs)
+	}
+	bn := ob.Bottleneck
+	if bn == nil || bn.Step != "page.first" || bn.Missed <= bn.Met {
+		t.Fatalf("bottleneck %+v; want page.first, slower in the misses", bn)
+	}
+	var out bytes.Buffer
+	if err := exercise.WriteSummaryText(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "page.first (") {
+		t.Errorf("the summary does not name the bottleneck:\n%s", out.String())
+	}
+}
