@@ -7,13 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/slackdoor"
-	"github.com/firebreak-ir/firebreak/internal/temporalenv"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 )
 
@@ -64,15 +62,9 @@ worker'. Workers deliver the prompts; serve only receives. See docs/slack.md.`,
 			if err := slackdoor.Check(inst, httpAddr); err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			cfg, err := temporalenv.FromEnv(os.Getenv)
+			c, _, err := dialServer(ctx, logger)
 			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
-			}
-			dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			c, err := temporalenv.Dial(dialCtx, cfg, logger)
-			cancel()
-			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
+				return err
 			}
 			defer c.Close()
 			door.Temporal = c

@@ -176,6 +176,22 @@ the dev worker accepts (marked unattested).`,
 	return cmd
 }
 
+// dialServer connects a long-running process (worker, serve) to the
+// Temporal server the TEMPORAL_* environment names, giving up after 30 s.
+func dialServer(ctx context.Context, logger *slog.Logger) (client.Client, temporalenv.Config, error) {
+	cfg, err := temporalenv.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, cfg, &exitError{code: exitInvalid, err: err}
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := temporalenv.Dial(dialCtx, cfg, logger)
+	if err != nil {
+		return nil, cfg, &exitError{code: exitInvalid, err: err}
+	}
+	return c, cfg, nil
+}
+
 // realSlack reports whether any slack integration of o is real.
 func realSlack(o *org.Org) bool {
 	for _, in := range o.Instances {
@@ -238,15 +254,9 @@ one is journaled, once per idempotency key, in the --journal file.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := temporalenv.FromEnv(os.Getenv)
+			c, cfg, err := dialServer(ctx, logger)
 			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
-			}
-			dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			c, err := temporalenv.Dial(dialCtx, cfg, logger)
-			cancel()
-			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
+				return err
 			}
 			defer c.Close()
 			if dir := filepath.Dir(journalPath); dir != "" {
