@@ -101,7 +101,13 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	live := worker.New(c, activities.TaskQueue, worker.Options{
 		Interceptors: []interceptor.WorkerInterceptor{activities.LiveWorkerInterceptor()},
 	})
-	liveActs, err := liveActivities(holder, twin, logger)
+	// One Slack chat for both queues: a live exercise's prompts reach
+	// its people in Slack too, every text marked [EXERCISE].
+	chat, err := SlackChat(holder, logger)
+	if err != nil {
+		return nil, err
+	}
+	liveActs, err := liveActivities(holder, twin, chat)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +115,10 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	Register(live, liveActs)
 	ws.workers = append(ws.workers, live)
 	// Exercise activities: simulated twins only, by construction, under
-	// the same checks.
+	// the same checks; with a real slack integration, its chat, so the
+	// people of a live exercise are asked in Slack.
 	ex := worker.New(c, activities.ExerciseTaskQueue, worker.Options{})
-	exActs := ExerciseActivities(ws.ExerciseTwin, nil)
+	exActs := ExerciseActivities(ws.ExerciseTwin, chat)
 	exActs.Authority = authority
 	ex.RegisterActivity(exActs)
 	ws.workers = append(ws.workers, ex)
@@ -142,16 +149,12 @@ func ExerciseActivities(twin *sim.Twin, chat activities.Chat) *activities.Activi
 	return acts
 }
 
-// liveActivities are the activities of the live task queue: a real slack
-// integration backs Chat; every other real instance is built through
-// adapters.Build (its actuators behind the exercise guard); the rest run
-// on the twin.
-func liveActivities(holder *org.Holder, twin *sim.Twin, logger *slog.Logger) (*activities.Activities, error) {
+// liveActivities are the activities of the live task queue: chat (the
+// Slack adapter of a real slack integration, nil when there is none)
+// backs Chat; every other real instance is built through adapters.Build
+// (its actuators behind the exercise guard); the rest run on the twin.
+func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*activities.Activities, error) {
 	acts := twin.Activities()
-	chat, err := SlackChat(holder, logger)
-	if err != nil {
-		return nil, err
-	}
 	if chat != nil {
 		acts.Chat = chat
 	}
