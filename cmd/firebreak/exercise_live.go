@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,7 +108,10 @@ func runExerciseLive(cmd *cobra.Command, o *org.Org, lr liveRun) error {
 
 // printLiveStart says what runs where, that responder blocks are ignored,
 // and how people answer.
-func printLiveStart(w io.Writer, sc *playbooks.Scenario, p *plan.Plan, id, address string, scale float64, signed bool) {
+func printLiveStart(out io.Writer, sc *playbooks.Scenario, p *plan.Plan, id, address string, scale float64, signed bool) {
+	// One write, so a reader sees all of it at once.
+	w := &strings.Builder{}
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	fmt.Fprintf(w, "Exercise %s: playbook %s, commander %s, live as incident %s on %s (EXERCISE: every action on a simulated twin, task queue %s).\n",
 		safetext.Line(sc.Name), safetext.Line(sc.Playbook), safetext.Line(sc.Commander), id, safetext.Line(address), activities.ExerciseTaskQueue)
 	if scale == 1 {
@@ -119,10 +123,13 @@ func printLiveStart(w io.Writer, sc *playbooks.Scenario, p *plan.Plan, id, addre
 	if !signed {
 		fmt.Fprintf(w, "Unattested: no --key-file (or %s), so only a worker that accepts unattested starts (firebreak dev) runs it; firebreak worker refuses its every action.\n", envKeyFile)
 	}
-	if len(sc.Responders) > 0 {
-		fmt.Fprintf(w, "The exercise's %d responder block%s are ignored: real people answer, in Slack or with the CLI.\n", len(sc.Responders), pluralS(len(sc.Responders)))
-	} else {
+	switch n := len(sc.Responders); n {
+	case 0:
 		fmt.Fprintln(w, "Real people answer, in Slack or with the CLI.")
+	case 1:
+		fmt.Fprintln(w, "The exercise's responder block is ignored: real people answer, in Slack or with the CLI.")
+	default:
+		fmt.Fprintf(w, "The exercise's %d responder blocks are ignored: real people answer, in Slack or with the CLI.\n", n)
 	}
 	fmt.Fprintln(w, "How to answer (--as your person ID; --key-file yours when the worker requires signatures):")
 	for _, s := range p.Steps {
