@@ -13,6 +13,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
@@ -166,15 +167,21 @@ func findLine(lines []liveLine, step, event string) (liveLine, bool) {
 	return liveLine{}, false
 }
 
-// TestExerciseLive runs an exercise live with the installed binary on the
-// embedded server at --time-scale 600, a firebreak worker in process, and
-// the test answering as the people would (incident.Answer, as the CLI
-// and Slack do): the injects are printed in order at their times on the
-// exercise clock, the ten-minute wait takes ten minutes of it (a second
-// of wall time), the incident is an exercise whose every activity was
-// scheduled on the exercise task queue with the scaled plan, the
-// objectives are evaluated, and the after-action report is written.
-func TestExerciseLive(t *testing.T) {
+// liveRun is a live exercise run of the installed binary, against an
+// embedded server with the workers in process.
+type liveRun struct {
+	c        client.Client
+	id       string
+	md, html string
+	stdout   *syncBuffer
+	cmd      *exec.Cmd
+	exited   chan error
+}
+
+// startLiveExercise starts the live run of live_drill_ttx at
+// --time-scale 600 and waits until it has said how to answer.
+func startLiveExercise(t *testing.T) *liveRun {
+	t.Helper()
 	srv := startServer(t, devserver.Options{Ephemeral: true})
 	c := newClient(t, srv)
 	dir := writeDir(t, map[string]string{"site.hcl": siteHCL, "safety.hcl": safetyHCL, "live.hcl": liveExerciseHCL})
@@ -189,35 +196,64 @@ func TestExerciseLive(t *testing.T) {
 	t.Cleanup(ws.Stop)
 
 	work := t.TempDir()
-	md, html := filepath.Join(work, "aar.md"), filepath.Join(work, "aar.html")
-	cmd := exec.Command(firebreakBinary(t), "exercise", "run", "live_drill_ttx", "--live", "--time-scale", "600", "--dir", dir, "--report", md, "--html", html)
+	lr := &liveRun{c: c, md: filepath.Join(work, "aar.md"), html: filepath.Join(work, "aar.html"), stdout: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd := exec.Command(firebreakBinary(t), "exercise", "run", "live_drill_ttx", "--live", "--time-scale", "600", "--dir", dir, "--report", lr.md, "--html", lr.html)
 	cmd.Env = cleanEnv(temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"=default")
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = lr.stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	lr.cmd = cmd
+	go func() { lr.exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-exited
+			<-lr.exited
 		}
 		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			t.Logf("stdout:\n%s\nstderr:\n%s", lr.stdout.String(), stderr.String())
 		}
 	})
-
 	idRE := regexp.MustCompile(`live as incident (INC-\d{8}-[0-9A-F]{4})`)
-	var id string
 	waitFor(t, "the live run to print its incident ID and how to answer", startTimeout, func() bool {
-		out := stdout.String()
+		out := lr.stdout.String()
 		if m := idRE.FindStringSubmatch(out); m != nil {
-			id = m[1]
+			lr.id = m[1]
 		}
-		return id != "" && strings.Contains(out, "Ctrl-C stops following")
+		return lr.id != "" && strings.Contains(out, "Ctrl-C stops following")
 	})
+	return lr
+}
+
+// exitCode waits for the run to exit and returns its exit status.
+func (lr *liveRun) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-lr.exited:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return lr.cmd.ProcessState.ExitCode()
+	case <-time.After(stepTimeout):
+		t.Fatal("the live run did not exit")
+	}
+	return -1
+}
+
+// TestExerciseLive runs an exercise live with the installed binary on the
+// embedded server at --time-scale 600, a firebreak worker in process, and
+// the test answering as the people would (incident.Answer, as the CLI
+// and Slack do): the injects are printed in order at their times on the
+// exercise clock, the ten-minute wait takes ten minutes of it (a second
+// of wall time), the incident is an exercise whose every activity was
+// scheduled on the exercise task queue with the scaled plan, the
+// objectives are evaluated, and the after-action report is written.
+func TestExerciseLive(t *testing.T) {
+	lr := startLiveExercise(t)
+	c, id, stdout := lr.c, lr.id, lr.stdout
+	md, html := lr.md, lr.html
 	head := stdout.String()
 	for _, want := range []string{
 		"The exercise's responder block is ignored: real people answer",
@@ -241,17 +277,8 @@ func TestExerciseLive(t *testing.T) {
 	waitStep(t, c, id, "task.debrief", workflows.StepWaiting, 0)
 	answer(t, c, workflows.UpdateDone, id, workflows.Answer{Step: "task.debrief", Person: "farid"})
 
-	select {
-	case err := <-exited:
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		if code := cmd.ProcessState.ExitCode(); code != 0 {
-			t.Fatalf("the live run exited %d", code)
-		}
-	case <-time.After(stepTimeout):
-		t.Fatal("the live run did not end with the incident")
+	if code := lr.exitCode(t); code != 0 {
+		t.Fatalf("the live run exited %d", code)
 	}
 	out := stdout.String()
 	if strings.Contains(out, "\x1b") {
@@ -366,5 +393,43 @@ func TestExerciseLive(t *testing.T) {
 	}
 	if b, err := os.ReadFile(html); err != nil || !bytes.Contains(b, []byte("<svg")) {
 		t.Errorf("the HTML report has no SVG timeline (%v)", err)
+	}
+}
+
+// TestExerciseLiveInterrupted: Ctrl-C stops following a live run (exit
+// status 130) and leaves the incident running; the objectives are
+// reported as of then, and the report is written, marked as made while
+// the incident still ran.
+func TestExerciseLiveInterrupted(t *testing.T) {
+	lr := startLiveExercise(t)
+	waitStep(t, lr.c, lr.id, "page.oncall", workflows.StepWaiting, 0)
+	answer(t, lr.c, workflows.UpdateAck, lr.id, workflows.Answer{Step: "page.oncall", Person: "olga"})
+	waitFor(t, "the first inject to be told", stepTimeout, func() bool { return strings.Contains(lr.stdout.String(), "inject.alert") })
+	if err := lr.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := lr.exitCode(t); code != 130 {
+		t.Fatalf("exit status %d after Ctrl-C, want 130", code)
+	}
+	out := lr.stdout.String()
+	for _, want := range []string{
+		"Objectives (so far: the incident still runs):",
+		"acked: met, page.oncall within 30m0s, done at T+",
+		"debrief: not met yet, task.debrief within 8h0m0s, not done",
+		"incident " + lr.id + " is still running (firebreak status " + lr.id,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if st := waitState(t, lr.c, lr.id, workflows.StateRunning); !st.Exercise {
+		t.Errorf("incident %s is not an exercise", lr.id)
+	}
+	report, err := os.ReadFile(lr.md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(report), "reported while still running") {
+		t.Errorf("the report does not say the incident still ran:\n%s", report)
 	}
 }

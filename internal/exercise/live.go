@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ir/firebreak/internal/incident"
 	"github.com/firebreak-ir/firebreak/internal/render/safetext"
@@ -224,14 +225,21 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 	}
 }
 
-// closedState is the state of an incident whose workflow ended with err.
+// closedState is the state of an incident whose workflow ended with err
+// (failed, cancelled, terminated or timed out).
 func closedState(err error) string {
-	msg := strings.ToLower(err.Error())
+	var (
+		canceled   *temporal.CanceledError
+		terminated *temporal.TerminatedError
+		timeout    *temporal.TimeoutError
+	)
 	switch {
-	case strings.Contains(msg, "canceled"), strings.Contains(msg, "cancelled"):
+	case errors.As(err, &canceled):
 		return workflows.StateCancelled
-	case strings.Contains(msg, "terminated"):
+	case errors.As(err, &terminated):
 		return "terminated"
+	case errors.As(err, &timeout):
+		return "timed_out"
 	}
 	return workflows.StateFailed
 }
