@@ -184,7 +184,7 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 		case <-ctx.Done():
 			// Read what there is with a context of its own: ctx is over.
 			rctx, rcancel := context.WithTimeout(context.Background(), opts.QueryTimeout)
-			err := f.poll(rctx, false)
+			err := f.poll(rctx)
 			rcancel()
 			if err != nil {
 				fmt.Fprintf(opts.Out, "(could not read the incident's last events: %s)\n", safetext.Line(err.Error()))
@@ -203,7 +203,7 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 				state = o.res.State
 			}
 			rctx, rcancel := context.WithTimeout(context.Background(), opts.QueryTimeout)
-			err := f.poll(rctx, true)
+			err := f.poll(rctx)
 			rcancel()
 			if err != nil && len(f.tl.Events) == 0 {
 				return nil, fmt.Errorf("following incident %s: %w", id, err)
@@ -214,14 +214,25 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 			return f.result(sc, state, false), nil
 		}
 		qctx, qcancel := context.WithTimeout(ctx, opts.QueryTimeout)
-		err := f.poll(qctx, false)
+		err := f.poll(qctx)
 		qcancel()
 		var nf *incident.NotFoundError
-		if errors.As(err, &nf) {
+		switch {
+		case errors.As(err, &nf):
 			return nil, err
+		case err == nil:
+			f.failingSince, f.toldFailure = time.Time{}, false
+		default:
+			// The worker restarting, the first workflow task not run yet:
+			// retried at the next tick, and said once if it lasts.
+			if f.failingSince.IsZero() {
+				f.failingSince = time.Now()
+			}
+			if !f.toldFailure && time.Since(f.failingSince) >= quietFor && ctx.Err() == nil {
+				fmt.Fprintf(opts.Out, "(cannot read the incident, retrying: %s)\n", safetext.Line(err.Error()))
+				f.toldFailure = true
+			}
 		}
-		// Other failures (the worker restarting, the first workflow task
-		// not run yet) are retried at the next tick.
 	}
 }
 
@@ -258,7 +269,15 @@ type liveFollower struct {
 	entries []Entry
 	tl      workflows.Timeline
 	st      workflows.Status
+	// failingSince is when reading the incident started failing (zero
+	// while it works); toldFailure says that has been shown.
+	failingSince time.Time
+	toldFailure  bool
 }
+
+// quietFor is how long failures to read the incident go unmentioned:
+// right after the start its first workflow task may not have run yet.
+const quietFor = 3 * time.Second
 
 // injectWall is the wall time an inject is due.
 func (f *liveFollower) injectWall(in playbooks.Inject) time.Time {
@@ -266,18 +285,20 @@ func (f *liveFollower) injectWall(in playbooks.Inject) time.Time {
 }
 
 // poll reads the timeline and status and prints, in exercise-clock order,
-// the new events and the injects due by now (all of those up to the last
-// event when final, the incident being over).
-func (f *liveFollower) poll(ctx context.Context, final bool) error {
+// the new events and the injects due by now; when the incident cannot be
+// read, the injects due all the same, and the error.
+func (f *liveFollower) poll(ctx context.Context) error {
 	st, err := incident.Status(ctx, f.c, f.id)
-	if err != nil {
-		return err
+	var tl workflows.Timeline
+	if err == nil {
+		tl, err = incident.Timeline(ctx, f.c, f.id)
 	}
-	tl, err := incident.Timeline(ctx, f.c, f.id)
-	if err != nil {
-		return err
+	if err == nil {
+		f.st, f.tl = st, tl
+	} else {
+		// The injects are told on time all the same.
+		tl = workflows.Timeline{}
 	}
-	f.st, f.tl = st, tl
 	now := time.Now()
 	var fresh []Entry
 	for _, e := range tl.Events {
@@ -313,7 +334,7 @@ func (f *liveFollower) poll(ctx context.Context, final bool) error {
 		fmt.Fprintln(f.opts.Out, LiveLine(e))
 	}
 	f.entries = append(f.entries, lines...)
-	return nil
+	return err
 }
 
 // LiveLine is one line of a live run's output: the time on the exercise
