@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/exercise"
 	"github.com/firebreak-ir/firebreak/internal/incident"
@@ -171,6 +172,7 @@ func findLine(lines []liveLine, step, event string) (liveLine, bool) {
 // embedded server with the workers in process.
 type liveRun struct {
 	c        client.Client
+	journal  *sim.Journal
 	id       string
 	md, html string
 	stdout   *syncBuffer
@@ -179,25 +181,45 @@ type liveRun struct {
 }
 
 // startLiveExercise starts the live run of live_drill_ttx at
-// --time-scale 600 and waits until it has said how to answer.
-func startLiveExercise(t *testing.T) *liveRun {
+// --time-scale 600 and waits until it has said how to answer. With
+// signed, the commander's key signs the start and the worker requires
+// attested starts, as firebreak worker does.
+func startLiveExercise(t *testing.T, signed bool) *liveRun {
 	t.Helper()
 	srv := startServer(t, devserver.Options{Ephemeral: true})
 	c := newClient(t, srv)
-	dir := writeDir(t, map[string]string{"site.hcl": siteHCL, "safety.hcl": safetyHCL, "live.hcl": liveExerciseHCL})
+	work := t.TempDir()
+	site := siteHCL
+	var extra []string
+	if signed {
+		key := filepath.Join(work, "hiro.key")
+		code, out := cliIn(t, work, srv.Address(), "keygen", "person.hiro", "--out", key)
+		pub := regexp.MustCompile(`public_key = "ed25519:[A-Za-z0-9+/=]+"`).FindString(out)
+		if code != 0 || pub == "" {
+			t.Fatalf("keygen: exit %d\n%s", code, out)
+		}
+		const hiro = `person "hiro" { slack = "U01HIRO" }`
+		if !strings.Contains(site, hiro) {
+			t.Fatal("the site's person hiro changed shape; update this test")
+		}
+		site = strings.Replace(site, hiro, "person \"hiro\" {\n  slack = \"U01HIRO\"\n  "+pub+"\n}", 1)
+		extra = []string{"--key-file", key}
+	}
+	dir := writeDir(t, map[string]string{"site.hcl": site, "safety.hcl": safetyHCL, "live.hcl": liveExerciseHCL})
 	o, _, diags := org.Load(dir, org.Options{Lenient: true})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	ws, err := runner.Start(c, runner.Options{Org: org.NewHolder(o, org.Options{Lenient: true})})
+	j := sim.NewJournal()
+	ws, err := runner.Start(c, runner.Options{Journal: j, Org: org.NewHolder(o, org.Options{Lenient: true}), RequireAttestation: signed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ws.Stop)
 
-	work := t.TempDir()
-	lr := &liveRun{c: c, md: filepath.Join(work, "aar.md"), html: filepath.Join(work, "aar.html"), stdout: &syncBuffer{}, exited: make(chan error, 1)}
-	cmd := exec.Command(firebreakBinary(t), "exercise", "run", "live_drill_ttx", "--live", "--time-scale", "600", "--dir", dir, "--report", lr.md, "--html", lr.html)
+	lr := &liveRun{c: c, journal: j, md: filepath.Join(work, "aar.md"), html: filepath.Join(work, "aar.html"), stdout: &syncBuffer{}, exited: make(chan error, 1)}
+	args := append([]string{"exercise", "run", "live_drill_ttx", "--live", "--time-scale", "600", "--dir", dir, "--report", lr.md, "--html", lr.html}, extra...)
+	cmd := exec.Command(firebreakBinary(t), args...)
 	cmd.Env = cleanEnv(temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"=default")
 	var stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = lr.stdout, &stderr
@@ -251,7 +273,7 @@ func (lr *liveRun) exitCode(t *testing.T) int {
 // scheduled on the exercise task queue with the scaled plan, the
 // objectives are evaluated, and the after-action report is written.
 func TestExerciseLive(t *testing.T) {
-	lr := startLiveExercise(t)
+	lr := startLiveExercise(t, false)
 	c, id, stdout := lr.c, lr.id, lr.stdout
 	md, html := lr.md, lr.html
 	head := stdout.String()
@@ -401,7 +423,7 @@ func TestExerciseLive(t *testing.T) {
 // reported as of then, and the report is written, marked as made while
 // the incident still ran.
 func TestExerciseLiveInterrupted(t *testing.T) {
-	lr := startLiveExercise(t)
+	lr := startLiveExercise(t, false)
 	waitStep(t, lr.c, lr.id, "page.oncall", workflows.StepWaiting, 0)
 	answer(t, lr.c, workflows.UpdateAck, lr.id, workflows.Answer{Step: "page.oncall", Person: "olga"})
 	waitFor(t, "the first inject to be told", stepTimeout, func() bool { return strings.Contains(lr.stdout.String(), "inject.alert") })
@@ -431,5 +453,32 @@ func TestExerciseLiveInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(string(report), "reported while still running") {
 		t.Errorf("the report does not say the incident still ran:\n%s", report)
+	}
+}
+
+// TestExerciseLiveSigned: with --key-file the commander's key signs the
+// start of the scaled plan, and a worker that requires attested starts
+// (as firebreak worker does) runs the exercise: the page reaches the
+// exercise twin, which only an admitted start does.
+func TestExerciseLiveSigned(t *testing.T) {
+	lr := startLiveExercise(t, true)
+	if strings.Contains(lr.stdout.String(), "Unattested") {
+		t.Errorf("a signed start is said to be unattested")
+	}
+	waitFor(t, "the page to reach the exercise twin", stepTimeout, func() bool {
+		return len(incidentEffects(lr.journal.Attempts(), lr.id, sim.OpPage)) > 0
+	})
+	st, err := status(lr.c, lr.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unattested || !st.Exercise {
+		t.Errorf("incident %s: unattested %v, exercise %v; want a signed exercise", lr.id, st.Unattested, st.Exercise)
+	}
+	if err := lr.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := lr.exitCode(t); code != 130 {
+		t.Fatalf("exit status %d after Ctrl-C, want 130", code)
 	}
 }
