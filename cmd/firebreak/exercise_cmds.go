@@ -27,13 +27,16 @@ that rehearse a playbook with scripted responders, timed injects and
 objectives. An automated run plays the real incident workflow with time
 skipped, so a scenario of hours finishes in well under a second, and every
 action runs on a simulated twin: nothing reaches a real system, and no
-Temporal server is needed.
+Temporal server is needed. A live run (exercise run --live) plays the
+exercise on a Temporal server instead, with real people answering in Slack
+or with the CLI, still on simulated twins only.
 
 See docs/exercises.md for how responders, delays and objectives play out
 and what each simulated twin answers.`,
 		Example: `  firebreak exercise list
   firebreak exercise run plant3_ransomware_ttx
-  firebreak exercise run plant3_ransomware_ttx --seed 7 --format json`,
+  firebreak exercise run plant3_ransomware_ttx --seed 7 --format json
+  firebreak exercise run plant3_ransomware_ttx --live --time-scale 10`,
 	}
 	cmd.AddCommand(newExerciseRunCmd(), newExerciseListCmd())
 	return cmd
