@@ -52,7 +52,7 @@ func pluralVerb(n int) string {
 // CheckTimeScale says what is wrong with a time scale, nil when it is
 // usable: greater than zero and at most plan.MaxTimeScale.
 func CheckTimeScale(x float64) error {
-	if !(x > 0 && x <= plan.MaxTimeScale) || math.IsNaN(x) {
+	if !(x > 0 && x <= plan.MaxTimeScale) {
 		return fmt.Errorf("--time-scale must be greater than 0 and at most %d (the exercise clock runs that many times faster than the wall clock), not %v", plan.MaxTimeScale, x)
 	}
 	return nil
