@@ -194,12 +194,18 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 		case <-dueC:
 		case o := <-done:
 			state := workflows.StateCompleted
-			if o.err != nil {
-				if ctx.Err() != nil {
-					continue
-				}
+			var wee *temporal.WorkflowExecutionError
+			switch {
+			case o.err != nil && ctx.Err() != nil:
+				continue
+			case o.err != nil && !errors.As(o.err, &wee):
+				// Waiting failed, not the incident: the status tells
+				// when it ends.
+				done = nil
+				continue
+			case o.err != nil:
 				state = closedState(o.err)
-			} else if o.res.State != "" {
+			case o.res.State != "":
 				state = o.res.State
 			}
 			rctx, rcancel := context.WithTimeout(context.Background(), opts.QueryTimeout)
@@ -220,6 +226,8 @@ func FollowLive(ctx context.Context, c client.Client, id string, sc *playbooks.S
 		switch {
 		case errors.As(err, &nf):
 			return nil, err
+		case err == nil && f.st.State != "" && f.st.State != workflows.StateRunning:
+			return f.result(sc, f.st.State, false), nil
 		case err == nil:
 			f.failingSince, f.toldFailure = time.Time{}, false
 		default:
