@@ -177,7 +177,9 @@ type liveRun struct {
 	md, html string
 	stdout   *syncBuffer
 	cmd      *exec.Cmd
-	exited   chan error
+	// begun is when the run had said how to answer.
+	begun  time.Time
+	exited chan error
 }
 
 // startLiveExercise starts the live run of live_drill_ttx at
@@ -245,6 +247,7 @@ func startLiveExercise(t *testing.T, signed bool) *liveRun {
 		}
 		return lr.id != "" && strings.Contains(out, "Ctrl-C stops following")
 	})
+	lr.begun = time.Now()
 	return lr
 }
 
@@ -302,6 +305,7 @@ func TestExerciseLive(t *testing.T) {
 	if code := lr.exitCode(t); code != 0 {
 		t.Fatalf("the live run exited %d", code)
 	}
+	t.Logf("the live run took %s of wall time after its start", time.Since(lr.begun).Round(time.Millisecond))
 	out := stdout.String()
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("an inject's terminal escape reached the output")
@@ -349,6 +353,8 @@ func TestExerciseLive(t *testing.T) {
 	}
 	if d := finished.at - started.at; d < 10*time.Minute-time.Second || d > 13*time.Minute {
 		t.Errorf("the ten-minute wait took %s on the exercise clock", d)
+	} else {
+		t.Logf("the ten-minute wait took %s on the exercise clock", d)
 	}
 	for _, want := range []string{
 		"acked: met, page.oncall within 30m0s, done at T+",
