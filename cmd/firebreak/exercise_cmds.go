@@ -27,13 +27,16 @@ that rehearse a playbook with scripted responders, timed injects and
 objectives. An automated run plays the real incident workflow with time
 skipped, so a scenario of hours finishes in well under a second, and every
 action runs on a simulated twin: nothing reaches a real system, and no
-Temporal server is needed.
+Temporal server is needed. A live run (exercise run --live) plays the
+exercise on a Temporal server instead, with real people answering in Slack
+or with the CLI, still on simulated twins only.
 
 See docs/exercises.md for how responders, delays and objectives play out
 and what each simulated twin answers.`,
 		Example: `  firebreak exercise list
   firebreak exercise run plant3_ransomware_ttx
-  firebreak exercise run plant3_ransomware_ttx --seed 7 --format json`,
+  firebreak exercise run plant3_ransomware_ttx --seed 7 --format json
+  firebreak exercise run plant3_ransomware_ttx --live --time-scale 10`,
 	}
 	cmd.AddCommand(newExerciseRunCmd(), newExerciseListCmd())
 	return cmd
@@ -63,9 +66,12 @@ func newExerciseRunCmd() *cobra.Command {
 		horizon     time.Duration
 		runs, par   int
 		sensitivity bool
+		live        bool
+		timeScale   float64
+		keyFile     string
 	)
 	cmd := &cobra.Command{
-		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--report FILE.md] [--html FILE.html] [--format text|json]",
+		Use:   "run NAME [--dir DIR] [--seed S] [--runs N [--parallel K] [--sensitivity]] [--horizon D] [--live [--time-scale X] [--key-file FILE]] [--report FILE.md] [--html FILE.html] [--format text|json]",
 		Short: "Play one exercise automatically and print its timeline and objectives",
 		Long: `Run plays the exercise NAME once in automated mode: the commander named by
 the exercise (or the first person the playbook's may_start names) starts
@@ -110,14 +116,37 @@ the run of --seed, plus the Monte Carlo figures and a histogram of the time
 met per objective. docs/exercises.md gives the rules of the ratings and
 findings.
 
+Live runs: --live plays the exercise on the Temporal server of the
+environment (TEMPORAL_ADDRESS and the rest, as for firebreak run) with real
+people: the commander of the exercise starts its playbook as an exercise
+incident with its inputs (on the exercise task queue: every action on a
+simulated twin, every message marked [EXERCISE]), signed with --key-file
+(default $FIREBREAK_KEY_FILE; the commander's own key or a front door's) or
+unattested without one, which only a worker that accepts unattested starts
+(firebreak dev) runs. --time-scale X (default 1, at most 3600) runs the
+exercise clock X times faster than the wall clock: every duration of the
+plan (timeouts, ack_within, waits, valid_for, retry backoffs) is divided by
+X before the start. The injects are printed at their times on the exercise
+clock, and the incident's events as they happen, one line each. Responder
+blocks are ignored: people answer in Slack or with firebreak ack, approve,
+decide and done (the output shows how, with the incident ID). An inject
+that sets simulated state (set_register, edr_contains, fail_delivery) is
+refused before anything starts: only an automated run can set it. When the
+incident ends, each objective is printed met or not, with its time on the
+exercise clock, and --report and --html are written. Ctrl-C stops
+following (exit status 130): the incident keeps running, and the
+objectives and reports are as of then.
+
 Exit status: 0 when the run completes, whatever the objectives; 1 when the
 directory does not load, the exercise cannot run or a report cannot be
-written; 2 for a wrong command line.`,
+written; 2 for a wrong command line; 130 when a live run was stopped with
+Ctrl-C.`,
 		Example: `  firebreak exercise run plant3_ransomware_ttx
   firebreak exercise run plant3_ransomware_ttx --seed 42
   firebreak exercise run drill --dir ./org --format json | jq '.objectives'
   firebreak exercise run plant3_ransomware_ttx --runs 1000 --seed 7 --sensitivity
-  firebreak exercise run plant3_ransomware_ttx --report aar.md --html aar.html`,
+  firebreak exercise run plant3_ransomware_ttx --report aar.md --html aar.html
+  firebreak exercise run plant3_ransomware_ttx --live --time-scale 10 --report aar.md`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("name one exercise to run ('firebreak exercise list' shows them)")
@@ -128,9 +157,28 @@ written; 2 for a wrong command line.`,
 			if err := checkFormat(format, formatText, formatJSON); err != nil {
 				return err
 			}
+			if !live && (cmd.Flags().Changed("time-scale") || cmd.Flags().Changed("key-file")) {
+				return usageErrorf("--time-scale and --key-file are for live runs: add --live")
+			}
+			if live {
+				for _, f := range []string{"runs", "parallel", "sensitivity", "seed", "horizon"} {
+					if cmd.Flags().Changed(f) {
+						return &exitError{code: exitUsage, err: errLiveFlags}
+					}
+				}
+				if format != formatText {
+					return &exitError{code: exitUsage, err: errLiveFlags}
+				}
+				if err := exercise.CheckTimeScale(timeScale); err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+			}
 			o, err := loadExerciseOrg(cmd, dir)
 			if err != nil {
 				return err
+			}
+			if live {
+				return runExerciseLive(cmd, o, liveRun{name: args[0], dir: dir, keyFile: keyFile, scale: timeScale, report: report, htmlFile: htmlFile})
 			}
 			if cmd.Flags().Changed("runs") || cmd.Flags().Changed("parallel") || sensitivity {
 				if runs < 1 || runs > exercise.MaxRuns {
@@ -191,6 +239,9 @@ written; 2 for a wrong command line.`,
 	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
 	cmd.Flags().StringVar(&report, "report", "", "also write the after-action report, in Markdown, to this file")
 	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the after-action report as a self-contained HTML page to this file")
+	cmd.Flags().BoolVar(&live, "live", false, "run on the Temporal server with real people answering, as it happens")
+	cmd.Flags().Float64Var(&timeScale, "time-scale", 1, "with --live: run the exercise clock this many times faster than the wall clock (at most 3600)")
+	addKeyFile(cmd, &keyFile)
 	return cmd
 }
 

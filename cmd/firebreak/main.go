@@ -130,7 +130,8 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
 
 Rehearse (no server needed; every action on a simulated twin):
   firebreak exercise list
-  firebreak exercise run plant3_ransomware_ttx --seed 7`,
+  firebreak exercise run plant3_ransomware_ttx --seed 7
+  firebreak exercise run plant3_ransomware_ttx --live --time-scale 10   on a server, people answer`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -18,15 +18,16 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when":    func(r *Review, d Duration) string { return r.When(d) },
-	"whenPtr": func(r *Review, d *Duration) string { return r.whenPtr(d) },
-	"short":   func(d Duration) string { return short(time.Duration(d)) },
-	"word":    EventWord,
-	"f":       func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"p3":      func(v float64) string { return fmt.Sprintf("%.3f", v) },
-	"join":    strings.Join,
-	"text":    htmlText,
-	"clock":   func(d Duration) string { return exercise.Clock(time.Duration(d)) },
+	"when":     func(r *Review, d Duration) string { return r.When(d) },
+	"whenPtr":  func(r *Review, d *Duration) string { return r.whenPtr(d) },
+	"short":    func(d Duration) string { return short(time.Duration(d)) },
+	"word":     EventWord,
+	"f":        func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"p3":       func(v float64) string { return fmt.Sprintf("%.3f", v) },
+	"join":     strings.Join,
+	"text":     htmlText,
+	"liveLine": LiveLine,
+	"clock":    func(d Duration) string { return exercise.Clock(time.Duration(d)) },
 	"ratingWord": func(s string) string {
 		return RatingWords[s]
 	},

@@ -65,7 +65,7 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 		p("> **%s**\n\n", BreakGlassBanner)
 	}
 	if r.Kind == KindExercise {
-		p("> **EXERCISE.** An automated run on simulated twins; nothing in the plant was touched. Times are on the exercise clock (T+HH:MM:SS from the start).\n\n")
+		p("> **EXERCISE.** %s on simulated twins; nothing in the plant was touched. Times are on the exercise clock (T+HH:MM:SS from the start).\n\n", runKind(r))
 	} else {
 		p("> Times are from the start of the incident (T+HH:MM:SS), with the wall time in UTC.\n\n")
 	}
@@ -96,6 +96,9 @@ func WriteMarkdown(w io.Writer, r *Review) error {
 	row("Commander", mdc(cmp(r.Commander, "(not given)")))
 	if r.Kind == KindExercise {
 		run := fmt.Sprintf("automated, seed %d, simulated twins only", r.Seed)
+		if r.Live != nil {
+			run = mdc(LiveLine(r.Live))
+		}
 		if r.MonteCarlo != nil {
 			run += fmt.Sprintf("; Monte Carlo of %d runs, seed %d", r.MonteCarlo.Runs, r.MonteCarlo.Seed)
 		}
@@ -258,10 +261,28 @@ func sec(r *Review, n int) string {
 	return fmt.Sprint(n)
 }
 
+// runKind is how an exercise ran, for the banner: "An automated run" or
+// "A live run (time scale 600)".
+func runKind(r *Review) string {
+	if r.Live == nil {
+		return "An automated run"
+	}
+	return fmt.Sprintf("A live run with real people (exercise clock %v times the wall clock)", r.Live.TimeScale)
+}
+
+// LiveLine says how a live exercise ran, for the overview (raw text).
+func LiveLine(l *LiveRun) string {
+	s := fmt.Sprintf("live, incident %s on a Temporal server, exercise clock %v times the wall clock, real people answering, simulated twins only", l.IncidentID, l.TimeScale)
+	if l.Interrupted {
+		s += "; reported while still running"
+	}
+	return s
+}
+
 func attestLine(r *Review) string {
 	a := r.Attestations
 	switch {
-	case r.Kind == KindExercise:
+	case r.Kind == KindExercise && r.Live == nil:
 		return fmt.Sprintf("%d scripted answer%s, unattested (exercise)", a.Unattested, plural(a.Unattested))
 	case a.Unattested > 0:
 		return fmt.Sprintf("%d signed, **%d unattested**", a.Signed, a.Unattested)
@@ -290,7 +311,7 @@ func refusalTotal(r *Review) int {
 }
 
 func writeEventTable(b *strings.Builder, r *Review, events []Event) {
-	incident := r.Kind == KindIncident
+	incident := r.Kind == KindIncident || r.Live != nil
 	if incident {
 		b.WriteString("| Time | Step | Event | Who | Channel | Signed | Detail |\n|---|---|---|---|---|---|---|\n")
 	} else {

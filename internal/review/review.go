@@ -115,6 +115,20 @@ type Review struct {
 	Improvements []Item        `json:"improvements"`
 	// MonteCarlo is set for an exercise reported with --runs.
 	MonteCarlo *MonteCarlo `json:"monte_carlo,omitempty"`
+	// Live is set for an exercise run live on a server.
+	Live *LiveRun `json:"live,omitempty"`
+}
+
+// LiveRun says how a live exercise ran.
+type LiveRun struct {
+	// IncidentID is the exercise incident on the server.
+	IncidentID string `json:"incident_id"`
+	// TimeScale is how many times faster than the wall clock the
+	// exercise clock ran.
+	TimeScale float64 `json:"time_scale"`
+	// Interrupted is set when the report was made with the incident
+	// still running.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Participant is one person of the exercise or incident.
@@ -340,6 +354,98 @@ func FromExercise(res *exercise.Result, opts ExerciseOptions) *Review {
 	}
 	r.analyse(steps, opts.Plan, responders, nil)
 	return r
+}
+
+// FromLiveExercise builds the after-action report of a live exercise run:
+// the review of its incident (FromIncident: real people's answers with
+// their channels and signatures, refusals, escalations), its times moved
+// to the exercise clock, marked as an exercise, with the scenario's
+// injects and objectives. opts.Plan is the plan as written (its durations
+// on the exercise clock), not the scaled one the incident ran.
+func FromLiveExercise(res *exercise.LiveResult, opts ExerciseOptions) *Review {
+	st, tl := res.Status, res.Incident
+	origin := st.StartedAt
+	if origin.IsZero() && len(tl.Events) > 0 {
+		origin = tl.Events[0].At
+	}
+	at := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return origin.Add(res.Clock(t))
+	}
+	// Copies, so the result keeps its wall times.
+	st.Steps = slices.Clone(st.Steps)
+	for i := range st.Steps {
+		st.Steps[i].StartedAt, st.Steps[i].FinishedAt = at(st.Steps[i].StartedAt), at(st.Steps[i].FinishedAt)
+	}
+	st.StartedAt = origin
+	tl.Events = slices.Clone(tl.Events)
+	for i := range tl.Events {
+		tl.Events[i].At = at(tl.Events[i].At)
+	}
+	tl.Refusals = slices.Clone(tl.Refusals)
+	for i := range tl.Refusals {
+		tl.Refusals[i].First, tl.Refusals[i].Last = at(tl.Refusals[i].First), at(tl.Refusals[i].Last)
+	}
+	date := opts.Date
+	if res.Interrupted {
+		date = origin.Add(time.Duration(res.Duration))
+	}
+	r := FromIncident(tl, st, IncidentOptions{Date: date, Plan: opts.Plan})
+	r.Kind, r.Name, r.Date, r.StartedAt = KindExercise, res.Exercise, opts.Date, time.Time{}
+	r.Live = &LiveRun{IncidentID: res.IncidentID, TimeScale: res.TimeScale, Interrupted: res.Interrupted}
+	if sc := opts.Scenario; sc != nil {
+		r.Description = sc.Description
+	}
+	// The events' wall times are the real ones, not the exercise clock's.
+	for i := range r.Timeline {
+		if i < len(res.Incident.Events) {
+			r.Timeline[i].Wall = res.Incident.Events[i].At.UTC()
+		}
+	}
+	for _, e := range res.Timeline {
+		if e.Event == exercise.EventInject {
+			r.Timeline = append(r.Timeline, Event{At: Duration(e.At), Step: e.Step, Kind: e.Event, Detail: e.Detail})
+		}
+	}
+	// Injects first among events of the same instant, as in automated runs.
+	slices.SortStableFunc(r.Timeline, func(a, b Event) int {
+		if a.At != b.At {
+			return cmpInt(a.At, b.At)
+		}
+		return cmpInt(injectFirst(b), injectFirst(a))
+	})
+	for _, o := range res.Objectives {
+		ob := Objective{Name: o.Name, Description: o.Description, Of: o.Of, Within: Duration(o.Within), Met: o.Met, State: o.State}
+		if o.At != nil {
+			d := Duration(*o.At)
+			ob.At = &d
+		}
+		ob.Rating = Rate(ob.At, ob.Within)
+		if !o.Met {
+			ob.Rating = RatingU
+		}
+		r.Objectives = append(r.Objectives, ob)
+	}
+	return r
+}
+
+func injectFirst(e Event) int {
+	if e.Kind == exercise.EventInject {
+		return 1
+	}
+	return 0
+}
+
+func cmpInt[T ~int64 | ~int](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func dur(d *exercise.Duration) *Duration {

@@ -101,18 +101,17 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	live := worker.New(c, activities.TaskQueue, worker.Options{
 		Interceptors: []interceptor.WorkerInterceptor{activities.LiveWorkerInterceptor()},
 	})
-	liveActs, err := liveActivities(holder, twin, logger)
+	liveActs, exActs, err := queueActivities(holder, twin, ws.ExerciseTwin, logger)
 	if err != nil {
 		return nil, err
 	}
 	liveActs.Authority = authority
+	exActs.Authority = authority
 	Register(live, liveActs)
 	ws.workers = append(ws.workers, live)
 	// Exercise activities: simulated twins only, by construction, under
 	// the same checks.
 	ex := worker.New(c, activities.ExerciseTaskQueue, worker.Options{})
-	exActs := ExerciseActivities(ws.ExerciseTwin, nil)
-	exActs.Authority = authority
 	ex.RegisterActivity(exActs)
 	ws.workers = append(ws.workers, ex)
 
@@ -126,6 +125,22 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	}
 	logger.Info("workers started", "task_queue", activities.TaskQueue, "exercise_task_queue", activities.ExerciseTaskQueue)
 	return ws, nil
+}
+
+// queueActivities are the activities of the live task queue (on twin,
+// and the real integrations) and of the exercise task queue (on exTwin:
+// simulated twins only, by construction). One Slack chat serves both: with
+// a real slack integration, a live exercise's people are asked in Slack
+// too, every text marked [EXERCISE]. The caller sets their Authority.
+func queueActivities(holder *org.Holder, twin, exTwin *sim.Twin, logger *slog.Logger) (live, ex *activities.Activities, err error) {
+	chat, err := SlackChat(holder, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if live, err = liveActivities(holder, twin, chat); err != nil {
+		return nil, nil, err
+	}
+	return live, ExerciseActivities(exTwin, chat), nil
 }
 
 // ExerciseActivities are the activities of the exercise task queue: every
@@ -142,16 +157,12 @@ func ExerciseActivities(twin *sim.Twin, chat activities.Chat) *activities.Activi
 	return acts
 }
 
-// liveActivities are the activities of the live task queue: a real slack
-// integration backs Chat; every other real instance is built through
-// adapters.Build (its actuators behind the exercise guard); the rest run
-// on the twin.
-func liveActivities(holder *org.Holder, twin *sim.Twin, logger *slog.Logger) (*activities.Activities, error) {
+// liveActivities are the activities of the live task queue: chat (the
+// Slack adapter of a real slack integration, nil when there is none)
+// backs Chat; every other real instance is built through adapters.Build
+// (its actuators behind the exercise guard); the rest run on the twin.
+func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*activities.Activities, error) {
 	acts := twin.Activities()
-	chat, err := SlackChat(holder, logger)
-	if err != nil {
-		return nil, err
-	}
 	if chat != nil {
 		acts.Chat = chat
 	}

@@ -1,11 +1,17 @@
 package runner
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
+	"github.com/firebreak-ir/firebreak/integrations/slack"
+	"github.com/firebreak-ir/firebreak/internal/org"
+	"github.com/firebreak-ir/firebreak/playbooks/library"
 )
 
 type chatDouble struct{ activities.Chat }
@@ -42,5 +48,54 @@ func TestExerciseWorkerHasOnlyTwins(t *testing.T) {
 	}
 	if acts := ExerciseActivities(twin, nil); acts.Chat != activities.Chat(twin) {
 		t.Errorf("without a chat, Chat is %T", acts.Chat)
+	}
+}
+
+// TestExerciseQueueAsksInSlack: with a real slack integration, the
+// exercise queue's Chat is the worker's Slack adapter, the same one the
+// live queue delivers through, so a live exercise's people are asked in
+// Slack; every other integration of the exercise queue stays its twin.
+// With the integration simulated, the exercise queue's Chat is its twin.
+func TestExerciseQueueAsksInSlack(t *testing.T) {
+	for _, real := range []bool{true, false} {
+		dir := t.TempDir()
+		if _, err := library.WriteTo(dir, false); err != nil {
+			t.Fatal(err)
+		}
+		if real {
+			p := filepath.Join(dir, "integrations.hcl")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A local address nobody serves: nothing is sent here.
+			src := strings.Replace(string(b), "integration \"slack\" \"main\" {\n  simulate       = true\n", "integration \"slack\" \"main\" {\n  api_url = \"http://127.0.0.1:1/api/\"\n", 1)
+			if src == string(b) {
+				t.Fatal("the library's slack block changed shape; update this test")
+			}
+			if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+		o, _, diags := org.Load(dir, org.Options{Getenv: func(k string) string { return env[k] }, Lenient: true})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		twin, exTwin := sim.New(sim.NewJournal()), sim.New(sim.NewJournal())
+		live, ex, err := queueActivities(org.NewHolder(o, org.Options{}), twin, exTwin, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, slackChat := ex.Chat.(*slack.Chat)
+		switch {
+		case real && (!slackChat || ex.Chat != live.Chat):
+			t.Errorf("with a real slack integration the exercise queue's Chat is %T (live: %T), want the live queue's Slack adapter", ex.Chat, live.Chat)
+		case !real && ex.Chat != activities.Chat(exTwin):
+			t.Errorf("with slack simulated the exercise queue's Chat is %T, want its twin", ex.Chat)
+		}
+		if ex.Isolator != activities.Isolator(exTwin) || ex.Pager != activities.Pager(exTwin) {
+			t.Errorf("the exercise queue's actuators are not its twin")
+		}
 	}
 }
