@@ -551,7 +551,11 @@ func (c *compiler) evaluate(cs *cstep, expr hcl.Expression, allowEach bool) (cty
 	}
 	v, diags := expr.Value(ctx)
 	c.diags = append(c.diags, explainDiags(diags)...)
-	return v, !diags.HasErrors()
+	if diags.HasErrors() {
+		return v, false
+	}
+	c.checkComparisons(expr, ctx)
+	return v, true
 }
 
 // runtime compiles an expression that may depend on run-time values, checking
