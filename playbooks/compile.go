@@ -8,6 +8,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -882,8 +883,20 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 			}
 			v = cv
 		}
+		if isRegisterArg(spec, arg) && v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+			f, _ := v.AsBigFloat().Float64()
+			if _, msg := rules.RegisterOffset(f); msg != "" {
+				return fail("%s", msg)
+			}
+		}
 		return c.toExpr(expr, v)
 	}
+}
+
+// isRegisterArg reports whether arg is a holding-register address, checked
+// against the Modbus notation when it is known at compile time.
+func isRegisterArg(spec *actions.Spec, arg actions.Arg) bool {
+	return spec.Name == "modbus.read" && arg.Name == "register"
 }
 
 // integrationID resolves "kind.name" or "name" to a declared integration.

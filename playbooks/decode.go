@@ -16,6 +16,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Schemas, one per block type. They are package variables so that the
@@ -379,7 +380,9 @@ func (d *decoder) zone(b *hcl.Block) {
 		if a := sc.Attributes["integration"]; a != nil {
 			s.IntegrationRange = a.Expr.Range()
 		}
-		s.Register, _ = d.integer(sc.Attributes, "register", 0, 65535+400000)
+		if a := sc.Attributes["register"]; a != nil {
+			s.Register, _ = registerValue(&d.diags, a.Expr, "register")
+		}
 		s.Expect, _ = d.integer(sc.Attributes, "expect", 0, 65535)
 		z.SafeState = s
 	}
@@ -753,6 +756,21 @@ func intValue(diags *hcl.Diagnostics, a *hcl.Attribute, lo, hi int) (int, bool) 
 	var n int
 	_ = gocty.FromCtyValue(v, &n)
 	return n, true
+}
+
+// registerValue evaluates a holding register written as a literal in
+// Modbus notation (see rules.RegisterOffset) and returns it as written.
+func registerValue(diags *hcl.Diagnostics, e hcl.Expression, name string) (int, bool) {
+	v, ok := evalStatic(diags, e, cty.Number, name)
+	if !ok {
+		return 0, false
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if _, msg := rules.RegisterOffset(f); msg != "" {
+		addDiag(diags, hcl.DiagError, e.Range(), "Invalid register", "%s%s", strings.ToUpper(msg[:1]), msg[1:])
+		return 0, false
+	}
+	return int(f), true
 }
 
 func (d *decoder) strList(attrs hcl.Attributes, name string) ([]string, bool) {

@@ -83,3 +83,61 @@ func TestComparisonOfDifferentTypes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
 	}
 }
+
+func TestRegisterNotation(t *testing.T) {
+	read := func(reg string) string {
+		return `playbook "p" {
+  severity = "sev1"
+  step "read" {
+    action = "modbus.read"
+    with   = { integration = "modbus.plc", register = ` + reg + ` }
+  }
+}
+`
+	}
+	zone := func(reg string) string {
+		return `zone "pumps" {
+  title        = "Dosing pumps"
+  purdue_level = 1
+  safe_state {
+    integration = "modbus.plc"
+    register    = ` + reg + `
+    expect      = 1
+  }
+}
+`
+	}
+	cases := []checkCase{
+		{name: "five-digit notation", src: read("49999")},
+		{name: "six-digit notation", src: read("465536")},
+		{name: "read of a raw offset", src: read("100"), want: []checkWant{checkErr(5, 55, "Invalid argument",
+			`Argument "register" of modbus.read: register 100 is not in holding-register notation, and a raw protocol offset is not accepted: write a holding register in Modbus notation: 40001 to 49999 (40001 is the first, protocol offset 0), or 400001 to 465536 for all 65536 (400001 is offset 0). For protocol offset 100 write 40101.`)}},
+		{name: "read between the notations", src: read("65535"), want: []checkWant{checkErr(5, 55, "Invalid argument",
+			`register 65535 falls between the five-digit notation (up to 49999) and the six-digit one (from 400001): write a holding register in Modbus notation: 40001 to 49999 (40001 is the first, protocol offset 0), or 400001 to 465536 for all 65536 (400001 is offset 0). If 65535 is a protocol offset, write 465536.`)}},
+		{name: "read past the address space", src: read("465537"), want: []checkWant{checkErr(5, 55, "Invalid argument",
+			`register 465537 is outside the Modbus address space`)}},
+		{name: "read of a fraction", src: read("40001.5"), want: []checkWant{checkErr(5, 55, "Invalid argument",
+			`register 40001.5 is not a whole number`)}},
+		{name: "read of a register computed at run time", src: `playbook "p" {
+  severity = "sev1"
+  input "reg" {
+    type = number
+  }
+  step "read" {
+    action = "modbus.read"
+    with   = { integration = "modbus.plc", register = input.reg }
+  }
+}
+`},
+		{name: "safe_state register valid", src: zone("400010")},
+		{name: "safe_state raw offset", src: zone("9"), want: []checkWant{checkErr(6, 19, "Invalid register",
+			`Register 9 is not in holding-register notation, and a raw protocol offset is not accepted: write a holding register in Modbus notation: 40001 to 49999`)}},
+		{name: "safe_state between the notations", src: zone("300001"), want: []checkWant{checkErr(6, 19, "Invalid register",
+			`Register 300001 falls between the five-digit notation (up to 49999) and the six-digit one (from 400001)`)}},
+		{name: "safe_state past the address space", src: zone("465537"), want: []checkWant{checkErr(6, 19, "Invalid register",
+			`Register 465537 is outside the Modbus address space`)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
+	}
+}
