@@ -305,9 +305,17 @@ func (c *compiler) compileStep(cs *cstep) {
 	}
 }
 
-// needs decodes an explicit needs list.
+// needs decodes an explicit needs list. Like every attribute that takes a
+// list of references, it also takes one bare reference: needs = step.x is
+// needs = [step.x].
 func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
-	elems, diags := hcl.ExprList(a.Expr)
+	var elems []hcl.Expression
+	var diags hcl.Diagnostics
+	if _, isRef := refTraversal(a.Expr); isRef {
+		elems = []hcl.Expression{a.Expr}
+	} else {
+		elems, diags = hcl.ExprList(a.Expr)
+	}
 	if diags.HasErrors() {
 		if isJSONExpr(a.Expr) {
 			c.errorf(a.Expr.Range(), "Invalid needs", `needs is a list of step references, such as ["step.open_room", "${approval.isolate_ok}"].`)
@@ -319,7 +327,19 @@ func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
 	for _, e := range elems {
 		trav, ok := refTraversal(e)
 		if !ok || len(trav) != 2 || !isStepKind(trav.RootName()) {
-			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step of this playbook, such as %s.", refHint(e, "step.open_room"))
+			example := refHint(e, "step.open_room")
+			if ids := c.stepIDs(cs); len(ids) > 0 {
+				example = refHint(e, ids[0])
+			}
+			what := ""
+			if ok && len(trav) == 2 && c.cfg.has(trav.RootName(), traversalName(trav)) {
+				what = fmt.Sprintf("%s.%s is %s %s, not a step. ", trav.RootName(), traversalName(trav), article(trav.RootName()), trav.RootName())
+			}
+			known := ""
+			if ids := c.stepIDs(cs); len(ids) > 0 {
+				known = " Known: " + knownList(ids) + "."
+			}
+			c.errorf(e.Range(), "Invalid needs entry", "%sEach entry of needs is a step of this playbook, such as %s.%s", what, example, known)
 			continue
 		}
 		c.stepRef(cs, trav, true)
@@ -379,6 +399,28 @@ func (c *compiler) stepNamesOf(kind string) []string {
 		}
 	}
 	return c.namesByKind[kind]
+}
+
+// stepIDs returns the IDs of the playbook's blocks other than cs, in order.
+func (c *compiler) stepIDs(cs *cstep) []string {
+	var out []string
+	for _, s := range c.order {
+		if s != cs {
+			out = append(out, s.out.ID)
+		}
+	}
+	return out
+}
+
+// traversalName returns the NAME of a kind.NAME traversal, or "".
+func traversalName(t hcl.Traversal) string {
+	if len(t) < 2 {
+		return ""
+	}
+	if a, ok := t[1].(hcl.TraverseAttr); ok {
+		return a.Name
+	}
+	return ""
 }
 
 // stepIDsNamed returns the IDs (kind.name) of the playbook's blocks with one

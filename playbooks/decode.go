@@ -954,7 +954,11 @@ func refHint(expr hcl.Expression, ref string) string {
 	if isJSONExpr(expr) {
 		return fmt.Sprintf("%q or \"${%s}\"", ref, ref)
 	}
-	return ref + ", without quotes"
+	switch expr.(type) {
+	case *hclsyntax.TemplateExpr, *hclsyntax.TemplateWrapExpr:
+		return ref + ", without quotes"
+	}
+	return ref
 }
 
 // refExample is the reference ref as written where expr is, for an example

@@ -1,6 +1,11 @@
 package playbooks
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+)
 
 // The cases in this file are mistakes that once passed in silence, and
 // messages that once named a consequence before its cause. They use the
@@ -140,4 +145,98 @@ func TestRegisterNotation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
 	}
+}
+
+// bareRefs writes every attribute that takes a list of references with one
+// bare reference instead of a list.
+const bareRefs = `roster "leads" {
+  members = person.alice
+}
+
+escalation "leads" {
+  tier {
+    notify     = roster.leads
+    ack_within = "5m"
+  }
+}
+
+playbook "p" {
+  severity  = "sev1"
+  may_start = roster.oncall
+  page "ot" {
+    escalation = escalation.leads
+    message    = "Plant 3"
+  }
+  approval "ok" {
+    kind   = "safety"
+    covers = zone.control
+    prompt = "Isolate?"
+    needs  = page.ot
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = approval.ok
+  }
+  approval "tell" {
+    approvers = roster.ops
+    prompt    = "Tell the regulator?"
+    needs     = step.isolate
+  }
+  decision "next" {
+    ask      = person.carol
+    question = "Reconnect?"
+    options  = ["reconnect", "stay"]
+    needs    = approval.tell
+  }
+  task "call" {
+    assign       = roster.ops
+    instructions = "Call the regulator."
+    needs        = decision.next
+  }
+  notify "done" {
+    to      = person.dave
+    message = "Done."
+    needs   = task.call
+  }
+}
+`
+
+func TestBareReferenceIsAOneElementList(t *testing.T) {
+	runCheckCase(t, checkCase{name: "every reference list bare", src: bareRefs})
+	m, diags := LoadSource(checkCase{src: bareRefs}.files())
+	p, cdiags := m.Compile("p", actions.Builtin())
+	if diags = append(diags, cdiags...); diags.HasErrors() {
+		t.Fatalf("compile: %s", diags.Error())
+	}
+	want := map[string][]string{
+		"approval.ok": {"page.ot"}, "step.isolate": {"approval.ok"}, "approval.tell": {"step.isolate"},
+		"decision.next": {"approval.tell"}, "task.call": {"decision.next"}, "notify.done": {"task.call"},
+	}
+	for _, s := range p.Steps {
+		if w, ok := want[s.ID]; ok && !reflect.DeepEqual(s.Needs, w) {
+			t.Errorf("%s needs %v, want %v", s.ID, s.Needs, w)
+		}
+	}
+	for _, s := range p.Steps {
+		if s.ID == "step.isolate" && (s.Action == nil || len(p.Steps) != 7) {
+			t.Errorf("step.isolate compiled to %+v", s)
+		}
+	}
+
+	// JSON writes the one reference as a string, with or without ${}.
+	runCheckCase(t, checkCase{name: "needs as one JSON string", src: "# the playbook is in p.hcl.json\n", extra: map[string]string{"p.hcl.json": `{"playbook": {"p": {
+  "severity": "sev1",
+  "wait": {"a": {"duration": "1m"}, "b": {"duration": "1m", "needs": "wait.a"}, "c": {"duration": "1m", "needs": "${wait.b}"}}
+}}}
+`}})
+	// Still a step reference, and still only that.
+	runCheckCase(t, checkCase{name: "needs of a zone", src: `playbook "p" {
+  severity = "sev1"
+  wait "w" {
+    duration = "1m"
+    needs    = zone.control
+  }
+}
+`, want: []checkWant{checkErr(5, 16, "Invalid needs entry", "zone.control is a zone, not a step. Each entry of needs is a step of this playbook, such as step.open_room.")}})
 }
