@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -28,6 +29,7 @@ func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
 		diags = append(diags, m.checkExercise(name, plans)...)
 	}
 	sortDiagnostics(diags)
+	m.Config.explainWrongKinds(diags)
 	MarkSecretLines(diags, m.Files)
 	return diags
 }
@@ -74,6 +76,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	p, d := m.compilePlaybook(playbook, reg)
 	diags = append(diags, d...)
 	sortDiagnostics(diags)
+	m.Config.explainWrongKinds(diags)
 	MarkSecretLines(diags, m.Files)
 	if diags.HasErrors() {
 		return nil, diags
@@ -614,7 +617,11 @@ func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what s
 		if v.Type() != cty.DynamicPseudoType {
 			cv, err := strictConvert(v, want)
 			if err != nil {
-				c.errorf(expr.Range(), "Wrong type", "%s must be %s: %s.", what, typeName(want), err)
+				detail := wrongType(what, want, v)
+				if errors.Is(err, errRuntimeString) {
+					detail = fmt.Sprintf("%s must be %s: %s.", what, typeName(want), err)
+				}
+				c.errorf(expr.Range(), "Wrong type", "%s", detail)
 				return nil
 			}
 			v = cv
@@ -920,8 +927,10 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 		want := ctyTypeOf(arg.Type)
 		if want != cty.DynamicPseudoType && v.Type() != cty.DynamicPseudoType {
 			cv, err := strictConvert(v, want)
-			if err != nil {
+			if errors.Is(err, errRuntimeString) {
 				return fail("must be %s: %s.", typeName(want), err)
+			} else if err != nil {
+				return fail("%s", wrongType(arg.Name, want, v))
 			}
 			v = cv
 		}
@@ -1213,13 +1222,16 @@ func (c *compiler) compileNotify(cs *cstep) {
 	cs.out.Notify = n
 }
 
+// errRuntimeString is strictConvert's refusal of a run-time string.
+var errRuntimeString = errors.New("this is a string, known only when the incident runs")
+
 // strictConvert converts like HCL, except that a string only known at run
 // time is not accepted where a number or bool is wanted: HCL would allow it
 // and fail during the incident, when the string turns out not to be "12" or
 // "true".
 func strictConvert(v cty.Value, want cty.Type) (cty.Value, error) {
 	if !v.IsKnown() && v.Type() == cty.String && (want == cty.Number || want == cty.Bool) {
-		return cty.NilVal, fmt.Errorf("this is a string, known only when the incident runs")
+		return cty.NilVal, errRuntimeString
 	}
 	return convert.Convert(v, want)
 }

@@ -240,3 +240,186 @@ func TestBareReferenceIsAOneElementList(t *testing.T) {
 }
 `, want: []checkWant{checkErr(5, 16, "Invalid needs entry", "zone.control is a zone, not a step. Each entry of needs is a step of this playbook, such as step.open_room.")}})
 }
+
+func TestWrongTypeMessages(t *testing.T) {
+	cases := []checkCase{
+		{name: "a string for a list", src: `playbook "p" {
+  severity = "sev1"
+  tags     = "ot"
+  wait "w" {
+    duration = "1m"
+  }
+}
+`, want: []checkWant{checkErr(3, 14, "Wrong type",
+			`tags must be a list of strings, such as tags = ["ransomware", "ot"] (a list even for one entry); this is a string.`)}},
+		{name: "a list with an object in it", src: `zone "z" {
+  networks = ["10.0.0.0/8", { a = 1 }]
+}
+`, want: []checkWant{checkErr(2, 14, "Wrong type",
+			`networks must be a list of strings, such as networks = ["10.30.2.0/24"] (a list even for one entry); element 1 is an object.`)}},
+		{name: "a list for a string", src: `playbook "p" {
+  severity = "sev1"
+  title    = ["a"]
+  wait "w" {
+    duration = "1m"
+  }
+}
+`, want: []checkWant{checkErr(3, 14, "Wrong type", `title must be a string; this is a list.`)}},
+		{name: "a list for a number argument", src: `playbook "p" {
+  severity = "sev1"
+  step "s" {
+    action = "modbus.read"
+    with   = { integration = "modbus.plc", register = [40001] }
+  }
+}
+`, want: []checkWant{checkErr(5, 55, "Invalid argument", `Argument "register" of modbus.read: register must be a number; this is a list.`)}},
+		{name: "a string when must be a bool", src: `playbook "p" {
+  severity = "sev1"
+  wait "w" {
+    duration = "1m"
+    when     = "sometimes"
+  }
+}
+`, want: []checkWant{checkErr(5, 16, "Wrong type", `when must be true or false; this is a string.`)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
+	}
+}
+
+func TestWrongKindListsWhatFits(t *testing.T) {
+	cases := []checkCase{
+		{name: "a zone where an escalation fits", src: `playbook "p" {
+  severity = "sev1"
+  page "ot" {
+    escalation = zone.control
+    message    = "Plant 3"
+  }
+}
+`, want: []checkWant{checkErr(4, 18, "Wrong kind of reference", "zone.control is a zone; only an escalation fits here. Known: escalation.ot.")}},
+		{name: "an escalation where people fit", src: `playbook "p" {
+  severity = "sev1"
+  task "t" {
+    assign       = [escalation.ot]
+    instructions = "x"
+  }
+}
+`, want: []checkWant{checkErr(4, 21, "Wrong kind of reference",
+			"escalation.ot is an escalation; only a person or a roster fits here. Known: person.alice, person.bob, person.carol, person.dave, roster.oncall, roster.ops, roster.safety.")}},
+		{name: "in a declaration", src: `roster "r" {
+  members = [roster.ops]
+}
+`, want: []checkWant{checkErr(2, 14, "Wrong kind of reference", "roster.ops is a roster; only a person fits here. Known: person.alice, person.bob, person.carol, person.dave.")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
+	}
+}
+
+func TestDurationMessagesNameTheUnits(t *testing.T) {
+	wait := func(d string) string {
+		return `playbook "p" {
+  severity = "sev1"
+  wait "w" {
+    duration = "` + d + `"
+  }
+}
+`
+	}
+	const units = `Write a number and a unit, h (hours), m (minutes) or s (seconds), also ms, us and ns, combined if need be: "90s", "5m", "4h", "1h30m".`
+	cases := []checkCase{
+		{name: "days", src: wait("2d"), want: []checkWant{checkErr(4, 16, "Invalid duration", `duration: "2d" is not a duration. `+units+` There is no day unit: write "48h".`)}},
+		{name: "a spelt-out unit", src: wait("15 min"), want: []checkWant{checkErr(4, 16, "Invalid duration", units+` Did you mean "15m"?`)}},
+		{name: "no unit", src: wait("30"), want: []checkWant{checkErr(4, 16, "Invalid duration", units+` A number alone has no unit: write "30m" for 30 minutes, say.`)}},
+		{name: "nonsense", src: wait("soon"), want: []checkWant{checkErr(4, 16, "Invalid duration", `duration: "soon" is not a duration. `+units)}},
+		{name: "an inject's at", extra: map[string]string{"pb.hcl": checkExercisePB}, src: `exercise "x" {
+  playbook = playbook.ttx
+  inputs   = { zone = "control" }
+  inject "alert" {
+    at      = "5 mins"
+    message = "EDR alert"
+  }
+}
+`, want: []checkWant{checkErr(5, 15, "Invalid duration", `at is the time since the exercise started, such as "0m" or "12m"; got "5 mins". `+units+` Did you mean "5m"?`)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
+	}
+}
+
+func TestRootCauseFirst(t *testing.T) {
+	cases := []checkCase{
+		{name: "a typo in needs hides the sign-off error it causes", src: `playbook "p" {
+  severity = "sev1"
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate?"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolat_ok]
+  }
+}
+`, want: []checkWant{checkErr(11, 15, "Reference to undeclared approval", `Did you mean "approval.isolate_ok"?`)}},
+		{name: "a typo further up the path", src: `playbook "p" {
+  severity = "sev1"
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate?"
+  }
+  wait "settle" {
+    duration = "1m"
+    needs    = [approval.isolateok]
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [wait.settle]
+  }
+}
+`, want: []checkWant{checkErr(10, 17, "Reference to undeclared approval", `Did you mean "approval.isolate_ok"?`)}},
+		{name: "the sign-off error still comes once the name is right", src: `playbook "p" {
+  severity = "sev1"
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Isolate?"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+  }
+}
+`, want: []checkWant{checkErr(8, 3, "Safety-critical step without a safety sign-off",
+			"approval.isolate_ok covers zone.control but step.isolate does not wait for it (it runs on a parallel branch); add it to needs")}},
+		{name: "covers naming the wrong zone points at covers", src: `playbook "p" {
+  severity = "sev1"
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.dmz]
+    prompt = "Isolate?"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok]
+  }
+}
+`, want: []checkWant{checkErr(5, 14, "Safety-critical step without a safety sign-off",
+			"approval.isolate_ok covers zone.dmz, not zone.control.\n\nIf approval.isolate_ok is the sign-off for step.isolate, fix its covers: covers = [zone.control], or [zone.dmz, zone.control] if it signs off both.\nOtherwise, if step.isolate needs a sign-off of its own, add one and wait for it:\n  approval \"isolate_ok2\"")}},
+		{name: "a list where one reference is taken", src: `playbook "p" {
+  severity = "sev1"
+  page "ot" {
+    escalation = [escalation.ot]
+    message    = "Plant 3"
+  }
+}
+`, want: []checkWant{checkErr(4, 18, "Invalid reference", "Expected a reference to an escalation, such as escalation.ot: one reference, not a list.")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
+	}
+}
