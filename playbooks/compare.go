@@ -18,21 +18,70 @@ import (
 // while the incident runs (any, or null) are left alone.
 func (c *compiler) checkComparisons(expr hcl.Expression, ctx *hcl.EvalContext) {
 	for _, part := range c.m.syntaxOf(expr) {
+		var found []mismatch
 		_ = hclsyntax.VisitAll(part.expr, func(n hclsyntax.Node) hcl.Diagnostics {
 			if b, ok := n.(*hclsyntax.BinaryOpExpr); ok && (b.Op == hclsyntax.OpEqual || b.Op == hclsyntax.OpNotEqual) {
-				c.checkComparison(b, ctx, part)
+				if m, ok := c.checkComparison(b, ctx); ok {
+					found = append(found, m)
+				}
 			}
 			return nil
 		})
+		// A comparison holding a wrong one is reported through it: in
+		// a == "1" == "1" the first == is the mistake.
+		for i, m := range found {
+			inner := false
+			for j, o := range found {
+				inner = inner || (i != j && contains2(m.b.SrcRange, o.b.SrcRange))
+			}
+			if !inner {
+				c.reportComparison(m, part)
+			}
+		}
 	}
 }
 
-func (c *compiler) checkComparison(b *hclsyntax.BinaryOpExpr, ctx *hcl.EvalContext, part syntaxPart) {
+// mismatch is a comparison of two values of different types.
+type mismatch struct {
+	b      *hclsyntax.BinaryOpExpr
+	lt, rt cty.Type
+}
+
+// contains2 reports whether range a holds range b (and is not b).
+func contains2(a, b hcl.Range) bool {
+	return a.Start.Byte <= b.Start.Byte && b.End.Byte <= a.End.Byte && (a.Start.Byte != b.Start.Byte || a.End.Byte != b.End.Byte)
+}
+
+// Bounds on the comparison check, so that a hostile playbook of chained or
+// nested comparisons costs little more than a real one: each side is
+// evaluated on its own, so n nested comparisons would cost n² without them.
+const (
+	// maxComparisons is how many comparisons of one playbook are checked.
+	maxComparisons = 1024
+	// maxComparedSide is the longest side, in bytes, whose type is worked
+	// out by evaluating it.
+	maxComparedSide = 1024
+	// maxQuotedSide is the longest side, in bytes, a message quotes.
+	maxQuotedSide = 120
+)
+
+func (c *compiler) checkComparison(b *hclsyntax.BinaryOpExpr, ctx *hcl.EvalContext) (mismatch, bool) {
+	if c.comparisons++; c.comparisons > maxComparisons {
+		return mismatch{}, false
+	}
 	lt, lok := staticType(b.LHS, ctx)
 	rt, rok := staticType(b.RHS, ctx)
-	if !lok || !rok || lt == rt {
-		return
+	if !lok || !rok || lt.Equals(rt) {
+		return mismatch{}, false
 	}
+	if !primitive(lt) && !primitive(rt) {
+		return mismatch{}, false // two collections: left alone
+	}
+	return mismatch{b: b, lt: lt, rt: rt}, true
+}
+
+func (c *compiler) reportComparison(m mismatch, part syntaxPart) {
+	b, lt, rt := m.b, m.lt, m.rt
 	op, always := "==", "false"
 	if b.Op == hclsyntax.OpNotEqual {
 		op, always = "!=", "true"
@@ -46,12 +95,26 @@ func (c *compiler) checkComparison(b *hclsyntax.BinaryOpExpr, ctx *hcl.EvalConte
 // staticType returns the type of e when it is a string, number or bool
 // known when the playbook is compiled; ok is false otherwise.
 func staticType(e hclsyntax.Expression, ctx *hcl.EvalContext) (cty.Type, bool) {
+	if p, ok := e.(*hclsyntax.ParenthesesExpr); ok {
+		return staticType(p.Expression, ctx)
+	}
+	if b, ok := e.(*hclsyntax.BinaryOpExpr); ok {
+		// An operator's result type is its own, whatever its operands:
+		// no need to evaluate a long chain again.
+		return b.Op.Type, b.Op.Type != cty.DynamicPseudoType
+	}
+	if r := e.Range(); r.End.Byte-r.Start.Byte > maxComparedSide {
+		return cty.NilType, false
+	}
 	v, diags := e.Value(ctx)
 	if diags.HasErrors() {
 		return cty.NilType, false
 	}
 	t := v.Type()
-	if t != cty.String && t != cty.Number && t != cty.Bool {
+	if !primitive(t) && !t.IsListType() && !t.IsMapType() && !t.IsObjectType() {
+		return cty.NilType, false
+	}
+	if t.HasDynamicTypes() {
 		return cty.NilType, false
 	}
 	if v.IsKnown() && v.IsNull() {
@@ -60,8 +123,20 @@ func staticType(e hclsyntax.Expression, ctx *hcl.EvalContext) (cty.Type, bool) {
 	return t, true
 }
 
+func primitive(t cty.Type) bool {
+	return t == cty.String || t == cty.Number || t == cty.Bool
+}
+
 // compareFix says how to write the comparison the user most likely meant.
 func compareFix(b *hclsyntax.BinaryOpExpr, lt, rt cty.Type, lsrc, rsrc, op string) string {
+	switch {
+	case lt.IsListType() && primitive(rt):
+		return fmt.Sprintf("To ask whether the list holds it, write %scontains(%s, %s).", negation(op), lsrc, rsrc)
+	case rt.IsListType() && primitive(lt):
+		return fmt.Sprintf("To ask whether the list holds it, write %scontains(%s, %s).", negation(op), rsrc, lsrc)
+	case !primitive(lt) || !primitive(rt):
+		return "Compare a field of it instead."
+	}
 	// A literal on one side written as the other side's type, quoted or
 	// not: "100" where a number is meant, or true where "true" is.
 	if s, ok := stringLiteral(b.RHS); ok && rt == cty.String {
@@ -81,6 +156,14 @@ func compareFix(b *hclsyntax.BinaryOpExpr, lt, rt cty.Type, lsrc, rsrc, op strin
 		return fmt.Sprintf("Compare like with like: write tostring(%s) %s %s, or convert the string with tonumber().", lsrc, op, rsrc)
 	}
 	return "Compare like with like: a number with a number, true or false with a condition."
+}
+
+// negation is "!" for !=, so contains() keeps the comparison's sense.
+func negation(op string) string {
+	if op == "!=" {
+		return "!"
+	}
+	return ""
 }
 
 // stringLiteral returns the text of a string literal such as "100".
@@ -121,11 +204,15 @@ type syntaxPart struct {
 	offset int
 }
 
-// text returns the source of a range within the part, white space folded.
+// text returns the source of a range within the part, white space folded;
+// a long one is shortened, the way a message quotes it.
 func (p syntaxPart) text(r hcl.Range) string {
 	lo, hi := r.Start.Byte-p.offset, r.End.Byte-p.offset
 	if lo < 0 || hi > len(p.src) || lo > hi {
-		return ""
+		return "this side"
+	}
+	if hi-lo > maxQuotedSide {
+		return "the expression at line " + strconv.Itoa(r.Start.Line) + ", column " + strconv.Itoa(r.Start.Column)
 	}
 	return strings.Join(strings.Fields(string(p.src[lo:hi])), " ")
 }

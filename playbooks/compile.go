@@ -101,6 +101,9 @@ type compiler struct {
 	// mayStart are the checked may_start principals.
 	mayStart []string
 
+	// comparisons counts the comparisons checkComparisons has looked at.
+	comparisons int
+
 	// namesByKind and idsByName index the playbook's blocks for
 	// diagnostics; see stepNamesOf.
 	namesByKind map[string][]string

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
@@ -61,6 +62,17 @@ func TestComparisonOfDifferentTypes(t *testing.T) {
   }
 }
 `, want: []checkWant{checkErr(9, 35, "Comparison of different types", `Write step.read.output.value == 7.`)}},
+		{name: "a list with a string", src: strings.Replace(mistakeRead(`input.mode == "auto" && approval.ok.approved_by != "person.alice"`), `  step "read" {`, `  approval "ok" {
+    approvers = [roster.ops]
+    prompt    = "ok?"
+  }
+  step "read" {`, 1),
+			want: []checkWant{checkErr(21, 38, "Comparison of different types",
+				`approval.ok.approved_by is a list of strings and "person.alice" is a string, and values of different types are never equal, so != is always true. To ask whether the list holds it, write !contains(approval.ok.approved_by, "person.alice").`)}},
+		{name: "an object with a string", src: mistakeRead(`input.mode == "auto" && zone.control == "control"`),
+			want: []checkWant{checkErr(17, 38, "Comparison of different types", `Compare a field of it instead.`)}},
+		{name: "a chain reports the comparison that is wrong", src: mistakeRead(`input.mode == "auto" && input.limit == "1" == "1"`),
+			want: []checkWant{checkErr(17, 38, "Comparison of different types", `input.limit is a number and "1" is a string, and values of different types are never equal, so == is always false. Write input.limit == 1.`)}},
 		{name: "same types pass", src: mistakeRead(`step.read.output.value != 100 && input.mode != "auto" && tostring(step.read.output.value) != "100"`)},
 		{name: "unknown types are left alone", src: `playbook "p" {
   severity = "sev1"
