@@ -333,17 +333,13 @@ func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
 	for _, e := range elems {
 		trav, ok := refTraversal(e)
 		if !ok || len(trav) != 2 || !isStepKind(trav.RootName()) {
-			example := refHint(e, "step.open_room")
+			example, known := refHint(e, "step.open_room"), ""
 			if ids := c.stepIDs(cs); len(ids) > 0 {
-				example = refHint(e, ids[0])
+				example, known = refHint(e, ids[0]), " Known: "+knownList(ids)+"."
 			}
 			what := ""
 			if ok && len(trav) == 2 && c.cfg.has(trav.RootName(), traversalName(trav)) {
 				what = fmt.Sprintf("%s.%s is %s %s, not a step. ", trav.RootName(), traversalName(trav), article(trav.RootName()), trav.RootName())
-			}
-			known := ""
-			if ids := c.stepIDs(cs); len(ids) > 0 {
-				known = " Known: " + knownList(ids) + "."
 			}
 			c.errorf(e.Range(), "Invalid needs entry", "%sEach entry of needs is a step of this playbook, such as %s.%s", what, example, known)
 			continue
