@@ -325,8 +325,9 @@ func (a *Activities) WebhookPost(ctx context.Context, in ActionInput) (ActionRes
 }
 
 // maxRegister is the largest register address accepted: the six-digit
-// holding-register convention ends at 465536. The adapter maps addresses to
-// protocol offsets.
+// holding-register notation ends at 465536. rules.RegisterOffset says which
+// numbers below it are holding registers; the adapter maps them to protocol
+// offsets.
 const maxRegister = rules.MaxRegister
 
 // ModbusRead carries out modbus.read: one holding register, for a
@@ -340,6 +341,10 @@ func (a *Activities) ModbusRead(ctx context.Context, in ActionInput) (ActionResu
 	r := readArgs(in, action, "integration", "register")
 	integration := r.integration("integration", "modbus", "")
 	register := r.wholeNumber("register", true, maxRegister)
+	if _, msg := rules.RegisterOffset(float64(register)); msg != "" && r.err() == nil {
+		// A register computed from an input: the compiler checks literals.
+		r.fail("argument %q: %s", "register", msg)
+	}
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}

@@ -429,6 +429,8 @@ func TestBadArguments(t *testing.T) {
 		{"slack.post", map[string]any{"text": ""}, []string{`"text" must not be empty`}},
 		{"pagerduty.trigger", map[string]any{"summary": "x", "severity": "sev1"}, []string{`"severity" must be one of critical, error, warning, info`}},
 		{"modbus.read", map[string]any{"integration": "webhook.plc", "register": 40001.5}, []string{`must name a modbus integration`, `"register" must be a whole number`}},
+		{"modbus.read", map[string]any{"integration": "modbus.plant3_plc", "register": 100.0}, []string{`argument "register": register 100 is not in holding-register notation`, `For protocol offset 100 write 40101.`}},
+		{"modbus.read", map[string]any{"integration": "modbus.plant3_plc", "register": 50000.0}, []string{`register 50000 falls between the five-digit notation`, `If 50000 is a protocol offset, write 450001.`}},
 		{"webhook.post", map[string]any{}, []string{`argument "integration" is required`}},
 		{"edr.contain_host", map[string]any{"host": []any{"a"}}, []string{`"host" must be a string, got a list`}},
 	}

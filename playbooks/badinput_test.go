@@ -248,6 +248,19 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{"playbook": {"p": {"step": {"s": {"action": "slack.post", "with": {"text": "${input.x}"}}}}}}`), true)
 	f.Add([]byte(`{"person": {"x": {"slack": "U01X"}}, "roster": {"r": {"members": ["person.x"]}}}`), true)
+	// Comparisons, registers and bare references, as the mistakes checks see them.
+	f.Add([]byte(`playbook "p" {
+  step "r" {
+    action = "modbus.read"
+    with   = { integration = "modbus.plc", register = 400001 }
+  }
+  wait "w" {
+    duration = "15 min"
+    needs    = step.r
+    when     = step.r.output.value != "100" && (step.r.status == 1) == "x"
+  }
+}`), false)
+	f.Add([]byte(`{"playbook": {"p": {"wait": {"w": {"duration": "2d", "needs": "wait.v", "when": "${incident.exercise == \"true\"}"}, "v": {"duration": "1m"}}}}}`), true)
 	f.Fuzz(func(t *testing.T, src []byte, asJSON bool) {
 		name := "fuzz.hcl"
 		if asJSON {

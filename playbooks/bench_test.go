@@ -132,3 +132,21 @@ func BenchmarkManyNames(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkComparisonChain checks a when of n chained comparisons, the
+// hostile shape for the comparison check (each side evaluated on its own
+// would cost n squared).
+func BenchmarkComparisonChain(b *testing.B) {
+	for _, n := range []int{100, 1000, 4000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			files := checkCase{src: mistakeRead("input.limit" + strings.Repeat(` == "1"`, n))}.files()
+			for i := 0; i < b.N; i++ {
+				m, diags := LoadSource(files)
+				diags = append(diags, m.Check(actions.Builtin())...)
+				if len(diags) != 1 {
+					b.Fatalf("%d diagnostics, want the one comparison", len(diags))
+				}
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 			seen[mem.Name] = true
 			exists(mem)
 		}
-		if len(r.Members) == 0 && r.SlackUsergroup == "" {
+		if len(r.Members) == 0 && r.SlackUsergroup == "" && !r.membersInvalid {
 			errorf(r.MembersRange, "Empty roster", "roster %q has no members, so nobody can be paged, asked or assigned through it. Add members = [person.NAME, ...] or a slack_usergroup.", n)
 		}
 	}

@@ -785,7 +785,7 @@ func TestCheckDiagnostics(t *testing.T) {
     duration = "10d"
   }
 }
-`, want: []checkWant{checkErr(3, 16, "Invalid duration", `Days are written in hours: "24h"`)}},
+`, want: []checkWant{checkErr(3, 16, "Invalid duration", `There is no day unit: write "240h".`)}},
 		{name: "zero duration", src: `playbook "p" {
   wait "w" {
     duration = "0s"

@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -27,6 +29,7 @@ func (m *Module) Check(reg actions.Registry) hcl.Diagnostics {
 		diags = append(diags, m.checkExercise(name, plans)...)
 	}
 	sortDiagnostics(diags)
+	m.Config.explainWrongKinds(diags)
 	MarkSecretLines(diags, m.Files)
 	return diags
 }
@@ -73,6 +76,7 @@ func (m *Module) Compile(playbook string, reg actions.Registry) (*plan.Plan, hcl
 	p, d := m.compilePlaybook(playbook, reg)
 	diags = append(diags, d...)
 	sortDiagnostics(diags)
+	m.Config.explainWrongKinds(diags)
 	MarkSecretLines(diags, m.Files)
 	if diags.HasErrors() {
 		return nil, diags
@@ -96,6 +100,9 @@ type compiler struct {
 	uses       map[string]bool
 	// mayStart are the checked may_start principals.
 	mayStart []string
+
+	// comparisons counts the comparisons checkComparisons has looked at.
+	comparisons int
 
 	// namesByKind and idsByName index the playbook's blocks for
 	// diagnostics; see stepNamesOf.
@@ -304,9 +311,17 @@ func (c *compiler) compileStep(cs *cstep) {
 	}
 }
 
-// needs decodes an explicit needs list.
+// needs decodes an explicit needs list. Like every attribute that takes a
+// list of references, it also takes one bare reference: needs = step.x is
+// needs = [step.x].
 func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
-	elems, diags := hcl.ExprList(a.Expr)
+	var elems []hcl.Expression
+	var diags hcl.Diagnostics
+	if _, isRef := refTraversal(a.Expr); isRef {
+		elems = []hcl.Expression{a.Expr}
+	} else {
+		elems, diags = hcl.ExprList(a.Expr)
+	}
 	if diags.HasErrors() {
 		if isJSONExpr(a.Expr) {
 			c.errorf(a.Expr.Range(), "Invalid needs", `needs is a list of step references, such as ["step.open_room", "${approval.isolate_ok}"].`)
@@ -318,7 +333,15 @@ func (c *compiler) needs(cs *cstep, a *hcl.Attribute) {
 	for _, e := range elems {
 		trav, ok := refTraversal(e)
 		if !ok || len(trav) != 2 || !isStepKind(trav.RootName()) {
-			c.errorf(e.Range(), "Invalid needs entry", "Each entry of needs is a step of this playbook, such as %s.", refHint(e, "step.open_room"))
+			example, known := refHint(e, "step.open_room"), ""
+			if ids := c.stepIDs(cs); len(ids) > 0 {
+				example, known = refHint(e, ids[0]), " Known: "+knownList(ids)+"."
+			}
+			what := ""
+			if ok && len(trav) == 2 && c.cfg.has(trav.RootName(), traversalName(trav)) {
+				what = fmt.Sprintf("%s.%s is %s %s, not a step. ", trav.RootName(), traversalName(trav), article(trav.RootName()), trav.RootName())
+			}
+			c.errorf(e.Range(), "Invalid needs entry", "%sEach entry of needs is a step of this playbook, such as %s.%s", what, example, known)
 			continue
 		}
 		c.stepRef(cs, trav, true)
@@ -378,6 +401,28 @@ func (c *compiler) stepNamesOf(kind string) []string {
 		}
 	}
 	return c.namesByKind[kind]
+}
+
+// stepIDs returns the IDs of the playbook's blocks other than cs, in order.
+func (c *compiler) stepIDs(cs *cstep) []string {
+	var out []string
+	for _, s := range c.order {
+		if s != cs {
+			out = append(out, s.out.ID)
+		}
+	}
+	return out
+}
+
+// traversalName returns the NAME of a kind.NAME traversal, or "".
+func traversalName(t hcl.Traversal) string {
+	if len(t) < 2 {
+		return ""
+	}
+	if a, ok := t[1].(hcl.TraverseAttr); ok {
+		return a.Name
+	}
+	return ""
 }
 
 // stepIDsNamed returns the IDs (kind.name) of the playbook's blocks with one
@@ -551,7 +596,11 @@ func (c *compiler) evaluate(cs *cstep, expr hcl.Expression, allowEach bool) (cty
 	}
 	v, diags := expr.Value(ctx)
 	c.diags = append(c.diags, explainDiags(diags)...)
-	return v, !diags.HasErrors()
+	if diags.HasErrors() {
+		return v, false
+	}
+	c.checkComparisons(expr, ctx)
+	return v, true
 }
 
 // runtime compiles an expression that may depend on run-time values, checking
@@ -567,7 +616,11 @@ func (c *compiler) runtime(cs *cstep, expr hcl.Expression, want cty.Type, what s
 		if v.Type() != cty.DynamicPseudoType {
 			cv, err := strictConvert(v, want)
 			if err != nil {
-				c.errorf(expr.Range(), "Wrong type", "%s must be %s: %s.", what, typeName(want), err)
+				detail := wrongType(what, want, v)
+				if errors.Is(err, errRuntimeString) {
+					detail = fmt.Sprintf("%s must be %s: %s.", what, typeName(want), err)
+				}
+				c.errorf(expr.Range(), "Wrong type", "%s", detail)
 				return nil
 			}
 			v = cv
@@ -873,13 +926,27 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 		want := ctyTypeOf(arg.Type)
 		if want != cty.DynamicPseudoType && v.Type() != cty.DynamicPseudoType {
 			cv, err := strictConvert(v, want)
-			if err != nil {
+			if errors.Is(err, errRuntimeString) {
 				return fail("must be %s: %s.", typeName(want), err)
+			} else if err != nil {
+				return fail("%s", wrongType(arg.Name, want, v))
 			}
 			v = cv
 		}
+		if isRegisterArg(spec, arg) && v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+			f, _ := v.AsBigFloat().Float64()
+			if _, msg := rules.RegisterOffset(f); msg != "" {
+				return fail("%s", msg)
+			}
+		}
 		return c.toExpr(expr, v)
 	}
+}
+
+// isRegisterArg reports whether arg is a holding-register address, checked
+// against the Modbus notation when it is known at compile time.
+func isRegisterArg(spec *actions.Spec, arg actions.Arg) bool {
+	return spec.Name == "modbus.read" && arg.Name == "register"
 }
 
 // integrationID resolves "kind.name" or "name" to a declared integration.
@@ -1154,13 +1221,16 @@ func (c *compiler) compileNotify(cs *cstep) {
 	cs.out.Notify = n
 }
 
+// errRuntimeString is strictConvert's refusal of a run-time string.
+var errRuntimeString = errors.New("this is a string, known only when the incident runs")
+
 // strictConvert converts like HCL, except that a string only known at run
 // time is not accepted where a number or bool is wanted: HCL would allow it
 // and fail during the incident, when the string turns out not to be "12" or
 // "true".
 func strictConvert(v cty.Value, want cty.Type) (cty.Value, error) {
 	if !v.IsKnown() && v.Type() == cty.String && (want == cty.Number || want == cty.Bool) {
-		return cty.NilVal, fmt.Errorf("this is a string, known only when the incident runs")
+		return cty.NilVal, errRuntimeString
 	}
 	return convert.Convert(v, want)
 }

@@ -93,6 +93,9 @@ type Roster struct {
 	SlackUsergroup string
 	DeclRange      hcl.Range
 	MembersRange   hcl.Range
+	// membersInvalid is set when members had an error: the roster is not
+	// empty, its entries are wrong, and that error is the one to report.
+	membersInvalid bool
 }
 
 // Escalation is a decoded escalation block.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Schemas, one per block type. They are package variables so that the
@@ -300,8 +302,10 @@ func (d *decoder) roster(b *hcl.Block) {
 	r.Description, _ = d.str(c.Attributes, "description")
 	r.SlackUsergroup, _ = d.str(c.Attributes, "slack_usergroup")
 	if a := c.Attributes["members"]; a != nil {
+		before := errorCount(d.diags)
 		r.Members = d.refs(a, blockPerson)
 		r.MembersRange = a.Expr.Range()
+		r.membersInvalid = errorCount(d.diags) > before
 	}
 	d.cfg.Rosters[r.Name] = r
 }
@@ -379,7 +383,9 @@ func (d *decoder) zone(b *hcl.Block) {
 		if a := sc.Attributes["integration"]; a != nil {
 			s.IntegrationRange = a.Expr.Range()
 		}
-		s.Register, _ = d.integer(sc.Attributes, "register", 0, 65535+400000)
+		if a := sc.Attributes["register"]; a != nil {
+			s.Register, _ = registerValue(&d.diags, a.Expr, "register")
+		}
 		s.Expect, _ = d.integer(sc.Attributes, "expect", 0, 65535)
 		z.SafeState = s
 	}
@@ -686,10 +692,73 @@ func evalStatic(diags *hcl.Diagnostics, expr hcl.Expression, want cty.Type, name
 	if err != nil {
 		r := expr.Range()
 		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Wrong type",
-			Detail: fmt.Sprintf("%s must be %s: %s.", name, typeName(want), err), Subject: &r})
+			Detail: wrongType(name, want, v), Subject: &r})
 		return cty.NilVal, false
 	}
 	return cv, true
+}
+
+// wrongType says that attribute name must be of type want, with an
+// example for a list, and what v is instead (for a list, which element is
+// wrong). The conversion's error
+// is not repeated: it says "list of string required".
+func wrongType(name string, want cty.Type, v cty.Value) string {
+	msg := fmt.Sprintf("%s must be %s", name, typeName(want))
+	if ex := typeExample(name, want); ex != "" {
+		msg += ", such as " + ex
+	}
+	got := "this is " + article(valueKind(v.Type())) + " " + valueKind(v.Type())
+	if want.IsListType() && (v.Type().IsTupleType() || v.Type().IsListType()) && v.IsKnown() && !v.IsNull() {
+		// A list, then, with an element of the wrong type: name it.
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			if _, err := convert.Convert(e, want.ElementType()); err != nil {
+				got = fmt.Sprintf("element %d is %s %s", i, article(valueKind(e.Type())), valueKind(e.Type()))
+				break
+			}
+		}
+	}
+	return msg + "; " + got + "."
+}
+
+// valueKind names a value's type the way a playbook writes values.
+func valueKind(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "string"
+	case t == cty.Number:
+		return "number"
+	case t == cty.Bool:
+		return "bool (true or false)"
+	case t.IsListType() || t.IsTupleType() || t.IsSetType():
+		return "list"
+	case t.IsObjectType() || t.IsMapType():
+		return "object"
+	}
+	return "value of type " + t.FriendlyName()
+}
+
+// listExamples are the examples wrongType gives for lists of strings.
+var listExamples = map[string]string{
+	"tags":      `["ransomware", "ot"]`,
+	"networks":  `["10.30.2.0/24"]`,
+	"protocols": `["modbus", "opc-ua"]`,
+	"options":   `["isolate", "monitor"]`,
+}
+
+// typeExample writes name = VALUE for a list of type t, or "": scalars
+// need no example, and a made-up number could mislead.
+func typeExample(name string, t cty.Type) string {
+	switch {
+	case t.IsListType() && t.ElementType() == cty.String:
+		ex := listExamples[name]
+		if ex == "" {
+			ex = `["first", "second"]`
+		}
+		return name + " = " + ex + " (a list even for one entry)"
+	}
+	return ""
 }
 
 func typeName(t cty.Type) string {
@@ -755,6 +824,21 @@ func intValue(diags *hcl.Diagnostics, a *hcl.Attribute, lo, hi int) (int, bool) 
 	return n, true
 }
 
+// registerValue evaluates a holding register written as a literal in
+// Modbus notation (see rules.RegisterOffset) and returns it as written.
+func registerValue(diags *hcl.Diagnostics, e hcl.Expression, name string) (int, bool) {
+	v, ok := evalStatic(diags, e, cty.Number, name)
+	if !ok {
+		return 0, false
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if _, msg := rules.RegisterOffset(f); msg != "" {
+		addDiag(diags, hcl.DiagError, e.Range(), "Invalid register", "%s%s", strings.ToUpper(msg[:1]), msg[1:])
+		return 0, false
+	}
+	return int(f), true
+}
+
 func (d *decoder) strList(attrs hcl.Attributes, name string) ([]string, bool) {
 	a := attrs[name]
 	if a == nil {
@@ -807,14 +891,40 @@ func parseDurationAttr(diags *hcl.Diagnostics, a *hcl.Attribute) DurationAttr {
 }
 
 // parseDuration reads a duration string such as "90s", "5m", "4h" or "1h30m".
+// durationUnits says how a duration is written, for messages.
+const durationUnits = `Write a number and a unit, h (hours), m (minutes) or s (seconds), also ms, us and ns, combined if need be: "90s", "5m", "4h", "1h30m".`
+
+// durationHint guesses what a mistaken duration meant: "5 min" is "5m",
+// and there is no day unit.
+func durationHint(s string) string {
+	t := strings.TrimSpace(s)
+	i := len(strings.TrimRight(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || len(num) > 20 {
+		return ""
+	}
+	switch unit {
+	case "d", "day", "days":
+		return fmt.Sprintf(" There is no day unit: write %q.", strconv.FormatFloat(n*24, 'f', -1, 64)+"h")
+	case "":
+		return fmt.Sprintf(" A number alone has no unit: write %q for %s minutes, say.", num+"m", num)
+	}
+	units := map[string]string{
+		"sec": "s", "secs": "s", "second": "s", "seconds": "s",
+		"min": "m", "mins": "m", "minute": "m", "minutes": "m",
+		"hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	}
+	if u, ok := units[unit]; ok {
+		return fmt.Sprintf(" Did you mean %q?", num+u)
+	}
+	return ""
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	dur, err := time.ParseDuration(s)
 	if err != nil {
-		hint := ""
-		if strings.HasSuffix(s, "d") {
-			hint = " Days are written in hours: \"24h\"."
-		}
-		return 0, fmt.Errorf("%q is not a duration. Write a number and a unit: \"90s\", \"5m\", \"4h\", \"1h30m\".%s", s, hint)
+		return 0, fmt.Errorf("%q is not a duration. %s%s", s, durationUnits, durationHint(s))
 	}
 	if dur <= 0 {
 		return 0, fmt.Errorf("%q must be longer than zero", s)
@@ -872,8 +982,14 @@ func decodeRef(expr hcl.Expression, kinds ...string) (*Ref, hcl.Diagnostics) {
 	r := expr.Range()
 	trav, ok := refTraversal(expr)
 	if !ok || len(trav) != 2 {
+		hint := refHint(expr, kinds[0]+".NAME")
+		if elems, diags := hcl.ExprList(expr); !diags.HasErrors() && len(elems) == 1 {
+			if t, ok := refTraversal(elems[0]); ok && len(t) == 2 {
+				hint = fmt.Sprintf("%s: one reference, not a list", refHint(elems[0], t.RootName()+"."+traversalName(t)))
+			}
+		}
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference",
-			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.", orList(kinds), refHint(expr, kinds[0]+".NAME")), Subject: &r}}
+			Detail: fmt.Sprintf("Expected a reference to %s, such as %s.", orList(kinds), hint), Subject: &r}}
 	}
 	root := trav.RootName()
 	attr, ok := trav[1].(hcl.TraverseAttr)
@@ -886,8 +1002,37 @@ func decodeRef(expr hcl.Expression, kinds ...string) (*Ref, hcl.Diagnostics) {
 			return &Ref{Kind: root, Name: attr.Name, Range: trav.SourceRange()}, nil
 		}
 	}
-	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Wrong kind of reference",
-		Detail: fmt.Sprintf("%s.%s is a %s; only %s fits here.", root, attr.Name, root, orList(kinds)), Subject: &r}}
+	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summaryWrongKind,
+		Detail: fmt.Sprintf("%s.%s is %s %s; only %s fits here.", root, attr.Name, article(root), root, orList(kinds)), Subject: &r,
+		Extra: wrongKind{kinds: kinds}}}
+}
+
+// summaryWrongKind is the summary of a reference to the wrong kind of thing.
+const summaryWrongKind = "Wrong kind of reference"
+
+// wrongKind marks a "Wrong kind of reference" diagnostic with the kinds
+// that fit, so that once every file is decoded the detail can list the
+// declared names of those kinds (see Config.explainWrongKinds).
+type wrongKind struct{ kinds []string }
+
+// explainWrongKinds adds to each "Wrong kind of reference" the names of
+// the kinds that fit, and clears the mark; it runs before MarkSecretLines,
+// which leaves marked diagnostics alone.
+func (c *Config) explainWrongKinds(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		wk, ok := d.Extra.(wrongKind)
+		if !ok {
+			continue
+		}
+		d.Extra = nil
+		var known []string
+		for _, k := range wk.kinds {
+			if names := c.names(k); names != nil {
+				known = append(known, prefixAll(k, names)...)
+			}
+		}
+		d.Detail += " Known: " + knownList(known) + "."
+	}
 }
 
 // isJSONExpr reports whether an expression comes from a file in HCL's JSON
@@ -936,7 +1081,11 @@ func refHint(expr hcl.Expression, ref string) string {
 	if isJSONExpr(expr) {
 		return fmt.Sprintf("%q or \"${%s}\"", ref, ref)
 	}
-	return ref + ", without quotes"
+	switch expr.(type) {
+	case *hclsyntax.TemplateExpr, *hclsyntax.TemplateWrapExpr:
+		return ref + ", without quotes"
+	}
+	return ref
 }
 
 // refExample is the reference ref as written where expr is, for an example

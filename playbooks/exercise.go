@@ -153,7 +153,7 @@ func (m *Module) checkExercise(name string, plans map[string]*plan.Plan) hcl.Dia
 		if a := c.Attributes["at"]; a != nil {
 			if v, ok := evalStatic(&diags, a.Expr, cty.String, "at"); ok {
 				if d, err := time.ParseDuration(v.AsString()); err != nil || d < 0 {
-					errorf(a.Expr.Range(), "Invalid duration", "at is the time since the exercise started, such as \"0m\" or \"12m\"; got %q.", v.AsString())
+					errorf(a.Expr.Range(), "Invalid duration", "at is the time since the exercise started, such as \"0m\" or \"12m\"; got %q. %s%s", v.AsString(), durationUnits, durationHint(v.AsString()))
 				}
 			}
 		}
@@ -264,7 +264,7 @@ func ParseDelay(s string) (Delay, error) {
 	if m == nil {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil || d < 0 {
-			return Delay{}, fmt.Errorf("%q is neither a duration (\"3m\") nor a distribution (\"uniform(1m,8m)\", \"lognormal(4m,0.5)\", \"exponential(5m)\")", s)
+			return Delay{}, fmt.Errorf("%q is neither a duration (\"3m\"; units h, m, s, also ms, us, ns) nor a distribution (\"uniform(1m,8m)\", \"lognormal(4m,0.5)\", \"exponential(5m)\")", s)
 		}
 		return Delay{Dist: "fixed", A: d.Seconds()}, nil
 	}
@@ -275,7 +275,7 @@ func ParseDelay(s string) (Delay, error) {
 	dur := func(x string) (float64, error) {
 		d, err := time.ParseDuration(x)
 		if err != nil || d < 0 {
-			return 0, fmt.Errorf("%q in %s is not a duration such as \"4m\"", x, s)
+			return 0, fmt.Errorf("%q in %s is not a duration such as \"4m\" (units h, m, s, also ms, us, ns)", x, s)
 		}
 		return d.Seconds(), nil
 	}

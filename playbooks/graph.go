@@ -160,6 +160,7 @@ func (c *compiler) safetyCheck() {
 		c.checkEnforcement(cs, zone)
 		anc := c.ancestors(cs)
 		var guards, conditional, otherZones, unreachable []string
+		var wrongZone *cstep // the first approval on the way that covers another zone
 		for _, other := range c.order {
 			ap := other.out.Approval
 			if ap == nil || ap.Kind != plan.ApprovalSafety {
@@ -176,6 +177,9 @@ func (c *compiler) safetyCheck() {
 			case !anc[other.out.ID]:
 			case !covers:
 				otherZones = append(otherZones, fmt.Sprintf("%s covers %s", other.out.ID, joinPrefixed("zone.", ap.Covers)))
+				if wrongZone == nil {
+					wrongZone = other
+				}
 			case other.whenKey != "" && other.whenKey != cs.whenKey:
 				conditional = append(conditional, other.out.ID)
 			default:
@@ -184,6 +188,11 @@ func (c *compiler) safetyCheck() {
 		}
 		if len(guards) > 0 {
 			a.GuardedBy = guards
+			continue
+		}
+		if c.incomplete(cs, anc) {
+			// What it waits for is not known yet: the error that says why
+			// is the one to fix first, and this one would follow from it.
 			continue
 		}
 		var why []string
@@ -202,12 +211,42 @@ func (c *compiler) safetyCheck() {
 		if len(why) > 0 {
 			detail += " " + strings.Join(why, ". ") + "."
 		}
+		subject := cs.blk.DeclRange
 		if len(unreachable) == 0 && len(conditional) == 0 {
+			add := "\n\nAdd a sign-off and wait for it:"
+			if wrongZone != nil {
+				// The sign-off is there, on another zone: most likely its
+				// covers is what is wrong, so that is where the error points.
+				if a := wrongZone.blk.Attrs["covers"]; a != nil {
+					subject = a.Expr.Range()
+				}
+				fix := "covers = [zone." + zone + "]"
+				if old := wrongZone.out.Approval.Covers; len(old) > 0 {
+					fix += fmt.Sprintf(", or [%s] if it signs off both", joinPrefixed("zone.", append(append([]string(nil), old...), zone)))
+				}
+				add = fmt.Sprintf("\n\nIf %s is the sign-off for %s, fix its covers: %s.\nOtherwise, if %s needs a sign-off of its own, add one and wait for it:",
+					wrongZone.out.ID, cs.out.ID, fix, cs.out.ID)
+			}
 			name := c.freeName(cs.blk.Name + "_ok")
-			detail += fmt.Sprintf("\n\nAdd a sign-off and wait for it:\n  approval \"%s\" {\n    kind   = \"safety\"\n    covers = [zone.%s]\n    prompt = \"...\"\n  }\nand in %s: needs = [approval.%s]", name, zone, cs.out.ID, name)
+			detail += add + fmt.Sprintf("\n  approval \"%s\" {\n    kind   = \"safety\"\n    covers = [zone.%s]\n    prompt = \"...\"\n  }\nand in %s: needs = [approval.%s]", name, zone, cs.out.ID, name)
 		}
-		c.errorf(cs.blk.DeclRange, "Safety-critical step without a safety sign-off", "%s", detail)
+		c.errorf(subject, "Safety-critical step without a safety sign-off", "%s", detail)
 	}
+}
+
+// incomplete reports whether a step or any step it waits for had an error
+// while compiling, such as an unknown name in needs: then its ancestors are
+// not all known and the safety check could only report a consequence.
+func (c *compiler) incomplete(cs *cstep, anc map[string]bool) bool {
+	if cs.hadErrors {
+		return true
+	}
+	for id := range anc {
+		if s := c.steps[id]; s != nil && s.hadErrors {
+			return true
+		}
+	}
+	return false
 }
 
 // warnNothingToCut warns about isolating (or restoring) a zone that has no

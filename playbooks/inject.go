@@ -187,7 +187,7 @@ func (m *Module) checkRegistersRead(pb *Playbook, st injectState, diags *hcl.Dia
 	for i, rv := range st.registers {
 		read := false
 		for _, r := range reads {
-			read = read || (r.integration == rv.Integration && r.register == rv.Register)
+			read = read || (r.integration == rv.Integration && sameRegister(r.register, rv.Register))
 		}
 		if !read {
 			addDiag(diags, hcl.DiagWarning, st.registerRanges[i], "Register is never read",
@@ -195,6 +195,17 @@ func (m *Module) checkRegistersRead(pb *Playbook, st injectState, diags *hcl.Dia
 				rv.Register, rv.Integration, pb.Name, strings.Join(known, "; "))
 		}
 	}
+}
+
+// sameRegister reports whether two registers, as written, are one holding
+// register: 40001 and 400001 both are offset 0.
+func sameRegister(a, b int) bool {
+	oa, pa := rules.RegisterOffset(float64(a))
+	ob, pb := rules.RegisterOffset(float64(b))
+	if pa != "" || pb != "" {
+		return a == b
+	}
+	return oa == ob
 }
 
 func (m *Module) decodeRegisterValue(e hcl.Expression, errorf errorfFunc) (RegisterValue, bool) {
@@ -257,8 +268,13 @@ func (m *Module) decodeRegisterValue(e hcl.Expression, errorf errorfFunc) (Regis
 		}
 	}
 	var okR, okV bool
-	rv.Register, okR = wholeNumber(given["register"], "register", 0, rules.MaxRegister,
-		"a Modbus holding-register address, as modbus.read and safe_state take it, such as 40001", errorf)
+	{
+		var diags hcl.Diagnostics
+		rv.Register, okR = registerValue(&diags, given["register"], "register")
+		for _, d := range diags {
+			errorf(*d.Subject, d.Summary, "%s", d.Detail)
+		}
+	}
 	rv.Value, okV = wholeNumber(given["value"], "value", 0, rules.MaxRegisterValue,
 		"what the 16-bit holding register reads", errorf)
 	return rv, ok && okR && okV

@@ -30,15 +30,22 @@ func TestInjectStateDiagnostics(t *testing.T) {
 		{name: "every attribute valid", extra: pb, src: injectExercise(`    set_register  = { integration = "modbus.plc", register = 40001, value = 0 }
     edr_contains  = { "ws-1" = false, "ws-2" = true }
     fail_delivery = [person.alice, roster.ops]`)},
-		{name: "a list of registers and the bare integration name", extra: pb, src: injectExercise(`    set_register = [{ integration = "plc", register = 40001, value = 0 }, { integration = "modbus.plc", register = 0, value = 65535 }]
+		{name: "a list of registers and the bare integration name", extra: pb, src: injectExercise(`    set_register = [{ integration = "plc", register = 40001, value = 0 }, { integration = "modbus.plc", register = 40005, value = 65535 }]
     edr_contains = false
     fail_delivery = true`), want: []checkWant{checkWarn(7, 75, "Register is never read",
-			`sets register 0 on modbus.plc, but no zone's safe_state and no modbus.read step of playbook "ttx" reads it, so the run will not notice. Registers read: register 40001 on modbus.plc (zone.control safe_state).`)}},
+			`sets register 40005 on modbus.plc, but no zone's safe_state and no modbus.read step of playbook "ttx" reads it, so the run will not notice. Registers read: register 40001 on modbus.plc (zone.control safe_state).`)}},
 		{name: "a register a modbus.read step reads", extra: map[string]string{"pb.hcl": strings.Replace(checkExercisePB, `  task "call" {`, `  step "read" {
     action = "modbus.read"
     with   = { integration = "plc", register = 40002 }
   }
   task "call" {`, 1)}, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 40002, value = 9 }`)},
+		{name: "the six-digit notation of a register read", extra: map[string]string{"pb.hcl": strings.Replace(checkExercisePB, `  task "call" {`, `  step "read" {
+    action = "modbus.read"
+    with   = { integration = "plc", register = 40002 }
+  }
+  task "call" {`, 1)}, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 400002, value = 9 }`)},
+		{name: "a raw offset", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 0, value = 0 }`),
+			want: []checkWant{checkErr(7, 61, "Invalid register", "Register 0 is not in holding-register notation, and a raw protocol offset is not accepted")}},
 		{name: "fail_delivery false restores", extra: pb, src: injectExercise(`    fail_delivery = false`)},
 		{name: "unknown integration", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.pcl", register = 40001, value = 0 }`),
 			want: []checkWant{checkErr(7, 36, "Unknown integration", `Did you mean "modbus.plc"?`)}},
@@ -47,9 +54,9 @@ func TestInjectStateDiagnostics(t *testing.T) {
 		{name: "integration written as a reference", extra: pb, src: injectExercise(`    set_register = { integration = integration.modbus.plc, register = 40001, value = 0 }`),
 			want: []checkWant{checkErr(7, 36, "Invalid integration", `as a string, such as "modbus.plant3_plc"`)}},
 		{name: "register past the holding registers", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 465537, value = 0 }`),
-			want: []checkWant{checkErr(7, 61, "Invalid number", "register is a Modbus holding-register address, as modbus.read and safe_state take it, such as 40001: a whole number from 0 to 465536; got 465537.")}},
+			want: []checkWant{checkErr(7, 61, "Invalid register", "Register 465537 is outside the Modbus address space: write a holding register in Modbus notation: 40001 to 49999 (40001 is the first, protocol offset 0), or 400001 to 465536")}},
 		{name: "negative register", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.plc", register = -1, value = 0 }`),
-			want: []checkWant{checkErr(7, 61, "Invalid number", "from 0 to 465536; got -1")}},
+			want: []checkWant{checkErr(7, 61, "Invalid register", "Register -1 is outside the Modbus address space")}},
 		{name: "value past 16 bits", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 40001, value = 65536 }`),
 			want: []checkWant{checkErr(7, 76, "Invalid number", "value is what the 16-bit holding register reads: a whole number from 0 to 65535; got 65536.")}},
 		{name: "fractional value", extra: pb, src: injectExercise(`    set_register = { integration = "modbus.plc", register = 40001, value = 0.5 }`),

@@ -150,7 +150,7 @@ func TestJSONReferenceHints(t *testing.T) {
 		{"escalation as a bare name", "escalation", `{"playbook": {"p": {"page": {"w": {"escalation": "ot", "message": "m"}}}}}`,
 			"Invalid reference", `"escalation.NAME" or "${escalation.NAME}"`},
 		{"needs entry", "needs", `{"playbook": {"p": {"wait": {"a": {"duration": "1m"}, "b": {"duration": "1m", "needs": ["a"]}}}}}`,
-			"Invalid needs entry", `"step.open_room" or "${step.open_room}"`},
+			"Invalid needs entry", `"wait.a" or "${wait.a}". Known: wait.a.`},
 		{"needs not a list", "needs", `{"playbook": {"p": {"wait": {"b": {"duration": "1m", "needs": 3}}}}}`,
 			"Invalid needs", `["step.open_room", "${approval.isolate_ok}"]`},
 		{"covers of a number", "covers", `{"playbook": {"p": {"approval": {"a": {"kind": "safety", "covers": 7, "prompt": "?"}}}}}`,

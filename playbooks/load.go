@@ -112,6 +112,7 @@ func LoadSource(files map[string][]byte) (*Module, hcl.Diagnostics) {
 	}
 	diags = append(diags, m.decode()...)
 	sortDiagnostics(diags)
+	m.Config.explainWrongKinds(diags)
 	MarkSecretLines(diags, m.Files)
 	return m, diags
 }

@@ -108,8 +108,8 @@ func TestSafetyCheckRejects(t *testing.T) {
     needs  = [approval.ok]
   }
 }`,
-			line:     7,
-			contains: []string{"approval.ok covers zone.other, not zone.control"},
+			line:     4, // at covers, the likely mistake
+			contains: []string{"approval.ok covers zone.other, not zone.control", "If approval.ok is the sign-off for step.isolate, fix its covers: covers = [zone.control], or [zone.other, zone.control] if it signs off both.\nOtherwise, if step.isolate needs a sign-off of its own, add one"},
 		},
 		{
 			name: "conditional approval guarding an unconditional isolation",
@@ -188,8 +188,8 @@ func TestSafetyCheckRejects(t *testing.T) {
     needs  = [approval.ok]
   }
 }`,
-			line:     7,
-			contains: []string{"ot.block_conduit on zone.control", "approval.ok covers zone.dmz, not zone.control"},
+			line:     4,
+			contains: []string{"ot.block_conduit on zone.control", "approval.ok covers zone.dmz, not zone.control", "fix its covers: covers = [zone.control], or [zone.dmz, zone.control]"},
 		},
 	}
 	for _, tc := range cases {

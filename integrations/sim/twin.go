@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // Operations the twin journals; FailNext and FailWhen name them too.
@@ -203,7 +204,11 @@ func registerKey(integration string, register int) string {
 	if !strings.Contains(integration, ".") {
 		integration = "modbus." + integration
 	}
-	return fmt.Sprintf("%s/%d", integration, register)
+	// 40001 and 400001 are the same holding register, offset 0.
+	if off, problem := rules.RegisterOffset(float64(register)); problem == "" {
+		return fmt.Sprintf("%s/%d", integration, off)
+	}
+	return fmt.Sprintf("%s/raw%d", integration, register)
 }
 
 // failure is the injected failure for this attempt of op, if any.

@@ -15,7 +15,8 @@ import (
 // Summary writes a human summary of p, as `firebreak plan` prints it: the
 // playbook's title, severity and inputs, then each step in run order with
 // its kind, action, needs, condition, timeouts and retries, safety markings
-// (the critical target and the sign-offs guarding it) and approval quorums,
+// (the critical target, the sign-offs guarding it and the plant-state check
+// made before anything is cut) and approval quorums,
 // and finally the safety policy. Write errors are ignored; a nil plan or
 // writer prints nothing useful but does not fail.
 func Summary(w io.Writer, p *plan.Plan) {
@@ -77,6 +78,7 @@ func writeSummary(b *strings.Builder, p *plan.Plan) {
 	for i, s := range p.Steps {
 		fmt.Fprintf(b, "  %*d. %s\n", width, i+1, oneLine(s.ID))
 		writeStep(b, s, strings.Repeat(" ", width+6))
+		writePlantCheck(b, p, s, strings.Repeat(" ", width+6))
 	}
 
 	if sp := p.Safety; sp != nil {
@@ -93,6 +95,33 @@ func writeSummary(b *strings.Builder, p *plan.Plan) {
 			fmt.Fprintf(b, "  %-14s%s\n", "break glass", oneLine(s))
 		}
 	}
+}
+
+// writePlantCheck writes, for a safety-critical step, the plant-state
+// check the worker makes first: the target zone's safe_state register and
+// the value it must read, without which nothing is cut; a restore reads no
+// register, and says so.
+func writePlantCheck(b *strings.Builder, p *plan.Plan, s plan.Step, indent string) {
+	a := s.Action
+	if a == nil || !a.SafetyCritical || a.Target == "" {
+		return
+	}
+	var ss *plan.SafeState
+	for _, z := range p.Zones {
+		if z.ID == a.Target {
+			ss = z.SafeState
+		}
+	}
+	var v string
+	switch {
+	case strings.HasPrefix(a.Action, "ot.restore"):
+		v = "none: a restore does not read safe_state"
+	case ss == nil:
+		v = "none: zone " + a.Target + " declares no safe_state"
+	default:
+		v = fmt.Sprintf("register %d on %s must read %d, or nothing is cut and the step fails PlantNotSafe", ss.Register, ss.Integration, ss.Expect)
+	}
+	fmt.Fprintf(b, "%s%-14s%s\n", indent, "plant check", oneLine(v))
 }
 
 // writeStep writes the indented details of one step.

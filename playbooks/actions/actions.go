@@ -306,7 +306,7 @@ func builtinSpecs() []Spec {
 			Integration: "modbus",
 			Args: []Arg{
 				{Name: "integration", Type: IntegrationPrefix + "modbus", Required: true, Description: "Which modbus integration."},
-				{Name: "register", Type: Number, Required: true, Description: "Register address, e.g. 40001."},
+				{Name: "register", Type: Number, Required: true, Description: "Holding register in Modbus notation: 40001–49999, or 400001–465536."},
 			},
 			Output: []Field{
 				{Name: "value", Type: Number, Description: "Register value."},

@@ -18,6 +18,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -122,8 +123,17 @@ func HowToAnswer(kind plan.Kind) string {
 // Modbus holding-register limits, shared by the modbus.read activity and
 // the exercise injects that set a register's simulated value.
 const (
+	// FirstRegister is the first holding register in the five-digit
+	// notation: 40001 is protocol offset 0.
+	FirstRegister = 40001
+	// LastShortRegister is the last holding register the five-digit
+	// notation can write: 49999, offset 9998.
+	LastShortRegister = 49999
+	// FirstLongRegister is the first holding register in the six-digit
+	// notation: 400001 is offset 0 again.
+	FirstLongRegister = 400001
 	// MaxRegister is the largest register address accepted: the six-digit
-	// holding-register convention ends at 465536.
+	// notation ends at 465536, offset 65535.
 	MaxRegister = 465536
 	// MaxRegisterValue is the largest value a 16-bit holding register holds.
 	MaxRegisterValue = 65535
@@ -622,4 +632,40 @@ func slicesContains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// RegisterNotation says, for messages, how a holding register is written.
+const RegisterNotation = "a holding register in Modbus notation: 40001 to 49999 (40001 is the first, protocol offset 0), or 400001 to 465536 for all 65536 (400001 is offset 0)"
+
+// RegisterOffset returns the Modbus protocol offset, 0 to 65535, of a
+// holding register written in the five-digit (4xxxx) or six-digit (4xxxxx)
+// notation, as playbooks, zones' safe_state and exercises write registers,
+// or a problem (a sentence starting "register N") when n is not one.
+// Any other number is refused rather than guessed at: 100 could be a raw
+// offset or a typo, 40001 is never a raw offset. The problem says which
+// notation is meant and, where it can, what to write.
+func RegisterOffset(n float64) (offset int, problem string) {
+	switch {
+	case n != math.Trunc(n) || math.IsInf(n, 0):
+		return 0, fmt.Sprintf("register %v is not a whole number: write %s.", n, RegisterNotation)
+	case n >= FirstRegister && n <= LastShortRegister:
+		return int(n) - FirstRegister, ""
+	case n >= FirstLongRegister && n <= MaxRegister:
+		return int(n) - FirstLongRegister, ""
+	case n >= 0 && n < FirstRegister:
+		fix := ""
+		if n <= LastShortRegister-FirstRegister {
+			fix = fmt.Sprintf(" For protocol offset %d write %d.", int(n), FirstRegister+int(n))
+		} else {
+			fix = fmt.Sprintf(" For protocol offset %d write %d.", int(n), FirstLongRegister+int(n))
+		}
+		return 0, fmt.Sprintf("register %d is not in holding-register notation, and a raw protocol offset is not accepted: write %s.%s", int(n), RegisterNotation, fix)
+	case n > LastShortRegister && n < FirstLongRegister:
+		fix := ""
+		if n <= MaxRegister-FirstLongRegister {
+			fix = fmt.Sprintf(" If %d is a protocol offset, write %d.", int(n), FirstLongRegister+int(n))
+		}
+		return 0, fmt.Sprintf("register %d falls between the five-digit notation (up to 49999) and the six-digit one (from 400001): write %s.%s", int(n), RegisterNotation, fix)
+	}
+	return 0, fmt.Sprintf("register %v is outside the Modbus address space: write %s.", n, RegisterNotation)
 }

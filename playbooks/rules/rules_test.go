@@ -258,3 +258,26 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestRegisterOffset(t *testing.T) {
+	for _, tc := range []struct {
+		n       float64
+		offset  int
+		problem string
+	}{
+		{40001, 0, ""}, {49999, 9998, ""}, {400001, 0, ""}, {465536, 65535, ""},
+		{40000, 0, "register 40000 is not in holding-register notation"},
+		{0, 0, "For protocol offset 0 write 40001."},
+		{9999, 0, "For protocol offset 9999 write 410000."},
+		{50000, 0, "If 50000 is a protocol offset, write 450001."},
+		{400000, 0, "falls between the five-digit notation"},
+		{465537, 0, "outside the Modbus address space"},
+		{-1, 0, "outside the Modbus address space"},
+		{40001.5, 0, "not a whole number"},
+	} {
+		off, problem := rules.RegisterOffset(tc.n)
+		if off != tc.offset || !strings.Contains(problem, tc.problem) || (tc.problem == "") != (problem == "") {
+			t.Errorf("RegisterOffset(%v) = %d, %q; want %d and a problem containing %q", tc.n, off, problem, tc.offset, tc.problem)
+		}
+	}
+}
