@@ -10,6 +10,7 @@ import (
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // PolicyOf builds what guard three and the start check go by from a
@@ -43,6 +44,7 @@ func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Polic
 func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 	p, errs := PolicyOf(o.Config, requireAttestation)
 	p.Covers = map[string]map[string][]string{}
+	p.Distinct = map[string]map[string][]string{}
 	for _, name := range o.Module.PlaybookNames() {
 		pl, diags := o.Plan(name)
 		if diags.HasErrors() {
@@ -57,6 +59,12 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 				p.Covers[name] = map[string][]string{}
 			}
 			p.Covers[name][st.ID] = slices.Clone(st.Approval.Covers)
+			if d := rules.DistinctFrom(pl, st.ID); len(d) > 0 {
+				if p.Distinct[name] == nil {
+					p.Distinct[name] = map[string][]string{}
+				}
+				p.Distinct[name][st.ID] = d
+			}
 		}
 	}
 	return p, errs
