@@ -27,6 +27,8 @@ import (
 //   - the worker has a configuration with a safety policy, and the call
 //     carries a sign-off that covers target by the worker's own playbook
 //     (p.Covers), whatever the call says it covers;
+//   - it is of one of the approvals the worker's playbook says are the
+//     step's own (p.Own), when the step needs a sign-off of its own;
 //   - either it is a break-glass override by a person on one of the
 //     policy's break_glass rosters, with a reason,
 //   - or its approvers make the policy's signoff quorum by the rosters'
@@ -90,6 +92,9 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 			what = strings.Join(covers, ", ")
 		}
 		return unmendable("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, what, target, target)
+	}
+	if own := p.Own[call.Playbook][call.Step]; len(own) > 0 && !slices.Contains(own, s.Approval) {
+		return unmendable("%s: refused to act on %s: sign-off %s is not the step's own; by the worker's playbook %q only %s may sign off %s (for), an earlier sign-off covering the same zone does not count", step, target, name, call.Playbook, strings.Join(own, ", "), step)
 	}
 	if p.Safety == nil {
 		return unmendable("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)

@@ -152,6 +152,14 @@ func TestCheckSignoff(t *testing.T) {
 			s.Signed = []activities.SignedApproval{{Approval: "approval.third", People: []string{"alice"}}}
 			return s
 		}},
+		{name: "an earlier sign-off for a step that needs its own", now: fresh, pol: func(p *activities.Policy) *activities.Policy {
+			p.Own = map[string]map[string][]string{"": {"step.isolate": {"approval.restore_ok"}}}
+			return p
+		}, want: []string{"step.isolate: refused to act on plant3_control: sign-off approval.isolate_ok is not the step's own", "only approval.restore_ok may sign off step.isolate (for)"}},
+		{name: "the step's own sign-off", now: fresh, pol: func(p *activities.Policy) *activities.Policy {
+			p.Own = map[string]map[string][]string{"": {"step.isolate": {"approval.isolate_ok"}, "step.restore": {"approval.restore_ok"}}}
+			return p
+		}},
 		{name: "the call's records alone ask for nothing", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
 			s.Signed = []activities.SignedApproval{{Approval: "approval.other_ok", People: []string{"alice"}}}
 			return s

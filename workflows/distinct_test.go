@@ -143,3 +143,33 @@ func TestGuardThreeRefusesTheSamePerson(t *testing.T) {
 		t.Errorf("%d restores went through, want none", n)
 	}
 }
+
+// TestGuardThreeRefusesAnEarlierSignoffForARestore: a plan edited to
+// guard the restore with the isolation's sign-off gets it handed to the
+// restore by guard two, but the worker's own playbook says only
+// approval.restore_ok signs the restore off, and guard three refuses.
+func TestGuardThreeRefusesAnEarlierSignoffForARestore(t *testing.T) {
+	h := newHarness(t)
+	p := compile(t, distinctPlaybook)
+	h.policy = policyFor(p)
+	h.policy.Own = map[string]map[string][]string{"p": {"step.restore": {"approval.restore_ok"}}}
+	p.StepByID("step.restore").Action.GuardedBy = []string{"approval.isolate_ok"}
+	h.answer(1*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "bob"})
+	h.answer(2*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "carol"})
+	h.answer(3*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.restore_ok", Person: "alice"})
+	h.answer(4*time.Minute, workflows.UpdateApprove, workflows.Answer{Step: "approval.restore_ok", Person: "dan"})
+	h.run(workflows.IncidentInput{Plan: p})
+	for _, r := range h.replies {
+		accepted(t, r)
+	}
+	restores := h.activityStarts("RestoreZone")
+	if len(restores) == 0 || restores[0].Action.Call.Signoff == nil || restores[0].Action.Call.Signoff.Approval != "approval.isolate_ok" {
+		t.Fatalf("restore starts %+v, want one handed approval.isolate_ok", restores)
+	}
+	// No fresh sign-off of approval.isolate_ok can mend it: the step fails.
+	wantStep(t, h.result().Steps, "step.restore", workflows.StepFailed,
+		"sign-off approval.isolate_ok is not the step's own", "only approval.restore_ok may sign off step.restore (for)")
+	if n := len(h.effects(sim.OpRestore)); n != 0 {
+		t.Errorf("%d restores went through, want none", n)
+	}
+}

@@ -45,6 +45,7 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 	p, errs := PolicyOf(o.Config, requireAttestation)
 	p.Covers = map[string]map[string][]string{}
 	p.Distinct = map[string]map[string][]string{}
+	p.Own = map[string]map[string][]string{}
 	for _, name := range o.Module.PlaybookNames() {
 		pl, diags := o.Plan(name)
 		if diags.HasErrors() {
@@ -52,6 +53,12 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 			continue
 		}
 		for _, st := range pl.Steps {
+			if own := ownSignoffs(pl, st); len(own) > 0 {
+				if p.Own[name] == nil {
+					p.Own[name] = map[string][]string{}
+				}
+				p.Own[name][st.ID] = own
+			}
 			if st.Approval == nil || st.Approval.Kind != plan.ApprovalSafety {
 				continue
 			}
@@ -68,6 +75,22 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 		}
 	}
 	return p, errs
+}
+
+// ownSignoffs returns the approvals that guard a safety-critical step of
+// pl when it needs a sign-off of its own: the compiler then guards it only
+// by the approvals whose for names it. It returns nil for any other step.
+func ownSignoffs(pl *plan.Plan, st plan.Step) []string {
+	if st.Action == nil || len(st.Action.GuardedBy) == 0 {
+		return nil
+	}
+	for _, g := range st.Action.GuardedBy {
+		ap := pl.StepByID(g)
+		if ap == nil || ap.Approval == nil || !slices.Contains(ap.Approval.For, st.ID) {
+			return nil
+		}
+	}
+	return slices.Clone(st.Action.GuardedBy)
 }
 
 // Authority is the worker's activities.Authority: at every check it builds
