@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // actionRestoreZone is the action restore_needs_own_signoff is about.
@@ -154,9 +155,10 @@ func (c *compiler) warnIdleSignoffs() {
 			continue
 		}
 		var without []string
+		before := c.ancestors(o) // steps that run before it cannot be what it is for
 		for _, cs := range c.order {
 			a := cs.out.Action
-			if a == nil || !a.SafetyCritical || !contains(ap.Covers, a.Target) || c.ancestors(o)[cs.out.ID] {
+			if a == nil || !a.SafetyCritical || !contains(ap.Covers, a.Target) || before[cs.out.ID] {
 				continue
 			}
 			w := fmt.Sprintf("%s runs %s on zone.%s without it", cs.out.ID, a.Action, a.Target)
@@ -180,11 +182,14 @@ func (c *compiler) warnIdleSignoffs() {
 // in both, the second sign-off can never be given, and the steps it guards
 // never run.
 func (c *compiler) checkDistinct() {
-	dir := c.cfg.Directory()
+	var dir *rules.Directory
 	for _, cs := range c.order {
 		ap := cs.out.Approval
 		if ap == nil || len(ap.DistinctFrom) == 0 {
 			continue
+		}
+		if dir == nil {
+			dir = c.cfg.Directory()
 		}
 		for _, r := range cs.distinctRefs {
 			other := c.steps[r.addr()]
