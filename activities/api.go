@@ -185,6 +185,20 @@ type Signoff struct {
 	ValidFor time.Duration `json:"valid_for,omitempty"`
 	// BreakGlass is set when the gate was forced by the break-glass roster.
 	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
+	// Signed lists who approved, in any round, every other approval of the
+	// incident's plan (an approval nobody approved, or that was skipped,
+	// with no people), in plan order. Guard three compares the approvers of
+	// this sign-off with those of the approvals the worker's playbook says
+	// it must be distinct from (distinct_from).
+	Signed []SignedApproval `json:"signed,omitempty"`
+}
+
+// SignedApproval is who approved one approval of an incident.
+type SignedApproval struct {
+	// Approval is the approval step ID, e.g. "approval.isolate_ok".
+	Approval string `json:"approval"`
+	// People are the person IDs who approved it, in any round.
+	People []string `json:"people,omitempty"`
 }
 
 // Approver is one person's approval.

@@ -48,6 +48,18 @@ type Policy struct {
 	// sign-off of an approval not listed covers nothing. Nil (a policy
 	// made by hand) takes the call's.
 	Covers map[string]map[string][]string
+	// Distinct holds, per playbook and per safety approval of it, the
+	// approvals whose approvers may not sign it off (distinct_from, either
+	// way) by the worker's configuration. Nil (a policy made by hand)
+	// checks nothing of the kind.
+	Distinct map[string]map[string][]string
+	// Own holds, per playbook and per safety-critical step that needs a
+	// sign-off of its own (an approval's for names it, or the safety
+	// policy's restore_needs_own_signoff), the approvals that may sign it
+	// off by the worker's configuration. A sign-off of any other approval
+	// is refused for that step, whatever zone it covers. Nil (a policy made
+	// by hand) checks nothing of the kind.
+	Own map[string]map[string][]string
 }
 
 // AuthorityFunc is an Authority that asks a function for the policy in

@@ -27,6 +27,8 @@ import (
 //   - the worker has a configuration with a safety policy, and the call
 //     carries a sign-off that covers target by the worker's own playbook
 //     (p.Covers), whatever the call says it covers;
+//   - it is of one of the approvals the worker's playbook says are the
+//     step's own (p.Own), when the step needs a sign-off of its own;
 //   - either it is a break-glass override by a person on one of the
 //     policy's break_glass rosters, with a reason,
 //   - or its approvers make the policy's signoff quorum by the rosters'
@@ -37,6 +39,9 @@ import (
 //     carries an attestation that p.Keys verifies for this incident, this
 //     approval and round, this person and this answer, and the start of the
 //     incident is attested too (so the initiator is known);
+//   - none of its approvers approved an approval this one must be
+//     distinct from (distinct_from in the worker's playbook, p.Distinct;
+//     who approved that one as the call's Signoff.Signed says);
 //   - and it is fresh by the policy's valid_for, counted from the latest
 //     signature time of the counted approvals (from the override's
 //     signature), or, without RequireAttestation, from the call's grant
@@ -88,6 +93,9 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 		}
 		return unmendable("%s: sign-off %s covers %s, not %s; it needs a safety approval that covers %s", step, name, what, target, target)
 	}
+	if own := p.Own[call.Playbook][call.Step]; len(own) > 0 && !slices.Contains(own, s.Approval) {
+		return unmendable("%s: refused to act on %s: sign-off %s is not the step's own; by the worker's playbook %q only %s may sign off %s (for), an earlier sign-off covering the same zone does not count", step, target, name, call.Playbook, strings.Join(own, ", "), step)
+	}
 	if p.Safety == nil {
 		return unmendable("%s: refused to act on %s: the worker's configuration has no safety policy (a safety block with a signoff), so nobody can sign off a safety-critical action; declare one in the playbook directory and reload the worker", step, target)
 	}
@@ -128,6 +136,9 @@ func CheckSignoff(p *Policy, call Call, target string, now time.Time) error {
 		}
 		people, latest, err := countable(p, call, s, q.ExcludeInitiator, initiator)
 		if err != nil {
+			return fmt.Errorf("%s: sign-off %s for %s refused: %w", step, name, target, err)
+		}
+		if err := sameApprover(p, call, s, people); err != nil {
 			return fmt.Errorf("%s: sign-off %s for %s refused: %w", step, name, target, err)
 		}
 		n, groups := p.Directory.QuorumMatch(q, people)
@@ -198,6 +209,30 @@ func countable(p *Policy, call Call, s *Signoff, exclude bool, initiator string)
 		people = append(people, who)
 	}
 	return people, latest, nil
+}
+
+// sameApprover refuses a sign-off one of whose approvers approved an
+// approval it must be distinct from by the worker's own configuration
+// (p.Distinct), going by who approved that one as the call's
+// Signoff.Signed records. The workflow records every approval of the
+// incident's plan; an approval with no record was not in the plan (so
+// nobody approved it in this incident), or the incident started on an
+// interpreter before v9, which records none and is held to distinct_from
+// by its plan alone.
+func sameApprover(p *Policy, call Call, s *Signoff, people []string) error {
+	for _, other := range p.Distinct[call.Playbook][s.Approval] {
+		for _, rec := range s.Signed {
+			if rec.Approval != other {
+				continue
+			}
+			for _, who := range people {
+				if slices.Contains(rec.People, who) {
+					return fmt.Errorf("%s also approved %s, and the playbook asks for different people on the two sign-offs (distinct_from; %s); someone else must sign off, so ask again", who, other, rules.SameApprover)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // knownInitiator is who started the incident as far as the worker can

@@ -26,6 +26,13 @@ func signoff() *activities.Signoff {
 	}
 }
 
+// distinctFromOther is the worker's playbook saying approval.isolate_ok
+// must be approved by other people than approval.other_ok.
+func distinctFromOther(p *activities.Policy) *activities.Policy {
+	p.Distinct = map[string]map[string][]string{"": {"approval.isolate_ok": {"approval.other_ok"}}}
+	return p
+}
+
 func TestCheckSignoff(t *testing.T) {
 	fresh := granted.Add(5 * time.Minute)
 	stale := granted.Add(20 * time.Minute)
@@ -133,6 +140,30 @@ func TestCheckSignoff(t *testing.T) {
 				return p
 			},
 			want: []string{"the approval by alice does not count", "NotAttested"}},
+		{name: "an approver of a sign-off it must differ from", now: fresh, pol: distinctFromOther, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Signed = []activities.SignedApproval{{Approval: "approval.other_ok", People: []string{"bob", "alice"}}}
+			return s
+		}, want: []string{"step.isolate: sign-off approval.isolate_ok for plant3_control refused: alice also approved approval.other_ok", "distinct_from; SameApprover", "ask again"}},
+		{name: "other people than the sign-off it must differ from", now: fresh, pol: distinctFromOther, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Signed = []activities.SignedApproval{{Approval: "approval.other_ok", People: []string{"bob"}}, {Approval: "approval.third", People: []string{"alice"}}}
+			return s
+		}},
+		{name: "no record of the sign-off it must differ from: nobody approved it", now: fresh, pol: distinctFromOther, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Signed = []activities.SignedApproval{{Approval: "approval.third", People: []string{"alice"}}}
+			return s
+		}},
+		{name: "an earlier sign-off for a step that needs its own", now: fresh, pol: func(p *activities.Policy) *activities.Policy {
+			p.Own = map[string]map[string][]string{"": {"step.isolate": {"approval.restore_ok"}}}
+			return p
+		}, want: []string{"step.isolate: refused to act on plant3_control: sign-off approval.isolate_ok is not the step's own", "only approval.restore_ok may sign off step.isolate (for)"}},
+		{name: "the step's own sign-off", now: fresh, pol: func(p *activities.Policy) *activities.Policy {
+			p.Own = map[string]map[string][]string{"": {"step.isolate": {"approval.isolate_ok"}, "step.restore": {"approval.restore_ok"}}}
+			return p
+		}},
+		{name: "the call's records alone ask for nothing", now: fresh, edit: func(s *activities.Signoff) *activities.Signoff {
+			s.Signed = []activities.SignedApproval{{Approval: "approval.other_ok", People: []string{"alice"}}}
+			return s
+		}},
 		{name: "an unverified initiator when attestations are required", now: fresh, commander: "hiro",
 			pol:  func(p *activities.Policy) *activities.Policy { p.RequireAttestation = true; return p },
 			want: []string{"excludes the initiator", "who started the incident is not known for certain", "not attested"}},

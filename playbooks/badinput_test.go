@@ -158,6 +158,33 @@ var fuzzSeeds = []struct {
   }
 }
 `},
+	{"ownsignoff.hcl", `playbook "reconnect" {
+  approval "isolate_ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    for    = [step.isolate]
+    prompt = "Isolate?"
+  }
+  step "isolate" {
+    action = "ot.isolate_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.isolate_ok]
+  }
+  approval "restore_ok" {
+    kind          = "safety"
+    covers        = [zone.control]
+    for           = [step.restore]
+    distinct_from = [approval.isolate_ok]
+    prompt        = "Reconnect?"
+    needs         = [step.isolate]
+  }
+  step "restore" {
+    action = "ot.restore_zone"
+    with   = { zone = zone.control }
+    needs  = [approval.restore_ok]
+  }
+}
+`},
 	{"people.hcl", `playbook "ask" {
   decision "scope" {
     ask      = [roster.ot_operations, person.erin]

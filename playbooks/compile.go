@@ -121,6 +121,9 @@ type cstep struct {
 	whenKey string
 	// hadErrors is set when compiling the step reported an error.
 	hadErrors bool
+	// forRefs and distinctRefs are an approval's for and distinct_from
+	// entries, checked once every step is compiled (ownSignoffs).
+	forRefs, distinctRefs []Ref
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -1061,6 +1064,27 @@ func (c *compiler) compileApproval(cs *cstep) {
 				ap.Covers = append(ap.Covers, r.Name)
 			}
 		}
+	}
+	for _, n := range []string{"for", "distinct_from"} {
+		a := attrs[n]
+		if a == nil {
+			continue
+		}
+		kind := string(plan.KindStep)
+		if n == "distinct_from" {
+			kind = string(plan.KindApproval)
+		}
+		refs, diags := decodeRefs(a.Expr, kind)
+		c.diags = append(c.diags, diags...)
+		if n == "for" {
+			cs.forRefs = refs
+		} else {
+			cs.distinctRefs = refs
+		}
+	}
+	if a := attrs["for"]; a != nil && ap.Kind != plan.ApprovalSafety {
+		c.errorf(a.Range, "for on a standard approval",
+			"for names the safety-critical steps a safety sign-off is for; a standard approval never guards one. Add kind = \"safety\" or remove for.")
 	}
 	if ap.Kind == plan.ApprovalSafety {
 		if !coversWritten {

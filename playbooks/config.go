@@ -178,7 +178,10 @@ type Setting struct {
 type Safety struct {
 	Signoff    *Signoff
 	BreakGlass *BreakGlass
-	DeclRange  hcl.Range
+	// RestoreNeedsOwnSignoff makes every ot.restore_zone step need a
+	// safety approval that names it in for.
+	RestoreNeedsOwnSignoff bool
+	DeclRange              hcl.Range
 }
 
 // Signoff is the decoded safety signoff block.

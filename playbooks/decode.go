@@ -60,7 +60,10 @@ var (
 		{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "protocols"},
 		{Name: "enforcement"}, {Name: "keep_open_on_isolation"}, {Name: "description"},
 	}}
-	safetySchema  = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "signoff"}, {Type: "break_glass"}}}
+	safetySchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "restore_needs_own_signoff"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "signoff"}, {Type: "break_glass"}},
+	}
 	signoffSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "rosters", Required: true}, {Name: "exclude_initiator"}, {Name: "valid_for"},
 	}}
@@ -99,7 +102,8 @@ var (
 			hcl.AttributeSchema{Name: "prompt", Required: true}, hcl.AttributeSchema{Name: "timeout"},
 			hcl.AttributeSchema{Name: "on_timeout"}, hcl.AttributeSchema{Name: "approvers"},
 			hcl.AttributeSchema{Name: "min_approvals"}, hcl.AttributeSchema{Name: "one_from_each"},
-			hcl.AttributeSchema{Name: "exclude_initiator"})},
+			hcl.AttributeSchema{Name: "exclude_initiator"}, hcl.AttributeSchema{Name: "for"},
+			hcl.AttributeSchema{Name: "distinct_from"})},
 		"decision": {Attributes: withCommon(
 			hcl.AttributeSchema{Name: "ask", Required: true}, hcl.AttributeSchema{Name: "question", Required: true},
 			hcl.AttributeSchema{Name: "options", Required: true}, hcl.AttributeSchema{Name: "timeout"},
@@ -481,6 +485,9 @@ func (d *decoder) safety(b *hcl.Block) {
 		return
 	}
 	s := &Safety{DeclRange: b.DefRange}
+	if v, ok := d.boolean(c.Attributes, "restore_needs_own_signoff"); ok {
+		s.RestoreNeedsOwnSignoff = v
+	}
 	for _, sb := range c.Blocks {
 		switch sb.Type {
 		case "signoff":

@@ -138,6 +138,9 @@ func (c *compiler) ancestors(cs *cstep) map[string]bool {
 // step must have, among the steps it waits for, a safety approval covering its
 // target zone that is unconditional or carries the step's own condition.
 func (c *compiler) safetyCheck() {
+	own := c.ownSignoffs()
+	defer c.checkDistinct()
+	defer c.warnIdleSignoffs()
 	for _, cs := range c.order {
 		a := cs.out.Action
 		if a == nil || cs.spec == nil || !cs.spec.SafetyCritical {
@@ -159,11 +162,22 @@ func (c *compiler) safetyCheck() {
 		}
 		c.checkEnforcement(cs, zone)
 		anc := c.ancestors(cs)
-		var guards, conditional, otherZones, unreachable []string
+		if o := own[cs.out.ID]; len(o) > 0 || c.needsOwnSignoff(cs) {
+			c.checkOwnSignoff(cs, zone, o, anc)
+			continue
+		}
+		var guards, conditional, otherZones, unreachable, elsewhere []string
 		var wrongZone *cstep // the first approval on the way that covers another zone
 		for _, other := range c.order {
 			ap := other.out.Approval
 			if ap == nil || ap.Kind != plan.ApprovalSafety {
+				continue
+			}
+			if len(ap.For) > 0 {
+				// A sign-off for named steps guards only those.
+				if anc[other.out.ID] {
+					elsewhere = append(elsewhere, fmt.Sprintf("%s is for %s only (its for)", other.out.ID, strings.Join(ap.For, ", ")))
+				}
 				continue
 			}
 			covers := contains(ap.Covers, zone)
@@ -206,6 +220,7 @@ func (c *compiler) safetyCheck() {
 		for _, id := range unreachable {
 			why = append(why, fmt.Sprintf("%s covers zone.%s but %s does not wait for it (it runs on a parallel branch); add it to needs", id, zone, cs.out.ID))
 		}
+		why = append(why, elsewhere...)
 		detail := fmt.Sprintf("%s runs %s on zone.%s, a safety-critical action. Every path to it must pass an approval with kind = \"safety\" that covers zone.%s, and none does.",
 			cs.out.ID, a.Action, zone, zone)
 		if len(why) > 0 {

@@ -300,6 +300,13 @@ func (r *runner) signoff(ap *plan.Step, as *StepState) *activities.Signoff {
 	if v6 {
 		so.Round = as.Round
 	}
+	if r.version >= interpreterV9 {
+		for i := range r.plan.Steps {
+			if o := &r.plan.Steps[i]; o.Kind == plan.KindApproval && o.ID != ap.ID {
+				so.Signed = append(so.Signed, activities.SignedApproval{Approval: o.ID, People: r.signers(o.ID)})
+			}
+		}
+	}
 	for _, a := range as.Approvals {
 		ap := activities.Approver{Person: a.Person, Roster: a.Roster, At: a.At}
 		if v6 {

@@ -94,6 +94,11 @@ func (r *runner) check(ctx workflow.Context, update string, a Answer) (*plan.Ste
 		if update == UpdateDeny {
 			return s, rules.RequireReason(update, a.Reason, "denying "+s.ID)
 		}
+		if r.version >= interpreterV9 {
+			if rf := rules.MayApproveDistinct(s, a.Person, r.distinctSigned(s.ID)); rf != nil {
+				return nil, rf
+			}
+		}
 		if rf := r.dir.MayCount(s, a.Person, approverIDs(st.Approvals)); rf != nil {
 			return nil, rf
 		}
@@ -188,6 +193,9 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		}
 	case UpdateApprove:
 		st.Approvals = append(st.Approvals, Approval{Person: a.Person, At: now, Attestation: a.Attestation})
+		if r.version >= interpreterV9 && !contains(st.Signers, a.Person) {
+			st.Signers = append(st.Signers, a.Person)
+		}
 		n, groups := r.dir.QuorumMatch(s.Approval.Quorum, approverIDs(st.Approvals))
 		for i := range st.Approvals {
 			st.Approvals[i].Roster = groups[i]
@@ -269,6 +277,31 @@ func (r *runner) rosterEvents(step string, st *StepState) {
 // need says what an approval still lacks.
 func (r *runner) need(s *plan.Step, st *StepState) string {
 	return r.dir.QuorumNeed(s.Approval.Quorum, approverIDs(st.Approvals))
+}
+
+// distinctSigned is who approved, in any round, each approval that the
+// approval id must be distinct from (rules.DistinctFrom).
+func (r *runner) distinctSigned(id string) []rules.Signed {
+	var out []rules.Signed
+	for _, other := range rules.DistinctFrom(r.plan, id) {
+		out = append(out, rules.Signed{Approval: other, People: r.signers(other)})
+	}
+	return out
+}
+
+// signers is who approved the approval id in any round, in order.
+func (r *runner) signers(id string) []string {
+	st := r.state(id)
+	if st == nil {
+		return nil
+	}
+	people := append([]string(nil), st.Signers...)
+	for _, p := range approverIDs(st.Approvals) {
+		if !contains(people, p) {
+			people = append(people, p)
+		}
+	}
+	return people
 }
 
 func approverIDs(as []Approval) []string {

@@ -7,6 +7,7 @@ import "go.temporal.io/sdk/workflow"
 const (
 	InterpreterChange = interpreterChange
 	InterpreterV7     = workflow.Version(interpreterV7)
+	InterpreterV8     = workflow.Version(interpreterV8)
 	InterpreterMax    = workflow.Version(interpreterMax)
 )
 

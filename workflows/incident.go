@@ -86,8 +86,14 @@ const (
 	// start), and an incident whose start attestation was signed for an
 	// exercise when it is not one, or the other way round, fails at the
 	// start.
-	interpreterV8  = interpreterV7 + 1
-	interpreterMax = interpreterV8
+	interpreterV8 = interpreterV7 + 1
+	// interpreterV9 holds distinct_from: an approval is refused
+	// (SameApprover) from anyone who approved, in any round, an approval it
+	// must be distinct from (either way), and a safety-critical activity is
+	// handed who approved every other approval of the plan, so guard three
+	// can refuse the same people too.
+	interpreterV9  = interpreterV8 + 1
+	interpreterMax = interpreterV9
 )
 
 // exerciseQueue is where activityContext and roomContext route an

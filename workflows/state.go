@@ -64,10 +64,13 @@ type StepState struct {
 	// made well before it is refused.
 	RoundOpenedAt time.Time  `json:"round_opened_at,omitzero"`
 	Approvals     []Approval `json:"approvals,omitempty"`
-	DeniedBy      string     `json:"denied_by,omitempty"`
-	Choice        string     `json:"choice,omitempty"`
-	AnsweredBy    string     `json:"answered_by,omitempty"`
-	AnswerNote    string     `json:"answer_note,omitempty"`
+	// Signers are everyone who approved the step in any round, in order
+	// (interpreter v9), for distinct_from: a new round forgets Approvals.
+	Signers    []string `json:"signers,omitempty"`
+	DeniedBy   string   `json:"denied_by,omitempty"`
+	Choice     string   `json:"choice,omitempty"`
+	AnsweredBy string   `json:"answered_by,omitempty"`
+	AnswerNote string   `json:"answer_note,omitempty"`
 	// Deadline is when an unanswered prompt times out (zero: never).
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Prompted is true once the prompt of the current round was sent.

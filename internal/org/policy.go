@@ -10,6 +10,7 @@ import (
 	"github.com/firebreak-ir/firebreak/playbooks"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/plan"
+	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
 // PolicyOf builds what guard three and the start check go by from a
@@ -43,6 +44,8 @@ func PolicyOf(cfg *playbooks.Config, requireAttestation bool) (*activities.Polic
 func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 	p, errs := PolicyOf(o.Config, requireAttestation)
 	p.Covers = map[string]map[string][]string{}
+	p.Distinct = map[string]map[string][]string{}
+	p.Own = map[string]map[string][]string{}
 	for _, name := range o.Module.PlaybookNames() {
 		pl, diags := o.Plan(name)
 		if diags.HasErrors() {
@@ -50,6 +53,12 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 			continue
 		}
 		for _, st := range pl.Steps {
+			if own := ownSignoffs(pl, st); len(own) > 0 {
+				if p.Own[name] == nil {
+					p.Own[name] = map[string][]string{}
+				}
+				p.Own[name][st.ID] = own
+			}
 			if st.Approval == nil || st.Approval.Kind != plan.ApprovalSafety {
 				continue
 			}
@@ -57,9 +66,31 @@ func (o *Org) Policy(requireAttestation bool) (*activities.Policy, []error) {
 				p.Covers[name] = map[string][]string{}
 			}
 			p.Covers[name][st.ID] = slices.Clone(st.Approval.Covers)
+			if d := rules.DistinctFrom(pl, st.ID); len(d) > 0 {
+				if p.Distinct[name] == nil {
+					p.Distinct[name] = map[string][]string{}
+				}
+				p.Distinct[name][st.ID] = d
+			}
 		}
 	}
 	return p, errs
+}
+
+// ownSignoffs returns the approvals that guard a safety-critical step of
+// pl when it needs a sign-off of its own: the compiler then guards it only
+// by the approvals whose for names it. It returns nil for any other step.
+func ownSignoffs(pl *plan.Plan, st plan.Step) []string {
+	if st.Action == nil || len(st.Action.GuardedBy) == 0 {
+		return nil
+	}
+	for _, g := range st.Action.GuardedBy {
+		ap := pl.StepByID(g)
+		if ap == nil || ap.Approval == nil || !slices.Contains(ap.Approval.For, st.ID) {
+			return nil
+		}
+	}
+	return slices.Clone(st.Action.GuardedBy)
 }
 
 // Authority is the worker's activities.Authority: at every check it builds

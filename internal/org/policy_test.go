@@ -46,6 +46,17 @@ func TestPolicyOfTheLibrary(t *testing.T) {
 	if _, ok := p.Playbooks["ot_ransomware_containment"]; !ok || len(p.Playbooks) != len(o.Config.Playbooks) {
 		t.Errorf("playbooks %v", p.Playbooks)
 	}
+	// Each restore is signed off by its own approval, by other people than
+	// the isolation's.
+	for _, pb := range []string{"ot_ransomware_containment", "plc_logic_change"} {
+		if got := p.Own[pb]; !reflect.DeepEqual(got, map[string][]string{"step.restore": {"approval.restore_ok"}}) {
+			t.Errorf("%s: own sign-offs %v", pb, got)
+		}
+		want := map[string][]string{"approval.isolate_ok": {"approval.restore_ok"}, "approval.restore_ok": {"approval.isolate_ok"}}
+		if got := p.Distinct[pb]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: distinct sign-offs %v, want %v", pb, got, want)
+		}
+	}
 }
 
 // TestAuthorityFollowsReload: the policy is that of the organisation in

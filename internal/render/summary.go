@@ -236,6 +236,12 @@ func approvalDetails(s plan.Step, field func(label, value string), marker func(t
 	} else if len(ap.Covers) > 0 {
 		field("covers", strings.Join(ap.Covers, ", "))
 	}
+	if len(ap.For) > 0 {
+		field("for", strings.Join(ap.For, ", "))
+	}
+	if len(ap.DistinctFrom) > 0 {
+		field("distinct from", strings.Join(ap.DistinctFrom, ", "))
+	}
 	if ap.Prompt != nil {
 		field("prompt", proseString(ap.Prompt))
 	}

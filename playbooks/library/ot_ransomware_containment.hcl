@@ -97,14 +97,16 @@ playbook "ot_ransomware_containment" {
   }
 
   approval "restore_ok" {
-    description = "Reconnection is safety-critical too and needs its own, fresh sign-off."
-    kind        = "safety"
-    covers      = [zone.plant3_control]
-    prompt      = "Reconnect the plant 3 control network to the DMZ? Historian, remote engineering and metering to gas control resume. Confirm operators are ready for the HMI data refresh."
-    timeout     = "30m"
-    on_timeout  = escalation.plant_management
-    when        = decision.reconnect.choice == "reconnect"
-    needs       = [decision.reconnect]
+    description   = "Reconnection is safety-critical too and needs its own, fresh sign-off, from people other than those who signed the isolation."
+    kind          = "safety"
+    covers        = [zone.plant3_control]
+    for           = [step.restore]
+    distinct_from = [approval.isolate_ok]
+    prompt        = "Reconnect the plant 3 control network to the DMZ? Historian, remote engineering and metering to gas control resume. Confirm operators are ready for the HMI data refresh."
+    timeout       = "30m"
+    on_timeout    = escalation.plant_management
+    when          = decision.reconnect.choice == "reconnect"
+    needs         = [decision.reconnect]
   }
 
   step "restore" {

@@ -128,12 +128,15 @@ playbook "plc_logic_change" {
   }
 
   approval "restore_ok" {
-    kind       = "safety"
-    covers     = [zone.plant3_control]
-    prompt     = "Reconnect the plant 3 control network to the DMZ? PLC-301 logic has been verified against the golden copy."
-    timeout    = "30m"
-    on_timeout = escalation.plant_management
-    when       = decision.reconnect.choice == "reconnect"
+    description   = "Reconnection needs its own sign-off, from people other than those who signed the isolation."
+    kind          = "safety"
+    covers        = [zone.plant3_control]
+    for           = [step.restore]
+    distinct_from = [approval.isolate_ok]
+    prompt        = "Reconnect the plant 3 control network to the DMZ? PLC-301 logic has been verified against the golden copy."
+    timeout       = "30m"
+    on_timeout    = escalation.plant_management
+    when          = decision.reconnect.choice == "reconnect"
   }
 
   step "restore" {

@@ -5,6 +5,11 @@
 # person who opened the incident. A sign-off is good for 15 minutes.
 
 safety {
+  # Reconnecting a zone is as safety-critical as cutting it: every restore
+  # needs a sign-off that names it (for = [step.NAME]); the isolation's
+  # sign-off does not carry over.
+  restore_needs_own_signoff = true
+
   signoff {
     rosters           = [roster.process_safety, roster.ot_operations] # one distinct person from each
     exclude_initiator = true

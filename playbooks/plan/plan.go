@@ -201,8 +201,16 @@ type PageStep struct {
 type ApprovalStep struct {
 	Kind   string   `json:"kind"`
 	Covers []string `json:"covers,omitempty"`
-	Prompt *Expr    `json:"prompt"`
-	Quorum Quorum   `json:"quorum"`
+	// For lists the safety-critical steps ("step.restore") this sign-off is
+	// for, from the approval's for: it guards only them, and they are
+	// guarded only by approvals naming them. Empty: any step on a zone it
+	// covers that waits for it.
+	For []string `json:"for,omitempty"`
+	// DistinctFrom lists approvals ("approval.isolate_ok") whose approvers
+	// may not approve this one, from the approval's distinct_from.
+	DistinctFrom []string `json:"distinct_from,omitempty"`
+	Prompt       *Expr    `json:"prompt"`
+	Quorum       Quorum   `json:"quorum"`
 	// Timeout, when set, escalates via OnTimeout and keeps waiting.
 	Timeout   Duration `json:"timeout,omitempty"`
 	OnTimeout string   `json:"on_timeout,omitempty"`

@@ -66,10 +66,13 @@ const (
 	Expired Code = "Expired"
 	// NotAllowedToStart: the person may not start this playbook (may_start).
 	NotAllowedToStart Code = "NotAllowedToStart"
+	// SameApprover: the person approved an approval that this one must be
+	// approved by other people than (distinct_from).
+	SameApprover Code = "SameApprover"
 )
 
 // Codes lists every refusal code, for documentation and tests.
-var Codes = []Code{NotAuthorised, SelfApproval, UnknownPerson, UnknownStep, WrongKind, NotOpenYet, NotOpen, StaleRound, Duplicate, WouldNotCount, UnknownOption, ReasonRequired, TooLong, IncidentFinished, UnknownAnswer, NotAttested, UntrustedKey, Replayed, Tampered, Expired, NotAllowedToStart}
+var Codes = []Code{NotAuthorised, SelfApproval, UnknownPerson, UnknownStep, WrongKind, NotOpenYet, NotOpen, StaleRound, Duplicate, WouldNotCount, UnknownOption, ReasonRequired, TooLong, IncidentFinished, UnknownAnswer, NotAttested, UntrustedKey, Replayed, Tampered, Expired, NotAllowedToStart, SameApprover}
 
 // Refusal is an answer refused by a rule: a code for programs and a message
 // for the person.

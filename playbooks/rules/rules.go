@@ -486,6 +486,98 @@ func (d *Directory) MayCount(s *plan.Step, person string, approvers []string) *R
 	return nil
 }
 
+// Signed is who approved one approval, for the distinct_from rule.
+type Signed struct {
+	// Approval is the approval's step ID, e.g. "approval.isolate_ok".
+	Approval string
+	// People are the person IDs who approved it.
+	People []string
+}
+
+// DistinctFrom returns the approvals whose approvers may not approve the
+// approval id of p: those its distinct_from names and those whose
+// distinct_from names it (the rule holds both ways, whichever is answered
+// first), sorted, without repeats. It returns nil for any other step.
+func DistinctFrom(p *plan.Plan, id string) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	if s := p.StepByID(id); s != nil && s.Kind == plan.KindApproval && s.Approval != nil {
+		out = append(out, s.Approval.DistinctFrom...)
+	}
+	for i := range p.Steps {
+		o := &p.Steps[i]
+		if o.ID != id && o.Kind == plan.KindApproval && o.Approval != nil && contains(o.Approval.DistinctFrom, id) {
+			out = append(out, o.ID)
+		}
+	}
+	sort.Strings(out)
+	var uniq []string
+	for i, x := range out {
+		if x != id && (i == 0 || out[i-1] != x) {
+			uniq = append(uniq, x)
+		}
+	}
+	return uniq
+}
+
+// MayApproveDistinct decides whether person may approve approval s given
+// who approved the approvals it must be distinct from (see DistinctFrom):
+// someone who approved one of them may not approve s too (SameApprover).
+func MayApproveDistinct(s *plan.Step, person string, signed []Signed) *Refusal {
+	for _, o := range signed {
+		if contains(o.People, person) {
+			return Refuse(SameApprover, "%s approved %s and may not approve %s too: the playbook asks for different people on the two sign-offs (distinct_from); someone else must approve %s", person, o.Approval, s.ID, s.ID)
+		}
+	}
+	return nil
+}
+
+// DisjointQuorums reports whether the people of two quorums' groups can
+// make up both quorums with nobody in both (what distinct_from asks). It
+// counts the initiator too, who may not be excluded at run time.
+func (d *Directory) DisjointQuorums(a, b plan.Quorum) bool {
+	var slots [][]string // each slot is filled by one distinct person from its principals
+	for _, q := range []plan.Quorum{a, b} {
+		if q.Rule == plan.QuorumOneFromEach {
+			for _, g := range q.Groups {
+				slots = append(slots, []string{g})
+			}
+			continue
+		}
+		for i := 0; i < Required(q); i++ {
+			slots = append(slots, q.Groups)
+		}
+	}
+	people := d.Expand(append(append([]string(nil), a.Groups...), b.Groups...))
+	owner := make([]int, len(slots)) // slot -> person index, -1 when free
+	for i := range owner {
+		owner[i] = -1
+	}
+	var try func(p int, visited []bool) bool
+	try = func(p int, visited []bool) bool {
+		for sl := range slots {
+			if visited[sl] || !d.InAny(people[p], slots[sl]) {
+				continue
+			}
+			visited[sl] = true
+			if owner[sl] < 0 || try(owner[sl], visited) {
+				owner[sl] = p
+				return true
+			}
+		}
+		return false
+	}
+	n := 0
+	for p := range people {
+		if try(p, make([]bool, len(slots))) {
+			n++
+		}
+	}
+	return n >= len(slots)
+}
+
 // MayDecide decides whether a person may answer a decision with option.
 func (d *Directory) MayDecide(s *plan.Step, person, option string) *Refusal {
 	if !contains(d.Expand(s.Decision.Ask), person) {

@@ -281,3 +281,71 @@ func TestRegisterOffset(t *testing.T) {
 		}
 	}
 }
+
+func TestDistinctFrom(t *testing.T) {
+	p := &plan.Plan{Steps: []plan.Step{
+		{ID: "approval.isolate_ok", Kind: plan.KindApproval, Approval: &plan.ApprovalStep{}},
+		{ID: "step.isolate", Kind: plan.KindStep, Action: &plan.ActionStep{}},
+		{ID: "approval.restore_ok", Kind: plan.KindApproval, Approval: &plan.ApprovalStep{DistinctFrom: []string{"approval.isolate_ok", "approval.isolate_ok"}}},
+		{ID: "approval.audit", Kind: plan.KindApproval, Approval: &plan.ApprovalStep{DistinctFrom: []string{"approval.restore_ok", "approval.audit"}}},
+	}}
+	for id, want := range map[string][]string{
+		"approval.isolate_ok": {"approval.restore_ok"},
+		"approval.restore_ok": {"approval.audit", "approval.isolate_ok"},
+		"approval.audit":      {"approval.restore_ok"},
+		"step.isolate":        nil,
+		"approval.none":       nil,
+	} {
+		if got := rules.DistinctFrom(p, id); !slices.Equal(got, want) {
+			t.Errorf("DistinctFrom(%s) = %v, want %v", id, got, want)
+		}
+	}
+	if got := rules.DistinctFrom(nil, "approval.x"); got != nil {
+		t.Errorf("DistinctFrom(nil) = %v", got)
+	}
+}
+
+func TestMayApproveDistinct(t *testing.T) {
+	s := &plan.Step{ID: "approval.restore_ok", Kind: plan.KindApproval, Approval: &plan.ApprovalStep{}}
+	signed := []rules.Signed{{Approval: "approval.isolate_ok", People: []string{"bob", "carol"}}}
+	rf := rules.MayApproveDistinct(s, "carol", signed)
+	if rf == nil || rf.Code != rules.SameApprover || rf.Message != "carol approved approval.isolate_ok and may not approve approval.restore_ok too: the playbook asks for different people on the two sign-offs (distinct_from); someone else must approve approval.restore_ok" {
+		t.Errorf("carol: %+v", rf)
+	}
+	if rf := rules.MayApproveDistinct(s, "alice", signed); rf != nil {
+		t.Errorf("alice refused: %v", rf)
+	}
+}
+
+func TestDisjointQuorums(t *testing.T) {
+	dir := rules.NewDirectory(
+		[]plan.Person{{ID: "alice"}, {ID: "bob"}, {ID: "carol"}, {ID: "dan"}, {ID: "erin"}},
+		[]plan.Roster{
+			{ID: "ps", Members: []string{"alice", "bob"}},
+			{ID: "ops", Members: []string{"carol", "dan"}},
+			{ID: "thin", Members: []string{"erin"}},
+			{ID: "both", Members: []string{"alice", "carol"}},
+		})
+	each := func(groups ...string) plan.Quorum {
+		return plan.Quorum{Rule: plan.QuorumOneFromEach, Count: len(groups), Groups: groups}
+	}
+	count := func(n int, groups ...string) plan.Quorum {
+		return plan.Quorum{Rule: plan.QuorumCount, Count: n, Groups: groups}
+	}
+	cases := []struct {
+		name string
+		a, b plan.Quorum
+		want bool
+	}{
+		{"two people in each roster", each("roster.ps", "roster.ops"), each("roster.ps", "roster.ops"), true},
+		{"one person in a roster both need", each("roster.ps", "roster.thin"), each("roster.ops", "roster.thin"), false},
+		{"a person in two rosters placed where needed", each("roster.both"), each("roster.ps", "roster.ops"), true},
+		{"count quorums from the same people", count(2, "roster.ps"), count(1, "roster.ps"), false},
+		{"count quorum beside one-from-each", count(2, "roster.ps", "roster.thin"), each("roster.ops"), true},
+	}
+	for _, tc := range cases {
+		if got := dir.DisjointQuorums(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: DisjointQuorums = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
