@@ -199,6 +199,7 @@ playbook "crash_drill" {
   approval "restore_ok" {
     kind   = "safety"
     covers = [zone.cell_control]
+    for    = [step.restore]
     prompt = "Reconnect the cell control network?"
     when   = decision.reconnect.choice == "reconnect"
     needs  = [decision.reconnect]
@@ -208,6 +209,7 @@ playbook "crash_drill" {
     action  = "ot.restore_zone"
     with    = { zone = zone.cell_control, reason = "drill over" }
     timeout = "3s"
+    when    = decision.reconnect.choice == "reconnect"
     needs   = [approval.restore_ok]
     retry {
       attempts = 20
