@@ -127,6 +127,9 @@ type cstep struct {
 	// condition names the condition this stand-in step checks; empty for
 	// the playbook's own steps.
 	condition string
+	// condSize is the expression text the conditions it names stand for;
+	// see maxConditionText.
+	condSize int
 	// forRefs and distinctRefs are an approval's for and distinct_from
 	// entries, checked once every step is compiled (ownSignoffs).
 	forRefs, distinctRefs []Ref

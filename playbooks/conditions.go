@@ -12,6 +12,12 @@ import (
 // rootCondition is the reference root of a playbook's named conditions.
 const rootCondition = "condition"
 
+// maxConditionText bounds the source text a condition, or a step's
+// expression, stands for once every condition it names is written out:
+// conditions built from conditions would otherwise double in size with each
+// level, and the plan holds them expanded.
+const maxConditionText = 64 << 10
+
 // ccond is a named condition being compiled.
 type ccond struct {
 	decl *Condition
@@ -23,6 +29,12 @@ type ccond struct {
 	// checked is set once its own references and type have been checked.
 	checked bool
 	used    bool
+	// deps are the steps the condition reads, directly or through other
+	// conditions; a step that names it waits for them.
+	deps map[string]bool
+	// size is the length of its source text with every condition it names
+	// written out.
+	size int
 }
 
 type condRef struct {
@@ -147,6 +159,24 @@ func (c *compiler) checkCondition(name string, vals map[string]cty.Value) {
 		return
 	}
 	r := cc.expr().Range()
+	cc.deps = map[string]bool{}
+	for id := range cs.deps {
+		cc.deps[id] = true
+	}
+	cc.size = len(c.m.sourceText(r))
+	for _, ref := range cc.refs {
+		for id := range c.conds[ref.name].deps {
+			cc.deps[id] = true
+		}
+		cc.size += c.conds[ref.name].size
+	}
+	if cc.size > maxConditionText {
+		c.errorf(r, "Condition too large",
+			"condition %s stands for %d bytes of expression once the conditions it names are written out; the limit is %d. Name fewer conditions in it, or the same one fewer times.",
+			name, cc.size, maxConditionText)
+		cc.broken = true
+		return
+	}
 	if v.Type() != cty.DynamicPseudoType {
 		cv, err := strictConvert(v, cty.Bool)
 		if err != nil {
@@ -207,16 +237,25 @@ func (c *compiler) conditionRef(cs *cstep, trav hcl.Traversal) bool {
 	if cs.condition != "" {
 		return true // conditions are checked one by one, in order
 	}
-	before := make(map[string]bool, len(cs.deps))
-	for id := range cs.deps {
-		before[id] = true
-	}
-	if !c.checkRefs(cs, cc.expr(), false) {
+	cs.condSize += cc.size
+	if cs.condSize > maxConditionText {
+		c.errorf(r, "Condition too large",
+			"The conditions %s names stand for more than %d bytes of expression once written out. Name fewer conditions, or the same one fewer times.",
+			cs.out.ID, maxConditionText)
 		return false
 	}
+	ids := sortedKeys(cc.deps)
+	for _, id := range ids {
+		if id == cs.out.ID {
+			c.errorf(r, "Step refers to itself",
+				"%s names condition.%s, which reads %s itself, so it would wait for itself. Use another condition here, or remove the reference from the condition.",
+				id, attr.Name, id)
+			return false
+		}
+	}
 	// The step waits for these because of the condition: point there.
-	for id := range cs.deps {
-		if !before[id] {
+	for _, id := range ids {
+		if _, seen := cs.deps[id]; !seen {
 			cs.deps[id] = r
 		}
 	}

@@ -1,12 +1,14 @@
 package playbooks
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/firebreak-ir/firebreak/playbooks/actions"
 	"testing"
 
+	"github.com/firebreak-ir/firebreak/playbooks/actions"
+	"github.com/firebreak-ir/firebreak/playbooks/plan"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -164,11 +166,166 @@ func TestConditionDiagnostics(t *testing.T) {
 }`, want: []checkWant{
 			{sev: hcl.DiagError, summary: "each outside for_each", detail: "", line: 8, col: 12},
 		}},
+		{name: "step reading itself through a condition", src: condDecision + `  condition "late" {
+    when = wait.a.status == "done"
+  }
+  wait "a" {
+    duration = "1m"
+    when     = condition.late
+  }
+}`, want: []checkWant{
+			{sev: hcl.DiagError, summary: "Step refers to itself", detail: "wait.a names condition.late, which reads wait.a itself", line: 12, col: 16},
+		}},
+		{name: "steps wait for what their condition reads", src: condDecision + `  condition "late" {
+    when = wait.b.status == "done"
+  }
+  wait "a" {
+    duration = "1m"
+    when     = condition.late
+  }
+  wait "b" {
+    duration = "1m"
+    needs    = [wait.a]
+  }
+}`, want: []checkWant{
+			{sev: hcl.DiagError, summary: "Dependency cycle", detail: "wait.a", line: 12, col: 16},
+		}},
+		{name: "conditions doubling in size", src: condDecision + condChain + `  wait "a" {
+    duration = "1m"
+    when     = condition.c39
+  }
+}`, want: []checkWant{
+			{sev: hcl.DiagError, summary: "Condition too large", detail: "condition c11 stands for 110566 bytes", line: 41, col: 12},
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runCheckCase(t, c) })
 	}
 }
+
+// condChain is a chain of conditions each naming the one before twice, so
+// that written out they double in size with each link.
+const condChain = `  condition "c0" {
+    when = decision.d.choice == "yes"
+  }
+  condition "c1" {
+    when = condition.c0 && condition.c0
+  }
+  condition "c2" {
+    when = condition.c1 && condition.c1
+  }
+  condition "c3" {
+    when = condition.c2 && condition.c2
+  }
+  condition "c4" {
+    when = condition.c3 && condition.c3
+  }
+  condition "c5" {
+    when = condition.c4 && condition.c4
+  }
+  condition "c6" {
+    when = condition.c5 && condition.c5
+  }
+  condition "c7" {
+    when = condition.c6 && condition.c6
+  }
+  condition "c8" {
+    when = condition.c7 && condition.c7
+  }
+  condition "c9" {
+    when = condition.c8 && condition.c8
+  }
+  condition "c10" {
+    when = condition.c9 && condition.c9
+  }
+  condition "c11" {
+    when = condition.c10 && condition.c10
+  }
+  condition "c12" {
+    when = condition.c11 && condition.c11
+  }
+  condition "c13" {
+    when = condition.c12 && condition.c12
+  }
+  condition "c14" {
+    when = condition.c13 && condition.c13
+  }
+  condition "c15" {
+    when = condition.c14 && condition.c14
+  }
+  condition "c16" {
+    when = condition.c15 && condition.c15
+  }
+  condition "c17" {
+    when = condition.c16 && condition.c16
+  }
+  condition "c18" {
+    when = condition.c17 && condition.c17
+  }
+  condition "c19" {
+    when = condition.c18 && condition.c18
+  }
+  condition "c20" {
+    when = condition.c19 && condition.c19
+  }
+  condition "c21" {
+    when = condition.c20 && condition.c20
+  }
+  condition "c22" {
+    when = condition.c21 && condition.c21
+  }
+  condition "c23" {
+    when = condition.c22 && condition.c22
+  }
+  condition "c24" {
+    when = condition.c23 && condition.c23
+  }
+  condition "c25" {
+    when = condition.c24 && condition.c24
+  }
+  condition "c26" {
+    when = condition.c25 && condition.c25
+  }
+  condition "c27" {
+    when = condition.c26 && condition.c26
+  }
+  condition "c28" {
+    when = condition.c27 && condition.c27
+  }
+  condition "c29" {
+    when = condition.c28 && condition.c28
+  }
+  condition "c30" {
+    when = condition.c29 && condition.c29
+  }
+  condition "c31" {
+    when = condition.c30 && condition.c30
+  }
+  condition "c32" {
+    when = condition.c31 && condition.c31
+  }
+  condition "c33" {
+    when = condition.c32 && condition.c32
+  }
+  condition "c34" {
+    when = condition.c33 && condition.c33
+  }
+  condition "c35" {
+    when = condition.c34 && condition.c34
+  }
+  condition "c36" {
+    when = condition.c35 && condition.c35
+  }
+  condition "c37" {
+    when = condition.c36 && condition.c36
+  }
+  condition "c38" {
+    when = condition.c37 && condition.c37
+  }
+  condition "c39" {
+    when = condition.c38 && condition.c38
+  }
+`
 
 // restoreByCondition is an isolation and a restore whose sign-off and
 // restore each name a condition; %OK% and %RESTORE% are the conditions the
@@ -272,4 +429,42 @@ func TestSafetyCheckComparesConditionsByName(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A condition in a .hcl.json file compiles to the same plan as in HCL.
+func TestConditionInJSONSyntax(t *testing.T) {
+	const hclSrc = condDecision + `  condition "go" {
+    when = decision.d.choice == "yes"
+  }
+  wait "a" {
+    duration = "1m"
+    when     = condition.go
+  }
+}`
+	const jsonSrc = `{"playbook": {"c": {
+  "decision": {"d": {"ask": ["${roster.ops}"], "question": "Go on?", "options": ["yes", "no"]}},
+  "condition": {"go": {"when": "${decision.d.choice == \"yes\"}"}},
+  "wait": {"a": {"duration": "1m", "when": "${condition.go}"}}
+}}}`
+	compile := func(name, src string) *plan.Plan {
+		t.Helper()
+		m, diags := LoadSource(map[string][]byte{"base.hcl": []byte(checkBaseHCL), name: []byte(src)})
+		p, d := m.Compile("c", actions.Builtin())
+		diags = append(diags, d...)
+		if len(diags) > 0 || p == nil {
+			t.Fatalf("%s: %s", name, checkFmtDiags(diags))
+		}
+		return p
+	}
+	fromHCL, fromJSON := compile("test.hcl", hclSrc), compile("test.hcl.json", jsonSrc)
+	if w := fromHCL.Steps[len(fromHCL.Steps)-1].When; w == nil || w.Op != plan.OpBinary {
+		t.Fatalf("wait.a's when is not the condition's comparison: %+v", w)
+	}
+	checkClearSource(fromHCL)
+	checkClearSource(fromJSON)
+	if !reflect.DeepEqual(fromHCL, fromJSON) {
+		a, _ := json.MarshalIndent(fromHCL, "", "  ")
+		b, _ := json.MarshalIndent(fromJSON, "", "  ")
+		t.Errorf("plans differ.\nHCL:\n%s\nJSON:\n%s", a, b)
+	}
 }
