@@ -468,3 +468,19 @@ func TestConditionInJSONSyntax(t *testing.T) {
 		t.Errorf("plans differ.\nHCL:\n%s\nJSON:\n%s", a, b)
 	}
 }
+
+// A comparison of different types inside a condition is reported once, at
+// the condition, however many steps name it.
+func TestConditionComparisonReportedOnce(t *testing.T) {
+	src := strings.Replace(mistakeRead("condition.changed"), `  step "post" {`, `  condition "changed" {
+    when = step.read.output.value != "100"
+  }
+  wait "hold" {
+    duration = "1m"
+    when     = condition.changed
+  }
+  step "post" {`, 1)
+	runCheckCase(t, checkCase{name: "comparison in a condition", src: src, want: []checkWant{
+		checkErr(16, 12, "Comparison of different types", `so != is always true. Write step.read.output.value != 100.`),
+	}})
+}
