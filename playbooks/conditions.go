@@ -165,10 +165,12 @@ func (c *compiler) checkCondition(name string, vals map[string]cty.Value) {
 	}
 	cc.size = len(c.m.sourceText(r))
 	for _, ref := range cc.refs {
-		for id := range c.conds[ref.name].deps {
-			cc.deps[id] = true
+		if o := c.conds[ref.name]; o != nil {
+			for id := range o.deps {
+				cc.deps[id] = true
+			}
+			cc.size += o.size
 		}
-		cc.size += c.conds[ref.name].size
 	}
 	if cc.size > maxConditionText {
 		c.errorf(r, "Condition too large",
