@@ -288,6 +288,23 @@ func FuzzLoad(f *testing.F) {
   }
 }`), false)
 	f.Add([]byte(`{"playbook": {"p": {"wait": {"w": {"duration": "2d", "needs": "wait.v", "when": "${incident.exercise == \"true\"}"}, "v": {"duration": "1m"}}}}}`), true)
+	// Named conditions: chains, a cycle, a self-wait, a non-bool.
+	f.Add([]byte(`playbook "p" {
+  decision "d" {
+    ask      = [roster.ot_operations]
+    question = "Go?"
+    options  = ["yes", "no"]
+  }
+  condition "a" { when = decision.d.choice == "yes" }
+  condition "b" { when = condition.a && !condition.c }
+  condition "c" { when = condition.b || wait.w.status == "done" }
+  condition "s" { when = decision.d.choice }
+  wait "w" {
+    duration = "1m"
+    when     = condition.a && condition.b.x || condition.s
+  }
+}`), false)
+	f.Add([]byte(`{"playbook": {"p": {"condition": {"a": {"when": "${wait.v.status == \"done\"}"}}, "wait": {"w": {"duration": "1m", "when": "${condition.a}"}, "v": {"duration": "1m"}}}}}`), true)
 	f.Fuzz(func(t *testing.T, src []byte, asJSON bool) {
 		name := "fuzz.hcl"
 		if asJSON {

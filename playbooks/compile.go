@@ -101,6 +101,9 @@ type compiler struct {
 	// mayStart are the checked may_start principals.
 	mayStart []string
 
+	// conds are the playbook's named conditions; see checkConditions.
+	conds map[string]*ccond
+
 	// comparisons counts the comparisons checkComparisons has looked at.
 	comparisons int
 
@@ -121,6 +124,12 @@ type cstep struct {
 	whenKey string
 	// hadErrors is set when compiling the step reported an error.
 	hadErrors bool
+	// condition names the condition this stand-in step checks; empty for
+	// the playbook's own steps.
+	condition string
+	// condSize is the expression text the conditions it names stand for;
+	// see maxConditionText.
+	condSize int
 	// forRefs and distinctRefs are an approval's for and distinct_from
 	// entries, checked once every step is compiled (ownSignoffs).
 	forRefs, distinctRefs []Ref
@@ -154,6 +163,7 @@ func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan,
 		c.errorf(pb.DeclRange, "Empty playbook", "playbook %q has no steps. Add a step, page, approval, decision, task, notify or wait block.", pb.Name)
 	}
 	c.ctx = c.evalContext()
+	c.checkConditions()
 	c.mayStart = c.checkMayStart()
 	for _, cs := range c.order {
 		before := errorCount(c.diags)
@@ -165,6 +175,7 @@ func (m *Module) compilePlaybook(name string, reg actions.Registry) (*plan.Plan,
 			c.warnf(in.DeclRange, "Unused input", "input %q is declared but nothing in playbook %q refers to input.%s. Use it or remove it.", in.Name, pb.Name, in.Name)
 		}
 	}
+	c.warnUnusedConditions()
 	sorted := c.sortSteps()
 	if sorted != nil {
 		c.safetyCheck()
@@ -504,6 +515,8 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 			}
 		}
 		return true
+	case root == rootCondition:
+		return c.conditionRef(cs, trav)
 	case root == rootInput:
 		name, r, ok := attrAt(1)
 		if !ok {
@@ -564,12 +577,15 @@ func (c *compiler) checkRef(cs *cstep, trav hcl.Traversal, allowEach bool) bool 
 		}
 		return true
 	}
-	roots := append([]string{rootInput, rootIncident, rootEach}, plan.StepKindNames()...)
+	roots := append([]string{rootInput, rootIncident, rootEach, rootCondition}, plan.StepKindNames()...)
 	roots = append(roots, sortedKeys(entityAttrs)...)
 	sort.Strings(roots)
 	hint := didYouMean(root, roots)
-	if root == "var" || root == "local" || root == "inputs" {
+	if root == "var" || root == "inputs" {
 		hint = " Playbook inputs are referenced as input.NAME."
+	}
+	if root == "local" || root == "locals" || root == "conditions" {
+		hint = " A playbook names a condition in a condition block, condition \"NAME\" { when = ... }, and refers to it as condition.NAME; playbook inputs are input.NAME."
 	}
 	c.errorf(trav.SourceRange(), "Unknown name", "%q is not something a playbook can refer to.%s Known: %s.", root, hint, strings.Join(roots, ", "))
 	return false
@@ -658,7 +674,7 @@ func (c *compiler) toExpr(expr hcl.Expression, v cty.Value) *plan.Expr {
 		}
 		return plan.Lit(gv)
 	}
-	e, diags := c.m.runtimeExpr(expr, c.ctx)
+	e, diags := c.m.runtimeExpr(expr, c.ctx, c.conds)
 	c.diags = append(c.diags, diags...)
 	if diags.HasErrors() {
 		return nil

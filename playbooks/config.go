@@ -212,8 +212,20 @@ type Playbook struct {
 	// MayStartRange is where may_start is written.
 	MayStartRange hcl.Range
 	Inputs        []*Input
-	Steps         []*StepBlock
-	DeclRange     hcl.Range
+	// Conditions are the playbook's named conditions, in file order.
+	Conditions []*Condition
+	Steps      []*StepBlock
+	DeclRange  hcl.Range
+}
+
+// Condition is a decoded condition block of a playbook: a boolean expression
+// written once and referred to as condition.NAME from any step's when.
+type Condition struct {
+	Name        string
+	Description string
+	// When is the condition's expression, kept raw like a step's attributes.
+	When      *hcl.Attribute
+	DeclRange hcl.Range
 }
 
 // Input is a decoded playbook input block.

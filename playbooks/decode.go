@@ -74,6 +74,7 @@ var (
 		Attributes: []hcl.AttributeSchema{{Name: "title"}, {Name: "severity"}, {Name: "tags"}, {Name: "description"}, {Name: "may_start"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "input", LabelNames: []string{"name"}},
+			{Type: "condition", LabelNames: []string{"name"}},
 			{Type: "step", LabelNames: []string{"name"}},
 			{Type: "page", LabelNames: []string{"name"}},
 			{Type: "approval", LabelNames: []string{"name"}},
@@ -83,6 +84,9 @@ var (
 			{Type: "wait", LabelNames: []string{"name"}},
 		},
 	}
+	conditionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "when", Required: true}, {Name: "description"},
+	}}
 	inputSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "default"}, {Name: "description"},
 	}}
@@ -574,12 +578,18 @@ func (d *decoder) playbook(b *hcl.Block) {
 		if !d.label(sb, 0) {
 			continue
 		}
-		// Step names are unique across kinds; inputs have their own namespace.
+		// Step names are unique across kinds; inputs and conditions have
+		// their own namespaces.
 		key := sb.Labels[0]
-		if sb.Type == "input" {
-			key = "input." + key
+		if sb.Type == "input" || sb.Type == "condition" {
+			key = sb.Type + "." + key
 		}
-		if prev, dup := names[key]; dup {
+		if prev, dup := names[key]; dup && sb.Type == "condition" {
+			d.errorf(sb.DefRange, "Duplicate condition",
+				"condition %q is already declared in playbook %q at %s. Give each condition its own name, or remove one.",
+				sb.Labels[0], p.Name, fmtRange(prev.r))
+			continue
+		} else if dup {
 			d.errorf(sb.DefRange, "Duplicate name",
 				"%q is already used in playbook %q by %s at %s. Every step, page, approval, decision, task, notify and wait in a playbook needs its own name.",
 				sb.Labels[0], p.Name, prev.kind, fmtRange(prev.r))
@@ -589,6 +599,14 @@ func (d *decoder) playbook(b *hcl.Block) {
 		if sb.Type == "input" {
 			if in := d.input(sb); in != nil {
 				p.Inputs = append(p.Inputs, in)
+			}
+			continue
+		}
+		if sb.Type == "condition" {
+			if cc := d.content(sb.Body, conditionSchema); cc != nil {
+				cd := &Condition{Name: sb.Labels[0], When: cc.Attributes["when"], DeclRange: sb.DefRange}
+				cd.Description, _ = d.str(cc.Attributes, "description")
+				p.Conditions = append(p.Conditions, cd)
 			}
 			continue
 		}

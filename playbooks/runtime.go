@@ -20,7 +20,9 @@ func isRuntimeRoot(root string) bool {
 
 func hasRuntimeRefs(expr hcl.Expression) bool {
 	for _, t := range expr.Variables() {
-		if isRuntimeRoot(t.RootName()) {
+		// A named condition is expanded in place, so it is treated as
+		// run-time even when it folds to a literal.
+		if isRuntimeRoot(t.RootName()) || t.RootName() == rootCondition {
 			return true
 		}
 	}
@@ -29,9 +31,12 @@ func hasRuntimeRefs(expr hcl.Expression) bool {
 
 // runtimeExpr converts an expression that depends on run-time values into its
 // plan form. Sub-expressions known at compile time are folded into literals.
-// The root carries the expression's source text and range.
-func (m *Module) runtimeExpr(expr hcl.Expression, ctx *hcl.EvalContext) (*plan.Expr, hcl.Diagnostics) {
-	conv := &exprConverter{m: m, ctx: ctx}
+// The root carries the expression's source text and range. A reference to a
+// named condition, condition.NAME, becomes the condition's own expression
+// (conds holds the checked ones), so the plan holds plain expressions and only
+// the root's source text shows the name.
+func (m *Module) runtimeExpr(expr hcl.Expression, ctx *hcl.EvalContext, conds map[string]*ccond) (*plan.Expr, hcl.Diagnostics) {
+	conv := &exprConverter{m: m, ctx: ctx, conds: conds}
 	e := conv.convert(expr)
 	if conv.diags.HasErrors() {
 		return nil, conv.diags
@@ -54,6 +59,7 @@ func (m *Module) sourceText(r hcl.Range) string {
 type exprConverter struct {
 	m     *Module
 	ctx   *hcl.EvalContext
+	conds map[string]*ccond
 	diags hcl.Diagnostics
 }
 
@@ -95,6 +101,9 @@ func (x *exprConverter) convert(expr hcl.Expression) *plan.Expr {
 		}
 		return out
 	case *hclsyntax.ScopeTraversalExpr:
+		if e.Traversal.RootName() == rootCondition {
+			return x.condition(e)
+		}
 		return x.traversal(e.Traversal)
 	case *hclsyntax.RelativeTraversalExpr:
 		return x.applyTraversal(x.convert(e.Source), e.Traversal)
@@ -319,4 +328,17 @@ func exprKey(e *plan.Expr) string {
 	cp.Source, cp.Range = "", nil
 	b, _ := json.Marshal(&cp)
 	return string(b)
+}
+
+// condition expands a reference to a named condition, already checked, into
+// the condition's expression.
+func (x *exprConverter) condition(e *hclsyntax.ScopeTraversalExpr) *plan.Expr {
+	if len(e.Traversal) == 2 {
+		if a, ok := e.Traversal[1].(hcl.TraverseAttr); ok {
+			if cc := x.conds[a.Name]; cc != nil && !cc.broken && cc.expr() != nil {
+				return x.convert(cc.expr())
+			}
+		}
+	}
+	return x.unsupported(e, "This reference to a condition")
 }

@@ -96,6 +96,12 @@ playbook "ot_ransomware_containment" {
     needs    = [task.verify_islanded]
   }
 
+  # One condition guards the restore's sign-off and the restore itself, so
+  # the two cannot drift apart.
+  condition "reconnect_chosen" {
+    when = decision.reconnect.choice == "reconnect"
+  }
+
   approval "restore_ok" {
     description   = "Reconnection is safety-critical too and needs its own, fresh sign-off, from people other than those who signed the isolation."
     kind          = "safety"
@@ -105,7 +111,7 @@ playbook "ot_ransomware_containment" {
     prompt        = "Reconnect the plant 3 control network to the DMZ? Historian, remote engineering and metering to gas control resume. Confirm operators are ready for the HMI data refresh."
     timeout       = "30m"
     on_timeout    = escalation.plant_management
-    when          = decision.reconnect.choice == "reconnect"
+    when          = condition.reconnect_chosen
     needs         = [decision.reconnect]
   }
 
@@ -115,7 +121,7 @@ playbook "ot_ransomware_containment" {
       zone   = zone.plant3_control
       reason = "DMZ cleared by OT on-call; reconnection signed off"
     }
-    when  = decision.reconnect.choice == "reconnect"
+    when  = condition.reconnect_chosen
     needs = [approval.restore_ok]
   }
 

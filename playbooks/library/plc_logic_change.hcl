@@ -127,6 +127,12 @@ playbook "plc_logic_change" {
     needs    = [task.compare_logic, step.isolate]
   }
 
+  # One condition guards the restore's sign-off and the restore itself, so
+  # the two cannot drift apart.
+  condition "reconnect_chosen" {
+    when = decision.reconnect.choice == "reconnect"
+  }
+
   approval "restore_ok" {
     description   = "Reconnection needs its own sign-off, from people other than those who signed the isolation."
     kind          = "safety"
@@ -136,7 +142,7 @@ playbook "plc_logic_change" {
     prompt        = "Reconnect the plant 3 control network to the DMZ? PLC-301 logic has been verified against the golden copy."
     timeout       = "30m"
     on_timeout    = escalation.plant_management
-    when          = decision.reconnect.choice == "reconnect"
+    when          = condition.reconnect_chosen
   }
 
   step "restore" {
@@ -145,7 +151,7 @@ playbook "plc_logic_change" {
       zone   = zone.plant3_control
       reason = "PLC-301 logic verified against golden copy"
     }
-    when  = decision.reconnect.choice == "reconnect"
+    when  = condition.reconnect_chosen
     needs = [approval.restore_ok]
   }
 }
