@@ -331,6 +331,9 @@ func TestSafetyActionsRefuseBadSignoffBeforeActing(t *testing.T) {
 		// of block_conduit is its To zone.
 		{"ot.block_conduit", map[string]any{"conduit": "dmz_to_control"},
 			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control", activities.ErrSignoffUnmendable},
+		{"ot.restore_conduit", map[string]any{"conduit": "dmz_to_control"}, stale, "expired at", ""},
+		{"ot.restore_conduit", map[string]any{"conduit": "dmz_to_control"},
+			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control", activities.ErrSignoffUnmendable},
 		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"},
 			func(c activities.Call) activities.Call {
 				c.Signoff.Approvers = append(c.Signoff.Approvers[:1], c.Signoff.Approvers[0])
@@ -403,6 +406,39 @@ func TestRestoreZone(t *testing.T) {
 	}
 }
 
+func TestRestoreConduitReopensOneConduit(t *testing.T) {
+	f := newFixture(t)
+	c := call("ot.restore_conduit", "step.reopen")
+	args := map[string]any{"conduit": "conduit.dmz_to_control", "reason": "DMZ cleaned"}
+	res := f.mustRun(t, c, args)
+	if res.Output["enforcement"] != "nftables.plant3_gw" {
+		t.Errorf("output %v", res.Output)
+	}
+	if want := "reopened conduit dmz_to_control (plant3_dmz -> plant3_control) at nftables.plant3_gw"; res.Summary != want {
+		t.Errorf("summary %q, want %q", res.Summary, want)
+	}
+	e := f.twin.Journal().Effects()
+	if len(e) != 1 || e[0].Op != sim.OpRestore || e[0].Key != c.IdempotencyKey() {
+		t.Fatalf("effects %+v, want one restore under the call's key", e)
+	}
+	var req activities.ConduitRequest
+	if err := json.Unmarshal(e[0].Request, &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Conduit.ID != "dmz_to_control" || req.Reason != "DMZ cleaned" {
+		t.Errorf("restore request %+v", req)
+	}
+
+	// A retry of the same call reopens nothing twice and answers the same.
+	again := f.mustRun(t, c, args)
+	if !reflect.DeepEqual(again.Output, res.Output) {
+		t.Errorf("retry output %v, want %v", again.Output, res.Output)
+	}
+	if n := len(f.twin.Journal().Effects()); n != 1 {
+		t.Errorf("retry added effects: %d in all", n)
+	}
+}
+
 func TestZoneWithNoConduitsIntoIt(t *testing.T) {
 	f := newFixture(t)
 	c := call("ot.isolate_zone", "step.isolate")
@@ -423,6 +459,8 @@ func TestBadArguments(t *testing.T) {
 		{"ot.isolate_zone", map[string]any{"zone": 3.0, "reason": true}, []string{`"zone" must be a string, got number 3`, `"reason" must be a string, got bool true`}},
 		{"ot.isolate_zone", map[string]any{"zone": "plant9"}, []string{`zone "plant9" is not in the plant model (known: corp_it, plant3_control, plant3_dmz, plant3_sis)`}},
 		{"ot.block_conduit", map[string]any{"conduit": "nope"}, []string{`conduit "nope" is not in the plant model`}},
+		{"ot.restore_conduit", map[string]any{"conduit": "nope"}, []string{`conduit "nope" is not in the plant model`}},
+		{"ot.restore_conduit", map[string]any{}, []string{`argument "conduit" is required`}},
 		{"ot.isolate_zone", map[string]any{"zone": "plant3_control", "zones": "x"}, []string{`unknown argument(s) "zones" (known: reason, zone)`}},
 		{"slack.open_channel", map[string]any{"name": "inc", "invite": []any{"alice"}}, []string{`"invite" must list people and rosters`}},
 		{"slack.open_channel", map[string]any{"name": "!!!"}, []string{`no letters or digits`}},

@@ -114,7 +114,21 @@ func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionRes
 // conduit is known to be in the call's plant model), against the
 // conduit's To zone, then the plant-state check of that zone.
 func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
-	const action = "ot.block_conduit"
+	return a.oneConduit(ctx, in, "ot.block_conduit", false)
+}
+
+// RestoreConduit carries out ot.restore_conduit: one conduit reopened at
+// its enforcement point, whichever step cut it (ot.block_conduit or
+// ot.isolate_zone). The start check and guard three come first, against
+// the conduit's To zone, as for BlockConduit; like RestoreZone, it makes
+// no plant-state check. Reopening a conduit that is not cut is harmless.
+func (a *Activities) RestoreConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
+	return a.oneConduit(ctx, in, "ot.restore_conduit", true)
+}
+
+// oneConduit cuts (or, with restore, reopens) the one conduit named by
+// the call's "conduit" argument, under the call's own idempotency key.
+func (a *Activities) oneConduit(ctx context.Context, in ActionInput, action string, restore bool) (ActionResult, error) {
 	pol, err := a.admit(in.Call, action)
 	if err != nil {
 		return ActionResult{}, err
@@ -144,23 +158,34 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 	if a.Isolator == nil {
 		return ActionResult{}, missing(in.Call, action, "isolation")
 	}
-	if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
-		return ActionResult{}, err
+	if !restore {
+		if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
+			return ActionResult{}, err
+		}
 	}
 	log := logger(ctx)
+	verb, doing, done := "blocking", "cutting", "cut"
+	if restore {
+		verb, doing, done = "restoring", "reopening", "reopened"
+	}
 	if bg := in.Call.Signoff.BreakGlass; bg != nil {
-		log.Warn("break-glass conduit block", "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
+		log.Warn("break-glass conduit "+verb, "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
 	}
 	req := w.request(in.Call, c, in.Call.IdempotencyKey(), reason)
-	log.Info("blocking conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
-	resp, err := a.Isolator.Cut(ctx, req)
+	log.Info(verb+" conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
+	var resp ConduitResponse
+	if restore {
+		resp, err = a.Isolator.Restore(ctx, req)
+	} else {
+		resp, err = a.Isolator.Cut(ctx, req)
+	}
 	if err != nil {
-		return ActionResult{}, integrationError(fmt.Sprintf("%s: cutting conduit %s at %s", stepName(in.Call), c.ID, c.Enforcement), err)
+		return ActionResult{}, integrationError(fmt.Sprintf("%s: %s conduit %s at %s", stepName(in.Call), doing, c.ID, c.Enforcement), err)
 	}
 	return ActionResult{
 		Output:    map[string]any{"enforcement": c.Enforcement},
 		Simulated: resp.Simulated,
-		Summary:   fmt.Sprintf("cut conduit %s (%s -> %s) at %s", c.ID, c.From, c.To, c.Enforcement) + breakGlassNote(in.Call),
+		Summary:   fmt.Sprintf("%s conduit %s (%s -> %s) at %s", done, c.ID, c.From, c.To, c.Enforcement) + breakGlassNote(in.Call),
 	}, nil
 }
 

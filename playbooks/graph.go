@@ -289,7 +289,7 @@ func (c *compiler) warnNothingToCut(cs *cstep, zone string) {
 }
 
 // cutConduits returns the names of the conduits a safety-critical step cuts
-// (or, for ot.restore_zone, reopens), sorted, as the activities choose them:
+// (or, for ot.restore_zone and ot.restore_conduit, reopens), sorted, as the activities choose them:
 // for an action on a zone, every conduit whose to is the zone and that is not
 // kept open on isolation; for an action on a conduit, that conduit.
 func (c *compiler) cutConduits(cs *cstep, zone string) []string {

@@ -265,6 +265,19 @@ func builtinSpecs() []Spec {
 			},
 		},
 		Spec{
+			Name:           "ot.restore_conduit",
+			Description:    "Reopen one conduit at its enforcement point, whichever step cut it.",
+			SafetyCritical: true,
+			Target:         TargetConduitTo,
+			Args: []Arg{
+				{Name: "conduit", Type: ConduitRef, Required: true, Description: "The conduit to reopen."},
+				reason,
+			},
+			Output: []Field{
+				{Name: "enforcement", Type: String, Description: "Integration instance that reopened it."},
+			},
+		},
+		Spec{
 			Name:        "pagerduty.trigger",
 			Description: "Open a PagerDuty alert (Events API v2).",
 			Integration: "pagerduty",
