@@ -487,6 +487,45 @@ func TestIslandFromTheDMZKeepRemoteAccessShut(t *testing.T) {
 	}
 }
 
+// TestRestoreZoneReopensABlockedConduit: ot.restore_zone reopens every
+// conduit into the zone, one cut by ot.block_conduit included, unless
+// except names it; ot.restore_conduit then reopens that one alone.
+func TestRestoreZoneReopensABlockedConduit(t *testing.T) {
+	f := newFixture(t)
+	block := call("ot.block_conduit", "step.block_remote")
+	f.mustRun(t, block, map[string]any{"conduit": "it_to_control"})
+
+	all := call("ot.restore_zone", "step.restore_all")
+	res := f.mustRun(t, all, map[string]any{"zone": "plant3_control"})
+	if want := []any{"dmz_to_control", "it_to_control"}; !reflect.DeepEqual(res.Output["conduits_restored"], want) {
+		t.Errorf("restored %v, want %v: the blocked conduit is reopened too", res.Output["conduits_restored"], want)
+	}
+
+	kept := call("ot.restore_zone", "step.restore_but_remote")
+	res = f.mustRun(t, kept, map[string]any{"zone": "plant3_control", "except": []any{"it_to_control"}})
+	if want := []any{"dmz_to_control"}; !reflect.DeepEqual(res.Output["conduits_restored"], want) {
+		t.Errorf("restored %v, want %v", res.Output["conduits_restored"], want)
+	}
+
+	one := call("ot.restore_conduit", "step.reopen_remote")
+	f.mustRun(t, one, map[string]any{"conduit": "it_to_control"})
+
+	var got []string
+	for _, e := range f.twin.Journal().Effects() {
+		got = append(got, e.Op+" "+e.Key)
+	}
+	want := []string{
+		sim.OpCut + " " + block.IdempotencyKey(),
+		sim.OpRestore + " " + all.IdempotencyKey() + "/restore/dmz_to_control",
+		sim.OpRestore + " " + all.IdempotencyKey() + "/restore/it_to_control",
+		sim.OpRestore + " " + kept.IdempotencyKey() + "/restore/dmz_to_control",
+		sim.OpRestore + " " + one.IdempotencyKey(),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("journal %v, want exactly %v", got, want)
+	}
+}
+
 func TestZoneSelectionThatDoesNotFitIsRefused(t *testing.T) {
 	tests := []struct {
 		name string
