@@ -538,6 +538,8 @@ func TestZoneSelectionThatDoesNotFitIsRefused(t *testing.T) {
 			`except names conduit "nope", which does not lead into zone plant3_control`},
 		{"from with no conduit", map[string]any{"zone": "plant3_control", "from": []any{"zone.plant3_sis"}},
 			`from names zone "plant3_sis", but no conduit isolation cuts leads from it into zone plant3_control`},
+		{"empty from", map[string]any{"zone": "plant3_control", "from": []any{}},
+			`argument "from" is an empty list, which limits nothing`},
 		{"not a list", map[string]any{"zone": "plant3_control", "except": "it_to_control"},
 			`argument "except" must be a list of strings`},
 	}

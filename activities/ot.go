@@ -214,7 +214,11 @@ type selection struct {
 // readSelection reads the from and except arguments.
 func readSelection(r *argReader) selection {
 	var s selection
-	for _, z := range r.strs("from", false) {
+	from := r.strs("from", false)
+	if from != nil && len(from) == 0 {
+		r.fail("argument \"from\" is an empty list, which limits nothing; name the zones, or leave it out")
+	}
+	for _, z := range from {
 		s.from = append(s.from, strings.TrimPrefix(z, "zone."))
 	}
 	for _, c := range r.strs("except", false) {

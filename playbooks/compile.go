@@ -954,6 +954,9 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 		if bad {
 			return nil
 		}
+		if len(refs) == 0 && arg.Type == actions.ZoneList {
+			return fail("an empty list would read as \"from no zone\", yet it limits nothing. Name the zones, or leave %s out to act on every conduit into the zone.", arg.Name)
+		}
 		if cs.listRefs == nil {
 			cs.listRefs = map[string][]Ref{}
 		}

@@ -158,10 +158,9 @@ func (c *compiler) safetyCheck() {
 		a.Target = zone
 		c.uses["zone."+zone] = true
 		if cs.spec.Target == actions.TargetZone {
+			c.warnNothingToCut(cs, zone)
 			if len(cs.listRefs) > 0 {
 				c.checkSelection(cs, zone)
-			} else {
-				c.warnNothingToCut(cs, zone)
 			}
 		}
 		c.checkEnforcement(cs, zone)

@@ -27,7 +27,7 @@ conduit "control_to_dmz" {
 const selectionStep = `playbook "p" {
   approval "ok" {
     kind   = "safety"
-    covers = [zone.control]
+    covers = [zone.control, zone.dmz]
     prompt = "Go?"
   }
   step "act" {
@@ -96,6 +96,18 @@ conduit "vendor_to_control" {
 			with:    `zone = zone.control, except = conduit.dmz_to_control`,
 			summary: "Invalid argument", line: 9, column: 46,
 			contains: []string{`expected a list such as [conduit.NAME]; got object.`},
+		},
+		{
+			name: "an empty except on a zone nothing leads into", action: "ot.isolate_zone", base: safetyBase,
+			with:    `zone = zone.dmz, except = []`,
+			summary: "Isolation would cut nothing", line: 7, column: 3,
+			contains: []string{"step.act runs ot.isolate_zone on zone.dmz, but no conduit leads into it"},
+		},
+		{
+			name: "an empty from", action: "ot.isolate_zone", base: selectionBase,
+			with:    `zone = zone.control, from = []`,
+			summary: "Invalid argument", line: 9, column: 44,
+			contains: []string{`Argument "from" of ot.isolate_zone: an empty list would read as "from no zone", yet it limits nothing.`},
 		},
 		{
 			name: "from the DMZ only", action: "ot.isolate_zone", base: selectionBase,
