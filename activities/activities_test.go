@@ -526,6 +526,15 @@ func TestRestoreZoneReopensABlockedConduit(t *testing.T) {
 	}
 }
 
+// manyNames is n distinct conduit names no plant model has.
+func manyNames(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("forged_%d", i)
+	}
+	return out
+}
+
 func TestZoneSelectionThatDoesNotFitIsRefused(t *testing.T) {
 	tests := []struct {
 		name string
@@ -538,6 +547,8 @@ func TestZoneSelectionThatDoesNotFitIsRefused(t *testing.T) {
 			`except names conduit "nope", which does not lead into zone plant3_control`},
 		{"from with no conduit", map[string]any{"zone": "plant3_control", "from": []any{"zone.plant3_sis"}},
 			`from names zone "plant3_sis", but no conduit isolation cuts leads from it into zone plant3_control`},
+		{"thousands of unknown conduits", map[string]any{"zone": "plant3_control", "except": manyNames(5000)},
+			`; and 4990 more; nothing was touched`},
 		{"empty from", map[string]any{"zone": "plant3_control", "from": []any{}},
 			`argument "from" is an empty list, which limits nothing`},
 		{"not a list", map[string]any{"zone": "plant3_control", "except": "it_to_control"},

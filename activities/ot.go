@@ -265,7 +265,14 @@ func (s selection) apply(call Call, action, zone string, all []Conduit, w plant)
 		from[id] = true
 	}
 	if len(problems) > 0 {
-		return nil, nil, badArgs("%s (%s): %s; nothing was touched", stepName(call), action, strings.Join(problems, "; "))
+		// A forged call may name thousands; the first few say enough.
+		const shown = 10
+		more := ""
+		if len(problems) > shown {
+			more = fmt.Sprintf("; and %d more", len(problems)-shown)
+			problems = problems[:shown]
+		}
+		return nil, nil, badArgs("%s (%s): %s%s; nothing was touched", stepName(call), action, strings.Join(problems, "; "), more)
 	}
 	for _, c := range all {
 		if except[c.ID] || (len(from) > 0 && !from[c.From]) {
