@@ -169,6 +169,10 @@ func sampleArgs(spec actions.Spec) map[string]any {
 			args[a.Name] = "plant3_control"
 		case a.Type == actions.ConduitRef:
 			args[a.Name] = "dmz_to_control"
+		case a.Type == actions.ZoneList:
+			args[a.Name] = []any{"zone.plant3_dmz", "corp_it"}
+		case a.Type == actions.ConduitList:
+			args[a.Name] = []any{"conduit.it_to_control"}
 		case a.Type == actions.Principals:
 			args[a.Name] = []any{"roster.soc_oncall", "person.alice"}
 		case strings.HasPrefix(a.Type, actions.IntegrationPrefix):
@@ -245,8 +249,9 @@ func TestIsolateZoneCutsConduitsIntoTheZone(t *testing.T) {
 	c := call("ot.isolate_zone", "step.isolate")
 	res := f.mustRun(t, c, map[string]any{"zone": "plant3_control", "reason": "ransomware in the DMZ"})
 	want := map[string]any{
-		"conduits_cut":  []any{"dmz_to_control", "it_to_control"},
-		"conduits_kept": []any{"sis_to_control"},
+		"conduits_cut":     []any{"dmz_to_control", "it_to_control"},
+		"conduits_kept":    []any{"sis_to_control"},
+		"conduits_skipped": []any{},
 	}
 	if !reflect.DeepEqual(res.Output, want) {
 		t.Fatalf("output %v, want %v", res.Output, want)
@@ -331,6 +336,9 @@ func TestSafetyActionsRefuseBadSignoffBeforeActing(t *testing.T) {
 		// of block_conduit is its To zone.
 		{"ot.block_conduit", map[string]any{"conduit": "dmz_to_control"},
 			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control", activities.ErrSignoffUnmendable},
+		{"ot.restore_conduit", map[string]any{"conduit": "dmz_to_control"}, stale, "expired at", ""},
+		{"ot.restore_conduit", map[string]any{"conduit": "dmz_to_control"},
+			func(c activities.Call) activities.Call { c.Signoff.Covers = []string{"plant3_dmz"}; return c }, "not plant3_control", activities.ErrSignoffUnmendable},
 		{"ot.isolate_zone", map[string]any{"zone": "plant3_control"},
 			func(c activities.Call) activities.Call {
 				c.Signoff.Approvers = append(c.Signoff.Approvers[:1], c.Signoff.Approvers[0])
@@ -403,12 +411,172 @@ func TestRestoreZone(t *testing.T) {
 	}
 }
 
+func TestRestoreConduitReopensOneConduit(t *testing.T) {
+	f := newFixture(t)
+	c := call("ot.restore_conduit", "step.reopen")
+	args := map[string]any{"conduit": "conduit.dmz_to_control", "reason": "DMZ cleaned"}
+	res := f.mustRun(t, c, args)
+	if res.Output["enforcement"] != "nftables.plant3_gw" {
+		t.Errorf("output %v", res.Output)
+	}
+	if want := "reopened conduit dmz_to_control (plant3_dmz -> plant3_control) at nftables.plant3_gw"; res.Summary != want {
+		t.Errorf("summary %q, want %q", res.Summary, want)
+	}
+	e := f.twin.Journal().Effects()
+	if len(e) != 1 || e[0].Op != sim.OpRestore || e[0].Key != c.IdempotencyKey() {
+		t.Fatalf("effects %+v, want one restore under the call's key", e)
+	}
+	var req activities.ConduitRequest
+	if err := json.Unmarshal(e[0].Request, &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Conduit.ID != "dmz_to_control" || req.Reason != "DMZ cleaned" {
+		t.Errorf("restore request %+v", req)
+	}
+
+	// A retry of the same call reopens nothing twice and answers the same.
+	again := f.mustRun(t, c, args)
+	if !reflect.DeepEqual(again.Output, res.Output) {
+		t.Errorf("retry output %v, want %v", again.Output, res.Output)
+	}
+	if n := len(f.twin.Journal().Effects()); n != 1 {
+		t.Errorf("retry added effects: %d in all", n)
+	}
+}
+
+// TestIslandFromTheDMZKeepRemoteAccessShut is the case from and except are
+// for: cut the control zone off from the DMZ only, then reopen the DMZ
+// path while the remote-access path from corporate IT stays as it is.
+func TestIslandFromTheDMZKeepRemoteAccessShut(t *testing.T) {
+	f := newFixture(t)
+	iso := call("ot.isolate_zone", "step.island")
+	res := f.mustRun(t, iso, map[string]any{"zone": "zone.plant3_control", "from": []any{"zone.plant3_dmz"}})
+	want := map[string]any{
+		"conduits_cut":     []any{"dmz_to_control"},
+		"conduits_kept":    []any{"sis_to_control"},
+		"conduits_skipped": []any{"it_to_control"},
+	}
+	if !reflect.DeepEqual(res.Output, want) {
+		t.Errorf("isolation output %v, want %v", res.Output, want)
+	}
+	if !strings.Contains(res.Summary, "left as they were it_to_control (from plant3_dmz)") {
+		t.Errorf("summary %q does not say what was left alone", res.Summary)
+	}
+
+	rest := call("ot.restore_zone", "step.reopen_dmz")
+	args := map[string]any{"zone": "plant3_control", "except": []any{"conduit.it_to_control"}}
+	res = f.mustRun(t, rest, args)
+	if want := map[string]any{"conduits_restored": []any{"dmz_to_control"}, "conduits_skipped": []any{"it_to_control"}}; !reflect.DeepEqual(res.Output, want) {
+		t.Errorf("restore output %v, want %v", res.Output, want)
+	}
+	again := f.mustRun(t, rest, args)
+	if !reflect.DeepEqual(again.Output, res.Output) {
+		t.Errorf("retry output %v, want %v", again.Output, res.Output)
+	}
+
+	var got []string
+	for _, e := range f.twin.Journal().Effects() {
+		got = append(got, e.Op+" "+e.Key)
+	}
+	wantEffects := []string{
+		sim.OpCut + " " + iso.IdempotencyKey() + "/cut/dmz_to_control",
+		sim.OpRestore + " " + rest.IdempotencyKey() + "/restore/dmz_to_control",
+	}
+	if !reflect.DeepEqual(got, wantEffects) {
+		t.Errorf("journal %v, want exactly %v", got, wantEffects)
+	}
+}
+
+// TestRestoreZoneReopensABlockedConduit: ot.restore_zone reopens every
+// conduit into the zone, one cut by ot.block_conduit included, unless
+// except names it; ot.restore_conduit then reopens that one alone.
+func TestRestoreZoneReopensABlockedConduit(t *testing.T) {
+	f := newFixture(t)
+	block := call("ot.block_conduit", "step.block_remote")
+	f.mustRun(t, block, map[string]any{"conduit": "it_to_control"})
+
+	all := call("ot.restore_zone", "step.restore_all")
+	res := f.mustRun(t, all, map[string]any{"zone": "plant3_control"})
+	if want := []any{"dmz_to_control", "it_to_control"}; !reflect.DeepEqual(res.Output["conduits_restored"], want) {
+		t.Errorf("restored %v, want %v: the blocked conduit is reopened too", res.Output["conduits_restored"], want)
+	}
+
+	kept := call("ot.restore_zone", "step.restore_but_remote")
+	res = f.mustRun(t, kept, map[string]any{"zone": "plant3_control", "except": []any{"it_to_control"}})
+	if want := []any{"dmz_to_control"}; !reflect.DeepEqual(res.Output["conduits_restored"], want) {
+		t.Errorf("restored %v, want %v", res.Output["conduits_restored"], want)
+	}
+
+	one := call("ot.restore_conduit", "step.reopen_remote")
+	f.mustRun(t, one, map[string]any{"conduit": "it_to_control"})
+
+	var got []string
+	for _, e := range f.twin.Journal().Effects() {
+		got = append(got, e.Op+" "+e.Key)
+	}
+	want := []string{
+		sim.OpCut + " " + block.IdempotencyKey(),
+		sim.OpRestore + " " + all.IdempotencyKey() + "/restore/dmz_to_control",
+		sim.OpRestore + " " + all.IdempotencyKey() + "/restore/it_to_control",
+		sim.OpRestore + " " + kept.IdempotencyKey() + "/restore/dmz_to_control",
+		sim.OpRestore + " " + one.IdempotencyKey(),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("journal %v, want exactly %v", got, want)
+	}
+}
+
+// manyNames is n distinct conduit names no plant model has.
+func manyNames(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("forged_%d", i)
+	}
+	return out
+}
+
+func TestZoneSelectionThatDoesNotFitIsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		args map[string]any
+		want string
+	}{
+		{"except out of the zone", map[string]any{"zone": "plant3_control", "except": []any{"control_to_dmz"}},
+			`except names conduit "control_to_dmz", which does not lead into zone plant3_control`},
+		{"except unknown", map[string]any{"zone": "plant3_control", "except": []any{"nope"}},
+			`except names conduit "nope", which does not lead into zone plant3_control`},
+		{"from with no conduit", map[string]any{"zone": "plant3_control", "from": []any{"zone.plant3_sis"}},
+			`from names zone "plant3_sis", but no conduit isolation cuts leads from it into zone plant3_control`},
+		{"thousands of unknown conduits", map[string]any{"zone": "plant3_control", "except": manyNames(5000)},
+			`; and 4990 more; nothing was touched`},
+		{"empty from", map[string]any{"zone": "plant3_control", "from": []any{}},
+			`argument "from" is an empty list, which limits nothing`},
+		{"not a list", map[string]any{"zone": "plant3_control", "except": "it_to_control"},
+			`argument "except" must be a list of strings`},
+	}
+	for _, tc := range tests {
+		for _, action := range []string{"ot.isolate_zone", "ot.restore_zone"} {
+			t.Run(action+" "+tc.name, func(t *testing.T) {
+				f := newFixture(t)
+				_, err := f.run(t, call(action, "step.s"), tc.args)
+				msg := appError(t, err, activities.ErrBadArguments, true)
+				if !strings.Contains(msg, tc.want) {
+					t.Errorf("message %q does not say %q", msg, tc.want)
+				}
+				if n := len(f.twin.Journal().Attempts()); n != 0 {
+					t.Errorf("%d conduits were touched", n)
+				}
+			})
+		}
+	}
+}
+
 func TestZoneWithNoConduitsIntoIt(t *testing.T) {
 	f := newFixture(t)
 	c := call("ot.isolate_zone", "step.isolate")
 	c.Signoff.Covers = []string{"corp_it"}
 	res := f.mustRun(t, c, map[string]any{"zone": "corp_it"})
-	if !reflect.DeepEqual(res.Output, map[string]any{"conduits_cut": []any{}, "conduits_kept": []any{}}) {
+	if !reflect.DeepEqual(res.Output, map[string]any{"conduits_cut": []any{}, "conduits_kept": []any{}, "conduits_skipped": []any{}}) {
 		t.Errorf("output %#v", res.Output)
 	}
 }
@@ -423,7 +591,9 @@ func TestBadArguments(t *testing.T) {
 		{"ot.isolate_zone", map[string]any{"zone": 3.0, "reason": true}, []string{`"zone" must be a string, got number 3`, `"reason" must be a string, got bool true`}},
 		{"ot.isolate_zone", map[string]any{"zone": "plant9"}, []string{`zone "plant9" is not in the plant model (known: corp_it, plant3_control, plant3_dmz, plant3_sis)`}},
 		{"ot.block_conduit", map[string]any{"conduit": "nope"}, []string{`conduit "nope" is not in the plant model`}},
-		{"ot.isolate_zone", map[string]any{"zone": "plant3_control", "zones": "x"}, []string{`unknown argument(s) "zones" (known: reason, zone)`}},
+		{"ot.restore_conduit", map[string]any{"conduit": "nope"}, []string{`conduit "nope" is not in the plant model`}},
+		{"ot.restore_conduit", map[string]any{}, []string{`argument "conduit" is required`}},
+		{"ot.isolate_zone", map[string]any{"zone": "plant3_control", "zones": "x"}, []string{`unknown argument(s) "zones" (known: except, from, reason, zone)`}},
 		{"slack.open_channel", map[string]any{"name": "inc", "invite": []any{"alice"}}, []string{`"invite" must list people and rosters`}},
 		{"slack.open_channel", map[string]any{"name": "!!!"}, []string{`no letters or digits`}},
 		{"slack.post", map[string]any{"text": ""}, []string{`"text" must not be empty`}},

@@ -37,6 +37,7 @@ var actionActivities = map[string]string{
 	"ot.isolate_zone":    "IsolateZone",
 	"ot.block_conduit":   "BlockConduit",
 	"ot.restore_zone":    "RestoreZone",
+	"ot.restore_conduit": "RestoreConduit",
 	"pagerduty.trigger":  "PagerDutyTrigger",
 	"pagerduty.resolve":  "PagerDutyResolve",
 	"webhook.post":       "WebhookPost",

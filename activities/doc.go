@@ -5,9 +5,10 @@
 // registry action plus Notify, Page and Prompt.
 //
 // The package is also guard three of the safety interlock: every
-// safety-critical activity (IsolateZone, BlockConduit, RestoreZone) first
-// checks the call against the worker's own configuration (Authority), never
-// the plan's claims: the plant model it touches must be the worker's
+// safety-critical activity (IsolateZone, BlockConduit, RestoreZone,
+// RestoreConduit) first checks the call against the worker's own
+// configuration (Authority), never the plan's claims: the plant model it
+// touches must be the worker's
 // (ErrPlantMismatch otherwise), and the sign-off must hold by the worker's
 // safety policy, current rosters and keys (CheckSignoff; ErrSignoffRefused
 // otherwise). An isolation then reads the zone's safe_state register

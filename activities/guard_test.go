@@ -446,6 +446,14 @@ func TestPlantStateCheckCutsNothingWhenTheZoneIsNotSafe(t *testing.T) {
 		t.Errorf("%d conduits were cut by a block with the plant not in its safe state", n)
 	}
 
+	// Reopening a conduit is a restore: it makes no plant-state check, as
+	// ot.restore_zone makes none.
+	c = w.call("INC-UNSAFE")
+	c.Step, c.Action = "step.reopen", "ot.restore_conduit"
+	if _, err := w.acts.RestoreConduit(context.Background(), activities.ActionInput{Call: c, Args: map[string]any{"conduit": "dmz_to_control"}}); err != nil {
+		t.Errorf("reopening a conduit read the plant state: %v", err)
+	}
+
 	// Without a plant-state integration the check cannot be made.
 	w.acts.PlantState = nil
 	_, err = w.isolate(w.call("INC-UNSAFE"))
@@ -461,19 +469,26 @@ func TestPlantStateCheckCutsNothingWhenTheZoneIsNotSafe(t *testing.T) {
 func TestBlockConduitForgedPlantIsRefused(t *testing.T) {
 	w := newGuardWorld(t)
 	c := w.call("INC-BLOCK")
-	c.Step, c.Action = "step.block", "ot.block_conduit"
 	for i := range c.Plant.Zones {
 		if c.Plant.Zones[i].ID == "plant3_dmz" {
 			c.Plant.Zones[i].Networks = []string{"0.0.0.0/0"}
 		}
 	}
-	_, err := w.acts.BlockConduit(context.Background(), activities.ActionInput{Call: c, Args: map[string]any{"conduit": "dmz_to_control"}})
+	// Both one-conduit actions run guard three against the worker's plant.
+	c.Step, c.Action = "step.reopen", "ot.restore_conduit"
+	_, err := w.acts.RestoreConduit(context.Background(), activities.ActionInput{Call: c, Args: map[string]any{"conduit": "dmz_to_control"}})
 	msg := appError(t, err, activities.ErrPlantMismatch, true)
+	if !strings.Contains(msg, "refused to act on conduit dmz_to_control") {
+		t.Errorf("message %q", msg)
+	}
+	c.Step, c.Action = "step.block", "ot.block_conduit"
+	_, err = w.acts.BlockConduit(context.Background(), activities.ActionInput{Call: c, Args: map[string]any{"conduit": "dmz_to_control"}})
+	msg = appError(t, err, activities.ErrPlantMismatch, true)
 	if !strings.Contains(msg, "refused to act on conduit dmz_to_control") || !strings.Contains(msg, "zone plant3_dmz: networks") {
 		t.Errorf("message %q", msg)
 	}
-	if n := w.cuts(); n != 0 {
-		t.Errorf("%d conduits were cut", n)
+	if n := len(w.twin.Journal().Attempts()); n != 0 {
+		t.Errorf("%d conduits were cut or reopened", n)
 	}
 	c = w.call("INC-BLOCK")
 	c.Step, c.Action = "step.block", "ot.block_conduit"

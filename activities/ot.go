@@ -11,7 +11,10 @@ import (
 //
 // Isolating a zone cuts every conduit whose To is the zone (the conduits
 // "into" it), except those marked keep_open_on_isolation, and restoring it
-// reopens the same set. Conduits whose From is the zone are left alone: the
+// reopens the same set, whichever step cut them (ot.block_conduit
+// included): a restore keeps no record of who cut what. The optional from
+// and except arguments narrow either to some of that set (selection).
+// Conduits whose From is the zone are left alone: the
 // language makes a conduit's To its protected side (ot.block_conduit acts on,
 // and needs a sign-off covering, the To zone), so cutting a conduit out of
 // the zone would act on another zone the sign-off does not cover. Cutting a
@@ -43,13 +46,14 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 	if err != nil {
 		return ActionResult{}, err
 	}
-	r := readArgs(in, action, "zone", "reason")
+	r := readArgs(in, action, "zone", "from", "except", "reason")
 	zone := r.ref("zone", "zone")
+	sel := readSelection(r)
 	reason := r.str("reason", false)
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	w, cut, kept, err := a.prepareZone(ctx, pol, in.Call, action, zone)
+	w, cut, kept, skipped, err := a.prepareZone(ctx, pol, in.Call, action, zone, sel)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -60,7 +64,7 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 	if bg := in.Call.Signoff.BreakGlass; bg != nil {
 		log.Warn("break-glass isolation", "step", in.Call.Step, "zone", zone, "by", bg.Person, "reason", bg.Reason)
 	}
-	log.Info("isolating zone", "step", in.Call.Step, "zone", zone, "cut", ids(cut), "kept", ids(kept), "exercise", in.Call.Exercise)
+	log.Info("isolating zone", "step", in.Call.Step, "zone", zone, "cut", ids(cut), "kept", ids(kept), "skipped", ids(skipped), "exercise", in.Call.Exercise)
 	simulated, err := a.each(ctx, in.Call, w, cut, reason, false)
 	if err != nil {
 		return ActionResult{}, err
@@ -69,8 +73,11 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 	if len(kept) > 0 {
 		summary += fmt.Sprintf("; kept open %s (keep_open_on_isolation)", strings.Join(ids(kept), ", "))
 	}
+	if len(skipped) > 0 {
+		summary += fmt.Sprintf("; left as they were %s (%s)", strings.Join(ids(skipped), ", "), sel)
+	}
 	return ActionResult{
-		Output:    map[string]any{"conduits_cut": anyList(ids(cut)), "conduits_kept": anyList(ids(kept))},
+		Output:    map[string]any{"conduits_cut": anyList(ids(cut)), "conduits_kept": anyList(ids(kept)), "conduits_skipped": anyList(ids(skipped))},
 		Simulated: simulated,
 		Summary:   summary + breakGlassNote(in.Call),
 	}, nil
@@ -78,7 +85,8 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 
 // RestoreZone carries out ot.restore_zone: it reopens the conduits that
 // IsolateZone cuts (those into the zone not marked keep_open_on_isolation,
-// by the worker's plant model). Reopening a conduit that is not cut is
+// by the worker's plant model, less those from and except leave alone),
+// whichever step cut them. Reopening a conduit that is not cut is
 // harmless. The start check and guard three come first, as for
 // IsolateZone; a restore makes no plant-state check.
 func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionResult, error) {
@@ -87,25 +95,30 @@ func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionRes
 	if err != nil {
 		return ActionResult{}, err
 	}
-	r := readArgs(in, action, "zone", "reason")
+	r := readArgs(in, action, "zone", "from", "except", "reason")
 	zone := r.ref("zone", "zone")
+	sel := readSelection(r)
 	reason := r.str("reason", false)
 	if err := r.err(); err != nil {
 		return ActionResult{}, err
 	}
-	w, restore, _, err := a.prepareZone(ctx, pol, in.Call, action, zone)
+	w, restore, _, skipped, err := a.prepareZone(ctx, pol, in.Call, action, zone, sel)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	logger(ctx).Info("restoring zone", "step", in.Call.Step, "zone", zone, "conduits", ids(restore), "exercise", in.Call.Exercise)
+	logger(ctx).Info("restoring zone", "step", in.Call.Step, "zone", zone, "conduits", ids(restore), "skipped", ids(skipped), "exercise", in.Call.Exercise)
 	simulated, err := a.each(ctx, in.Call, w, restore, reason, true)
 	if err != nil {
 		return ActionResult{}, err
 	}
+	summary := fmt.Sprintf("restored %s: reopened %s", zone, listOrNone(ids(restore)))
+	if len(skipped) > 0 {
+		summary += fmt.Sprintf("; left as they were %s (%s)", strings.Join(ids(skipped), ", "), sel)
+	}
 	return ActionResult{
-		Output:    map[string]any{"conduits_restored": anyList(ids(restore))},
+		Output:    map[string]any{"conduits_restored": anyList(ids(restore)), "conduits_skipped": anyList(ids(skipped))},
 		Simulated: simulated,
-		Summary:   fmt.Sprintf("restored %s: reopened %s", zone, listOrNone(ids(restore))) + breakGlassNote(in.Call),
+		Summary:   summary + breakGlassNote(in.Call),
 	}, nil
 }
 
@@ -114,7 +127,21 @@ func (a *Activities) RestoreZone(ctx context.Context, in ActionInput) (ActionRes
 // conduit is known to be in the call's plant model), against the
 // conduit's To zone, then the plant-state check of that zone.
 func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
-	const action = "ot.block_conduit"
+	return a.oneConduit(ctx, in, "ot.block_conduit", false)
+}
+
+// RestoreConduit carries out ot.restore_conduit: one conduit reopened at
+// its enforcement point, whichever step cut it (ot.block_conduit or
+// ot.isolate_zone). The start check and guard three come first, against
+// the conduit's To zone, as for BlockConduit; like RestoreZone, it makes
+// no plant-state check. Reopening a conduit that is not cut is harmless.
+func (a *Activities) RestoreConduit(ctx context.Context, in ActionInput) (ActionResult, error) {
+	return a.oneConduit(ctx, in, "ot.restore_conduit", true)
+}
+
+// oneConduit cuts (or, with restore, reopens) the one conduit named by
+// the call's "conduit" argument, under the call's own idempotency key.
+func (a *Activities) oneConduit(ctx context.Context, in ActionInput, action string, restore bool) (ActionResult, error) {
 	pol, err := a.admit(in.Call, action)
 	if err != nil {
 		return ActionResult{}, err
@@ -144,51 +171,148 @@ func (a *Activities) BlockConduit(ctx context.Context, in ActionInput) (ActionRe
 	if a.Isolator == nil {
 		return ActionResult{}, missing(in.Call, action, "isolation")
 	}
-	if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
-		return ActionResult{}, err
+	if !restore {
+		if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
+			return ActionResult{}, err
+		}
 	}
 	log := logger(ctx)
+	verb, doing, done := "blocking", "cutting", "cut"
+	if restore {
+		verb, doing, done = "restoring", "reopening", "reopened"
+	}
 	if bg := in.Call.Signoff.BreakGlass; bg != nil {
-		log.Warn("break-glass conduit block", "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
+		log.Warn("break-glass conduit "+verb, "step", in.Call.Step, "conduit", c.ID, "by", bg.Person, "reason", bg.Reason)
 	}
 	req := w.request(in.Call, c, in.Call.IdempotencyKey(), reason)
-	log.Info("blocking conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
-	resp, err := a.Isolator.Cut(ctx, req)
+	log.Info(verb+" conduit", "step", in.Call.Step, "key", req.Key, "conduit", c.ID, "enforcement", c.Enforcement, "exercise", in.Call.Exercise)
+	var resp ConduitResponse
+	if restore {
+		resp, err = a.Isolator.Restore(ctx, req)
+	} else {
+		resp, err = a.Isolator.Cut(ctx, req)
+	}
 	if err != nil {
-		return ActionResult{}, integrationError(fmt.Sprintf("%s: cutting conduit %s at %s", stepName(in.Call), c.ID, c.Enforcement), err)
+		return ActionResult{}, integrationError(fmt.Sprintf("%s: %s conduit %s at %s", stepName(in.Call), doing, c.ID, c.Enforcement), err)
 	}
 	return ActionResult{
 		Output:    map[string]any{"enforcement": c.Enforcement},
 		Simulated: resp.Simulated,
-		Summary:   fmt.Sprintf("cut conduit %s (%s -> %s) at %s", c.ID, c.From, c.To, c.Enforcement) + breakGlassNote(in.Call),
+		Summary:   fmt.Sprintf("%s conduit %s (%s -> %s) at %s", done, c.ID, c.From, c.To, c.Enforcement) + breakGlassNote(in.Call),
 	}, nil
 }
 
+// selection is a zone action's from and except: which of the conduits
+// into the zone it acts on. The zero selection is all of them.
+type selection struct {
+	// from, when not empty, limits the action to conduits from these zones.
+	from []string
+	// except are conduits into the zone to leave as they are.
+	except []string
+}
+
+// readSelection reads the from and except arguments.
+func readSelection(r *argReader) selection {
+	var s selection
+	from := r.strs("from", false)
+	if from != nil && len(from) == 0 {
+		r.fail("argument \"from\" is an empty list, which limits nothing; name the zones, or leave it out")
+	}
+	for _, z := range from {
+		s.from = append(s.from, strings.TrimPrefix(z, "zone."))
+	}
+	for _, c := range r.strs("except", false) {
+		s.except = append(s.except, strings.TrimPrefix(c, "conduit."))
+	}
+	return s
+}
+
+// String says what the selection is, for the timeline.
+func (s selection) String() string {
+	var parts []string
+	if len(s.from) > 0 {
+		parts = append(parts, "from "+strings.Join(s.from, ", "))
+	}
+	if len(s.except) > 0 {
+		parts = append(parts, "except "+strings.Join(s.except, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// apply splits the conduits isolation acts on into those the selection
+// keeps (act) and those it leaves alone (skipped). Every conduit in except
+// must lead into zone and every zone in from must have a conduit into
+// zone among all, by the worker's plant model: otherwise the call is
+// refused before anything is touched, as the compiler refuses it.
+func (s selection) apply(call Call, action, zone string, all []Conduit, w plant) (act, skipped []Conduit, err error) {
+	var problems []string
+	except := map[string]bool{}
+	for _, id := range s.except {
+		if c, ok := w.conduit(id); !ok || c.To != zone {
+			problems = append(problems, fmt.Sprintf("except names conduit %q, which does not lead into zone %s", id, zone))
+		}
+		except[id] = true
+	}
+	from := map[string]bool{}
+	for _, id := range s.from {
+		found := false
+		for _, c := range all {
+			found = found || c.From == id
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("from names zone %q, but no conduit isolation cuts leads from it into zone %s", id, zone))
+		}
+		from[id] = true
+	}
+	if len(problems) > 0 {
+		// A forged call may name thousands; the first few say enough.
+		const shown = 10
+		more := ""
+		if len(problems) > shown {
+			more = fmt.Sprintf("; and %d more", len(problems)-shown)
+			problems = problems[:shown]
+		}
+		return nil, nil, badArgs("%s (%s): %s%s; nothing was touched", stepName(call), action, strings.Join(problems, "; "), more)
+	}
+	for _, c := range all {
+		if except[c.ID] || (len(from) > 0 && !from[c.From]) {
+			skipped = append(skipped, c)
+		} else {
+			act = append(act, c)
+		}
+	}
+	return act, skipped, nil
+}
+
 // prepareZone returns the worker's plant model and the conduits into zone
-// that isolation cuts (act) and keeps open (kept) by it, both sorted by ID.
-// In order, it checks that the zone is in the call's plant model (an
-// unknown zone is a bad argument, which no fresh sign-off could fix), runs
-// guard three, and checks that every conduit to act on can be enforced and
-// that an isolator is wired in.
-func (a *Activities) prepareZone(ctx context.Context, pol *Policy, call Call, action, zone string) (w plant, act, kept []Conduit, err error) {
+// that the action acts on (act), that isolation keeps open (kept) and
+// that sel leaves alone (skipped), each sorted by ID. In order, it checks
+// that the zone is in the call's plant model (an unknown zone is a bad
+// argument, which no fresh sign-off could fix), runs guard three, applies
+// sel, and checks that every conduit to act on can be enforced and that an
+// isolator is wired in.
+func (a *Activities) prepareZone(ctx context.Context, pol *Policy, call Call, action, zone string, sel selection) (w plant, act, kept, skipped []Conduit, err error) {
 	p, err := plantOf(call, action)
 	if err != nil {
-		return plant{}, nil, nil, err
+		return plant{}, nil, nil, nil, err
 	}
 	if _, ok := p.zone(zone); !ok {
-		return plant{}, nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
+		return plant{}, nil, nil, nil, badArgs("%s (%s): zone %q is not in the plant model (known: %s)", stepName(call), action, zone, listOrNone(p.zoneIDs()))
 	}
 	if w, err = a.authorise(ctx, pol, call, action, zone, ""); err != nil {
-		return plant{}, nil, nil, err
+		return plant{}, nil, nil, nil, err
 	}
-	act, kept = w.into(zone)
+	all, kept := w.into(zone)
+	if act, skipped, err = sel.apply(call, action, zone, all, w); err != nil {
+		return plant{}, nil, nil, nil, err
+	}
 	if err := needEnforcement(call, action, act); err != nil {
-		return plant{}, nil, nil, err
+		return plant{}, nil, nil, nil, err
 	}
 	if len(act) > 0 && a.Isolator == nil {
-		return plant{}, nil, nil, missing(call, action, "isolation")
+		return plant{}, nil, nil, nil, missing(call, action, "isolation")
 	}
-	return w, act, kept, nil
+	return w, act, kept, skipped, nil
 }
 
 // into returns the conduits into zone that isolation cuts and those it

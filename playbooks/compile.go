@@ -133,6 +133,9 @@ type cstep struct {
 	// forRefs and distinctRefs are an approval's for and distinct_from
 	// entries, checked once every step is compiled (ownSignoffs).
 	forRefs, distinctRefs []Ref
+	// listRefs are the entries of a list(zone) or list(conduit) argument
+	// (from and except), by argument name, for the safety check.
+	listRefs map[string][]Ref
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -915,6 +918,66 @@ func (c *compiler) argument(cs *cstep, spec *actions.Spec, arg actions.Arg, expr
 			return nil
 		}
 		return plan.Lit(name)
+	case arg.Type == actions.ZoneList || arg.Type == actions.ConduitList:
+		kind := blockZone
+		if arg.Type == actions.ConduitList {
+			kind = blockConduit
+		}
+		if !v.IsWhollyKnown() {
+			return fail("the %ss must be known when the playbook is compiled, so the safety check can tell what the step touches. Write [%s.NAME, ...].", kind, kind)
+		}
+		if !v.Type().IsTupleType() && !v.Type().IsListType() && !v.Type().IsSetType() {
+			return fail("expected a list such as [%s.NAME]; got %s.", kind, v.Type().FriendlyName())
+		}
+		// Each entry's own range, when the list is written out in the source.
+		elems, _ := hcl.ExprList(expr)
+		var refs []Ref
+		list := []any{}
+		seen := map[string]bool{}
+		bad := false
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, ev := it.Element()
+			er := r
+			if len(elems) == v.LengthInt() {
+				er = elems[i].Range()
+			}
+			if ev.IsNull() {
+				c.errorf(er, "Invalid argument", "Argument %q of %s: entry %d is null; expected %s.NAME.", arg.Name, spec.Name, i+1, kind)
+				bad = true
+				continue
+			}
+			name, ok := entityName(ev, kind)
+			if !ok {
+				c.errorf(er, "Invalid argument", "Argument %q of %s: expected %s.NAME or a string naming a %s; got %s.", arg.Name, spec.Name, kind, kind, ev.Type().FriendlyName())
+				bad = true
+				continue
+			}
+			ref := Ref{Kind: kind, Name: name, Range: er}
+			if !c.entityExists(ref) {
+				bad = true
+				continue
+			}
+			if seen[name] {
+				c.errorf(er, "Invalid argument", "Argument %q of %s names %s.%s twice.", arg.Name, spec.Name, kind, name)
+				bad = true
+				continue
+			}
+			seen[name] = true
+			refs = append(refs, ref)
+			list = append(list, name)
+		}
+		if bad {
+			return nil
+		}
+		if len(refs) == 0 && arg.Type == actions.ZoneList {
+			return fail("an empty list would read as \"from no zone\", yet it limits nothing. Name the zones, or leave %s out to act on every conduit into the zone.", arg.Name)
+		}
+		if cs.listRefs == nil {
+			cs.listRefs = map[string][]Ref{}
+		}
+		cs.listRefs[arg.Name] = refs
+		return plan.Lit(list)
 	case arg.Type == actions.Principals:
 		if !v.IsWhollyKnown() {
 			return fail("people and rosters must be known when the playbook is compiled; write [roster.NAME, person.NAME].")

@@ -178,8 +178,8 @@ type Setting struct {
 type Safety struct {
 	Signoff    *Signoff
 	BreakGlass *BreakGlass
-	// RestoreNeedsOwnSignoff makes every ot.restore_zone step need a
-	// safety approval that names it in for.
+	// RestoreNeedsOwnSignoff makes every ot.restore_zone and
+	// ot.restore_conduit step need a safety approval that names it in for.
 	RestoreNeedsOwnSignoff bool
 	DeclRange              hcl.Range
 }

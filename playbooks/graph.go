@@ -159,6 +159,9 @@ func (c *compiler) safetyCheck() {
 		c.uses["zone."+zone] = true
 		if cs.spec.Target == actions.TargetZone {
 			c.warnNothingToCut(cs, zone)
+			if len(cs.listRefs) > 0 {
+				c.checkSelection(cs, zone)
+			}
 		}
 		c.checkEnforcement(cs, zone)
 		anc := c.ancestors(cs)
@@ -288,10 +291,101 @@ func (c *compiler) warnNothingToCut(cs *cstep, zone string) {
 		cs.out.ID, cs.spec.Name, zone, into, zone)
 }
 
+// selectInto splits the conduits into zone that isolation would cut (to is
+// the zone, not kept open on isolation) into those the step acts on and
+// those its from and except leave alone, each sorted, as the activities
+// choose them.
+func (c *compiler) selectInto(cs *cstep, zone string) (act, skipped []string) {
+	from := map[string]bool{}
+	for _, r := range cs.listRefs["from"] {
+		from[r.Name] = true
+	}
+	except := map[string]bool{}
+	for _, r := range cs.listRefs["except"] {
+		except[r.Name] = true
+	}
+	for _, n := range sortedKeys(c.cfg.Conduits) {
+		k := c.cfg.Conduits[n]
+		if k.To == nil || k.To.Name != zone || k.KeepOpenOnIsolation {
+			continue
+		}
+		if except[n] || (len(from) > 0 && (k.From == nil || !from[k.From.Name])) {
+			skipped = append(skipped, n)
+		} else {
+			act = append(act, n)
+		}
+	}
+	return act, skipped
+}
+
+// checkSelection checks a zone step's from and except against the plant
+// model. Each is an error at the entry: an except conduit that does not
+// lead into the zone, or a from zone no conduit comes from into it, says
+// the author meant another conduit or zone, and the step would touch
+// conduits they did not mean to. A selection that leaves nothing to act on
+// is an error too, not a warning as for a zone with no conduits: the
+// playbook contradicts itself, and a sign-off would be asked for a step
+// that does nothing while the timeline reads as though it isolated.
+func (c *compiler) checkSelection(cs *cstep, zone string) {
+	into := map[string]bool{}
+	fromZones := map[string]bool{}
+	var intoNames []string
+	for _, n := range sortedKeys(c.cfg.Conduits) {
+		k := c.cfg.Conduits[n]
+		if k.To == nil || k.To.Name != zone {
+			continue
+		}
+		into[n] = true
+		intoNames = append(intoNames, n)
+		if k.From != nil && !k.KeepOpenOnIsolation {
+			fromZones[k.From.Name] = true
+		}
+	}
+	bad := false
+	for _, r := range cs.listRefs["except"] {
+		if into[r.Name] {
+			continue
+		}
+		bad = true
+		k := c.cfg.Conduits[r.Name]
+		runs := ""
+		if k != nil && k.From != nil && k.To != nil {
+			runs = fmt.Sprintf(" (it runs from zone.%s to zone.%s)", k.From.Name, k.To.Name)
+		}
+		c.errorf(r.Range, "Conduit not into the zone",
+			"%s runs %s on zone.%s, but except names conduit.%s, which does not lead into zone.%s%s, so the step would not touch it anyway. Conduits into zone.%s: %s.",
+			cs.out.ID, cs.spec.Name, zone, r.Name, zone, runs, zone, knownListPrefixed("conduit", intoNames))
+	}
+	for _, r := range cs.listRefs["from"] {
+		if fromZones[r.Name] {
+			continue
+		}
+		bad = true
+		var zs []string
+		for z := range fromZones {
+			zs = append(zs, z)
+		}
+		sort.Strings(zs)
+		c.errorf(r.Range, "No conduit from the zone",
+			"%s runs %s on zone.%s, but from names zone.%s, and no conduit that isolation cuts leads from zone.%s into zone.%s. Zones with such a conduit: %s.",
+			cs.out.ID, cs.spec.Name, zone, r.Name, r.Name, zone, knownListPrefixed("zone", zs))
+	}
+	if bad {
+		return
+	}
+	act, skipped := c.selectInto(cs, zone)
+	if len(act) == 0 && len(skipped) > 0 {
+		c.errorf(cs.blk.DeclRange, "Selection leaves nothing to do",
+			"%s runs %s on zone.%s, but its from and except leave every conduit into it alone (%s), so the step would cut or reopen nothing. Remove the step, or narrow except or widen from.",
+			cs.out.ID, cs.spec.Name, zone, joinPrefixed("conduit.", skipped))
+	}
+}
+
 // cutConduits returns the names of the conduits a safety-critical step cuts
-// (or, for ot.restore_zone, reopens), sorted, as the activities choose them:
-// for an action on a zone, every conduit whose to is the zone and that is not
-// kept open on isolation; for an action on a conduit, that conduit.
+// (or, for ot.restore_zone and ot.restore_conduit, reopens), sorted, as the
+// activities choose them: for an action on a zone, every conduit whose to
+// is the zone, that is not kept open on isolation and that its from and
+// except select; for an action on a conduit, that conduit.
 func (c *compiler) cutConduits(cs *cstep, zone string) []string {
 	if cs.spec.Target == actions.TargetConduitTo {
 		if e := cs.out.Action.With["conduit"]; e != nil {
@@ -303,14 +397,8 @@ func (c *compiler) cutConduits(cs *cstep, zone string) []string {
 		}
 		return nil
 	}
-	var out []string
-	for _, n := range sortedKeys(c.cfg.Conduits) {
-		k := c.cfg.Conduits[n]
-		if k.To != nil && k.To.Name == zone && !k.KeepOpenOnIsolation {
-			out = append(out, n)
-		}
-	}
-	return out
+	act, _ := c.selectInto(cs, zone)
+	return act
 }
 
 // checkEnforcement rejects a safety-critical step that would cut a conduit

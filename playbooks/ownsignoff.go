@@ -8,8 +8,9 @@ import (
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
 )
 
-// actionRestoreZone is the action restore_needs_own_signoff is about.
-const actionRestoreZone = "ot.restore_zone"
+// restoreActions are the actions restore_needs_own_signoff is about: the
+// ones that reopen conduits.
+var restoreActions = map[string]bool{"ot.restore_zone": true, "ot.restore_conduit": true}
 
 // ownSignoffs resolves every approval's for and distinct_from, now that
 // every step is compiled, and returns, per safety-critical step ID, the
@@ -31,7 +32,7 @@ func (c *compiler) ownSignoffs() map[string][]*cstep {
 			}
 			if !target.spec.SafetyCritical {
 				c.errorf(r.Range, "Sign-off for a step that needs none",
-					"%s runs %s, which is not safety-critical, so no sign-off guards it. for lists the safety-critical steps (ot.isolate_zone, ot.restore_zone, ot.block_conduit, ...) that %s is for.",
+					"%s runs %s, which is not safety-critical, so no sign-off guards it. for lists the safety-critical steps (ot.isolate_zone, ot.restore_zone, ot.block_conduit, ot.restore_conduit, ...) that %s is for.",
 					target.out.ID, target.spec.Name, cs.out.ID)
 				continue
 			}
@@ -77,7 +78,7 @@ func (c *compiler) refStep(r Ref) *cstep {
 // needsOwnSignoff reports whether the safety policy makes a step need a
 // sign-off that names it in for (restore_needs_own_signoff).
 func (c *compiler) needsOwnSignoff(cs *cstep) bool {
-	return c.cfg.Safety != nil && c.cfg.Safety.RestoreNeedsOwnSignoff && cs.spec != nil && cs.spec.Name == actionRestoreZone
+	return c.cfg.Safety != nil && c.cfg.Safety.RestoreNeedsOwnSignoff && cs.spec != nil && restoreActions[cs.spec.Name]
 }
 
 // checkOwnSignoff is the safety check for a step that needs a sign-off of

@@ -103,6 +103,12 @@ func TestOwnSignoffRejects(t *testing.T) {
 			contains: []string{"step.restore runs ot.restore_zone on zone.control", "restore_needs_own_signoff = true", "no approval names step.restore in for", "An earlier sign-off covering the same zone (approval.isolate_ok) does not count", "for    = [step.restore]"},
 		},
 		{
+			name: "policy: restore_conduit guarded only by the isolation's sign-off",
+			base: ownBase, hcl: strings.Replace(restoreCase("", sameWhen+"\n    needs = [decision.reconnect]"), "action = \"ot.restore_zone\"\n    with   = { zone = zone.control }", "action = \"ot.restore_conduit\"\n    with   = { conduit = conduit.dmz_to_control }", 1),
+			summary: "Safety-critical step without its own sign-off", severity: hcl.DiagError, line: 25, column: 3,
+			contains: []string{"step.restore runs ot.restore_conduit on zone.control", "restore_needs_own_signoff = true", "no approval names step.restore in for", "An earlier sign-off covering the same zone (approval.isolate_ok) does not count"},
+		},
+		{
 			name: "for: restore does not wait for its own sign-off",
 			base: safetyBase, hcl: restoreCase("    for = [step.restore]", sameWhen+"\n    needs = [decision.reconnect]"),
 			summary: "Safety-critical step without its own sign-off", severity: hcl.DiagError, line: 25, column: 3,

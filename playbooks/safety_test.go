@@ -191,6 +191,34 @@ func TestSafetyCheckRejects(t *testing.T) {
 			line:     4,
 			contains: []string{"ot.block_conduit on zone.control", "approval.ok covers zone.dmz, not zone.control", "fix its covers: covers = [zone.control], or [zone.dmz, zone.control]"},
 		},
+		{
+			name: "restore_conduit with no sign-off",
+			hcl: `playbook "p" {
+  step "reopen" {
+    action = "ot.restore_conduit"
+    with   = { conduit = conduit.dmz_to_control }
+  }
+}`,
+			line:     2,
+			contains: []string{"step.reopen runs ot.restore_conduit on zone.control", `approval "reopen_ok"`},
+		},
+		{
+			name: "restore_conduit gated for the from zone, not the protected to zone",
+			hcl: `playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = [zone.dmz]
+    prompt = "Reopen?"
+  }
+  step "reopen" {
+    action = "ot.restore_conduit"
+    with   = { conduit = conduit.dmz_to_control }
+    needs  = [approval.ok]
+  }
+}`,
+			line:     4,
+			contains: []string{"ot.restore_conduit on zone.control", "approval.ok covers zone.dmz, not zone.control"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -399,6 +427,22 @@ func TestSafetyCheckAccepts(t *testing.T) {
   }
 }`,
 			step: "step.cut", guarded: []string{"approval.ok"},
+		},
+		{
+			name: "restore_conduit gated for its protected zone",
+			hcl: `playbook "p" {
+  approval "ok" {
+    kind   = "safety"
+    covers = [zone.control]
+    prompt = "Reopen?"
+  }
+  step "reopen" {
+    action = "ot.restore_conduit"
+    with   = { conduit = conduit.dmz_to_control }
+    needs  = [approval.ok]
+  }
+}`,
+			step: "step.reopen", guarded: []string{"approval.ok"},
 		},
 		{
 			name: "two guards on joining branches",
@@ -683,6 +727,8 @@ conduit "vendor_to_control" {
 		{"a bare conduit leading out of the zone", "ot.isolate_zone", "zone = zone.control", bareOut, nil},
 		{"a bare conduit kept open", "ot.isolate_zone", "zone = zone.control", bareKept, nil},
 		{"blocking an enforced conduit next to a bare one", "ot.block_conduit", "conduit = conduit.dmz_to_control", bareInto, nil},
+		{"reopening a bare conduit", "ot.restore_conduit", "conduit = conduit.it_to_control", bareInto,
+			[]string{"step.act runs ot.restore_conduit", "conduit.it_to_control"}},
 		{"isolating another zone", "ot.isolate_zone", "zone = zone.dmz", bareInto + `
 conduit "control_to_dmz" {
   from        = zone.control
@@ -729,7 +775,7 @@ conduit "control_to_dmz" {
 					t.Errorf("error %q lacks %q", errs[0].Detail, w)
 				}
 			}
-			if c.action == "ot.block_conduit" && strings.Contains(errs[0].Detail, "keep_open") {
+			if strings.HasSuffix(c.action, "_conduit") && strings.Contains(errs[0].Detail, "keep_open") {
 				t.Errorf("keep_open_on_isolation does not help ot.block_conduit: %s", errs[0].Detail)
 			}
 		})

@@ -233,7 +233,7 @@ type harness struct {
 }
 
 // actionActivities are the activities whose input is an ActionInput.
-var actionActivities = []string{"SlackOpenChannel", "SlackPost", "IsolateZone", "BlockConduit", "RestoreZone",
+var actionActivities = []string{"SlackOpenChannel", "SlackPost", "IsolateZone", "BlockConduit", "RestoreZone", "RestoreConduit",
 	"PagerDutyTrigger", "PagerDutyResolve", "WebhookPost", "ModbusRead", "ContainHost"}
 
 func quietLogger() log.Logger {

@@ -190,8 +190,8 @@ func TestActions(t *testing.T) {
 			critical++
 		}
 	}
-	if critical != 3 {
-		t.Fatalf("%d safety-critical actions, want 3", critical)
+	if critical != 4 {
+		t.Fatalf("%d safety-critical actions, want 4", critical)
 	}
 }
 

@@ -36,7 +36,8 @@ const (
 	OpResolve = "pagerduty.resolve"
 	// OpCut is Isolator.Cut (from ot.isolate_zone or ot.block_conduit).
 	OpCut = "isolator.cut"
-	// OpRestore is Isolator.Restore (from ot.restore_zone).
+	// OpRestore is Isolator.Restore (from ot.restore_zone or
+	// ot.restore_conduit).
 	OpRestore = "isolator.restore"
 	// OpWebhook is Webhook.Send.
 	OpWebhook = "webhook.post"

@@ -79,6 +79,7 @@ func writeSummary(b *strings.Builder, p *plan.Plan) {
 		fmt.Fprintf(b, "  %*d. %s\n", width, i+1, oneLine(s.ID))
 		writeStep(b, s, strings.Repeat(" ", width+6))
 		writePlantCheck(b, p, s, strings.Repeat(" ", width+6))
+		writeSelection(b, s, strings.Repeat(" ", width+6))
 	}
 
 	if sp := p.Safety; sp != nil {
@@ -122,6 +123,35 @@ func writePlantCheck(b *strings.Builder, p *plan.Plan, s plan.Step, indent strin
 		v = fmt.Sprintf("register %d on %s must read %d, or nothing is cut and the step fails PlantNotSafe", ss.Register, ss.Integration, ss.Expect)
 	}
 	fmt.Fprintf(b, "%s%-14s%s\n", indent, "plant check", oneLine(v))
+}
+
+// writeSelection writes, for a zone step narrowed by from or except, which
+// conduits into the zone it is limited to and which it leaves alone, so a
+// reviewer sees them without reading the with block.
+func writeSelection(b *strings.Builder, s plan.Step, indent string) {
+	a := s.Action
+	if a == nil || !a.SafetyCritical {
+		return
+	}
+	for _, arg := range []struct{ name, label, prefix string }{
+		{"from", "only from", "zone."},
+		{"except", "leaves alone", "conduit."},
+	} {
+		e := a.With[arg.name]
+		if e == nil {
+			continue
+		}
+		v, ok := e.IsLiteral()
+		list, isList := v.([]any)
+		if !ok || !isList {
+			continue
+		}
+		names := make([]string, 0, len(list))
+		for _, x := range list {
+			names = append(names, arg.prefix+fmt.Sprint(x))
+		}
+		fmt.Fprintf(b, "%s%-14s%s\n", indent, arg.label, oneLine(strings.Join(names, ", ")))
+	}
 }
 
 // writeStep writes the indented details of one step.

@@ -9,6 +9,34 @@ import (
 
 // TestSummaryShowsThePlantCheck: each safety-critical step says what the
 // worker reads before it cuts anything, and a restore says it reads nothing.
+// TestSummaryShowsTheSelection: a zone step narrowed by from or except
+// says which conduits it is limited to and which it leaves alone.
+func TestSummaryShowsTheSelection(t *testing.T) {
+	p := &plan.Plan{
+		Playbook: "p",
+		Steps: []plan.Step{
+			{ID: "step.island", Kind: plan.KindStep, Action: &plan.ActionStep{Action: "ot.isolate_zone", SafetyCritical: true, Target: "control",
+				With: map[string]*plan.Expr{"zone": plan.Lit("control"), "from": plan.Lit([]any{"dmz"})}}},
+			{ID: "step.reopen", Kind: plan.KindStep, Action: &plan.ActionStep{Action: "ot.restore_zone", SafetyCritical: true, Target: "control",
+				With: map[string]*plan.Expr{"zone": plan.Lit("control"), "except": plan.Lit([]any{"vendor_remote", "\x1b[31mx"})}}},
+		},
+	}
+	var b strings.Builder
+	Summary(&b, p)
+	out := b.String()
+	for _, want := range []string{
+		"only from     zone.dmz\n  2. step.reopen",
+		"leaves alone  conduit.vendor_remote, conduit.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("summary carries a terminal escape:\n%q", out)
+	}
+}
+
 func TestSummaryShowsThePlantCheck(t *testing.T) {
 	step := func(id, action, zone string) plan.Step {
 		return plan.Step{ID: id, Kind: plan.KindStep, Action: &plan.ActionStep{Action: action, SafetyCritical: true, Target: zone, GuardedBy: []string{"approval.ok"}}}

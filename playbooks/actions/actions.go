@@ -27,6 +27,10 @@ const (
 	ZoneRef = "zone"
 	// ConduitRef is a conduit: conduit.NAME, or a string naming a conduit.
 	ConduitRef = "conduit"
+	// ZoneList is a list of zones: [zone.a, zone.b], or strings naming them.
+	ZoneList = "list(zone)"
+	// ConduitList is a list of conduits: [conduit.a], or strings naming them.
+	ConduitList = "list(conduit)"
 	// Principals is a list of people and rosters: [person.a, roster.b].
 	Principals = "principals"
 	// IntegrationPrefix starts an integration argument type: "integration:modbus"
@@ -121,7 +125,7 @@ func (s Spec) Validate() error {
 		}
 		seen[a.Name] = true
 		switch a.Type {
-		case String, Number, Bool, ListOfString, MapOfString, Any, ZoneRef, ConduitRef, Principals:
+		case String, Number, Bool, ListOfString, MapOfString, Any, ZoneRef, ConduitRef, ZoneList, ConduitList, Principals:
 		default:
 			if !strings.HasPrefix(a.Type, IntegrationPrefix) || a.Type == IntegrationPrefix {
 				return fmt.Errorf("action %s: argument %q has unknown type %q", s.Name, a.Name, a.Type)
@@ -184,6 +188,13 @@ func (c *Catalogue) Specs() []Spec {
 
 var reason = Arg{Name: "reason", Type: String, Description: "Why, for the timeline and the audit trail."}
 
+// from and except narrow ot.isolate_zone and ot.restore_zone to some of the
+// conduits into the zone.
+var (
+	fromZones      = Arg{Name: "from", Type: ZoneList, Description: "Act only on the conduits into the zone from these zones."}
+	exceptConduits = Arg{Name: "except", Type: ConduitList, Description: "Conduits into the zone to leave as they are."}
+)
+
 // Builtin returns the catalogue of built-in actions. The list is fixed and
 // covered by tests, so an invalid entry is a programming error and panics.
 func Builtin() *Catalogue {
@@ -231,11 +242,14 @@ func builtinSpecs() []Spec {
 			Target:         TargetZone,
 			Args: []Arg{
 				{Name: "zone", Type: ZoneRef, Required: true, Description: "The zone to isolate."},
+				fromZones,
+				exceptConduits,
 				reason,
 			},
 			Output: []Field{
 				{Name: "conduits_cut", Type: ListOfString, Description: "Conduits that were cut."},
-				{Name: "conduits_kept", Type: ListOfString, Description: "Conduits left open on purpose."},
+				{Name: "conduits_kept", Type: ListOfString, Description: "Conduits left open on purpose (keep_open_on_isolation)."},
+				{Name: "conduits_skipped", Type: ListOfString, Description: "Conduits into the zone left as they were by from or except."},
 			},
 		},
 		Spec{
@@ -258,10 +272,26 @@ func builtinSpecs() []Spec {
 			Target:         TargetZone,
 			Args: []Arg{
 				{Name: "zone", Type: ZoneRef, Required: true, Description: "The zone to reconnect."},
+				fromZones,
+				exceptConduits,
 				reason,
 			},
 			Output: []Field{
 				{Name: "conduits_restored", Type: ListOfString, Description: "Conduits reopened."},
+				{Name: "conduits_skipped", Type: ListOfString, Description: "Conduits into the zone left as they were by from or except."},
+			},
+		},
+		Spec{
+			Name:           "ot.restore_conduit",
+			Description:    "Reopen one conduit at its enforcement point, whichever step cut it.",
+			SafetyCritical: true,
+			Target:         TargetConduitTo,
+			Args: []Arg{
+				{Name: "conduit", Type: ConduitRef, Required: true, Description: "The conduit to reopen."},
+				reason,
+			},
+			Output: []Field{
+				{Name: "enforcement", Type: String, Description: "Integration instance that reopened it."},
 			},
 		},
 		Spec{

@@ -7,7 +7,7 @@ import (
 
 func TestBuiltinValid(t *testing.T) {
 	c := Builtin()
-	want := []string{"slack.open_channel", "slack.post", "ot.isolate_zone", "ot.block_conduit", "ot.restore_zone",
+	want := []string{"slack.open_channel", "slack.post", "ot.isolate_zone", "ot.block_conduit", "ot.restore_zone", "ot.restore_conduit",
 		"pagerduty.trigger", "webhook.post", "modbus.read", "edr.contain_host"}
 	for _, n := range want {
 		if _, ok := c.Lookup(n); !ok {
@@ -23,8 +23,8 @@ func TestBuiltinValid(t *testing.T) {
 			}
 		}
 	}
-	if critical != 3 {
-		t.Errorf("%d safety-critical actions, want 3", critical)
+	if critical != 4 {
+		t.Errorf("%d safety-critical actions, want 4", critical)
 	}
 }
 
