@@ -51,6 +51,7 @@ var eventWords = map[string]string{
 	workflows.EventIterationFinished: "iteration finished",
 	workflows.EventDeliveryFailed:    "delivery failed",
 	workflows.EventRosters:           "rosters read",
+	workflows.EventAuthorised:        "authorised",
 }
 
 // EventWord is how an event kind reads for people ("sign-off stale").

@@ -3,6 +3,7 @@ package review
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/firebreak-ir/firebreak/internal/incident"
 	"io"
 	"strings"
 	"time"
@@ -353,41 +354,10 @@ func fmtWall(t time.Time) string {
 
 // EventWord is how an event kind reads for people ("sign-off stale").
 func EventWord(kind string) string {
-	if w, ok := eventWords[kind]; ok {
-		return w
+	if kind == exercise.EventInject {
+		return "inject"
 	}
-	return strings.ReplaceAll(kind, "_", " ")
-}
-
-var eventWords = map[string]string{
-	exercise.EventInject:             "inject",
-	workflows.EventIncidentStarted:   "incident started",
-	workflows.EventIncidentFinished:  "incident finished",
-	workflows.EventStepStarted:       "started",
-	workflows.EventStepFinished:      "finished",
-	workflows.EventStepSkipped:       "skipped",
-	workflows.EventStepFailed:        "failed",
-	workflows.EventPaged:             "paged",
-	workflows.EventPrompted:          "asked",
-	workflows.EventAcknowledged:      "acknowledged",
-	workflows.EventApproved:          "approved",
-	workflows.EventDenied:            "denied",
-	workflows.EventDecided:           "decided",
-	workflows.EventTaskDone:          "task done",
-	workflows.EventBreakGlass:        "BREAK-GLASS",
-	workflows.EventRefused:           "refused",
-	workflows.EventTimedOut:          "timed out",
-	workflows.EventEscalated:         "escalated",
-	workflows.EventSignoffStale:      "sign-off stale",
-	workflows.EventSignoffRefused:    "sign-off refused",
-	workflows.EventNotified:          "notified",
-	workflows.EventCancelled:         "cancelled",
-	workflows.EventContinuedAsNew:    "history handed over",
-	workflows.EventRetry:             "retrying",
-	workflows.EventIterationFinished: "iteration finished",
-	workflows.EventDeliveryFailed:    "delivery failed",
-	workflows.EventRosters:           "rosters read",
-	workflows.EventAuthorised:        "authorised",
+	return incident.EventWord(kind)
 }
 
 // HistogramBins is how many bins a Monte Carlo histogram has.
