@@ -127,6 +127,8 @@ Run and answer incidents (needs Temporal and a worker; see TEMPORAL_ADDRESS):
   firebreak timeline INC-20261122-4F2A > record.md   the audit trail
   firebreak list --state running
   firebreak verify record.json                 check an exported timeline offline
+  firebreak report INC-20261122-4F2A --html review.html   the post-incident review
+  firebreak serve --key-file slack.key         answer in Slack (docs/slack.md)
 
 Rehearse (no server needed; every action on a simulated twin):
   firebreak exercise list
