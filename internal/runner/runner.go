@@ -89,8 +89,8 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	}
 	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: holder}
 	// Which integration backs each instance: Slack's adapter when its
-	// block is real; other real kinds through adapters.Build (none has an
-	// adapter yet); the rest run on their twins.
+	// block is real; other real kinds through adapters.Build (PagerDuty,
+	// every real instance sharing one client); the rest run on their twins.
 	for _, r := range adapters.Resolve(holder.Current()) {
 		logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
 	}
