@@ -73,6 +73,8 @@ type Client struct {
 	http      *http.Client
 	log       *slog.Logger
 	sleep     func(ctx context.Context, d time.Duration) error
+	// twins back the instances marked simulate = true beside real ones.
+	twins map[string]activities.Pager
 }
 
 // New returns a Client; every instance needs a routing key.
@@ -108,7 +110,23 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Join(other *Client) *Client {
 	m := maps.Clone(c.instances)
 	maps.Copy(m, other.instances)
-	return &Client{instances: m, http: c.http, log: c.log, sleep: c.sleep}
+	t := maps.Clone(c.twins)
+	if t == nil {
+		t = map[string]activities.Pager{}
+	}
+	maps.Copy(t, other.twins)
+	return &Client{instances: m, http: c.http, log: c.log, sleep: c.sleep, twins: t}
+}
+
+// WithTwin returns a Client that hands requests for integration id to twin
+// (the simulated twin of an instance marked simulate = true) instead of
+// sending them to PagerDuty, so simulated and real instances can sit side
+// by side in one worker.
+func (c *Client) WithTwin(id string, twin activities.Pager) *Client {
+	n := c.Join(&Client{})
+	delete(n.instances, id)
+	n.twins[id] = twin
+	return n
 }
 
 // IDs lists the integration IDs the Client serves, sorted.
@@ -116,6 +134,9 @@ func (c *Client) IDs() []string { return slices.Sorted(maps.Keys(c.instances)) }
 
 // Trigger opens (or, for a repeated dedup key, updates) an alert.
 func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (activities.TriggerResponse, error) {
+	if t, ok := c.twins[req.Integration]; ok {
+		return t.Trigger(ctx, req)
+	}
 	sev := req.Severity
 	if sev == "" {
 		sev = "critical"
@@ -143,6 +164,9 @@ func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (ac
 
 // Resolve resolves the alert with the request's dedup key.
 func (c *Client) Resolve(ctx context.Context, req activities.ResolveRequest) (activities.ResolveResponse, error) {
+	if t, ok := c.twins[req.Integration]; ok {
+		return t.Resolve(ctx, req)
+	}
 	if req.DedupKey == "" {
 		return activities.ResolveResponse{}, fmt.Errorf("resolve through %s: no dedup key: %w", req.Integration, activities.ErrPermanent)
 	}

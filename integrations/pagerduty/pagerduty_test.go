@@ -287,3 +287,38 @@ func TestJoin(t *testing.T) {
 		t.Error("an instance without a routing key was accepted")
 	}
 }
+
+type twinDouble struct{ triggers, resolves int }
+
+func (d *twinDouble) Trigger(context.Context, activities.TriggerRequest) (activities.TriggerResponse, error) {
+	d.triggers++
+	return activities.TriggerResponse{DedupKey: "sim", Simulated: true}, nil
+}
+
+func (d *twinDouble) Resolve(context.Context, activities.ResolveRequest) (activities.ResolveResponse, error) {
+	d.resolves++
+	return activities.ResolveResponse{Simulated: true}, nil
+}
+
+func TestWithTwin(t *testing.T) {
+	r := newRig(t)
+	d := &twinDouble{}
+	c := r.c.WithTwin("pagerduty.spare", d)
+	req := trigger("x")
+	req.Integration = "pagerduty.spare"
+	if resp, err := c.Trigger(context.Background(), req); err != nil || !resp.Simulated {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if _, err := c.Resolve(context.Background(), activities.ResolveRequest{Integration: "pagerduty.spare", DedupKey: "sim"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Trigger(context.Background(), trigger("x")); err != nil {
+		t.Fatal(err)
+	}
+	if d.triggers != 1 || d.resolves != 1 || r.fakes["pagerduty.default"].calls() != 1 {
+		t.Errorf("twin %+v, PagerDuty %d calls", d, r.fakes["pagerduty.default"].calls())
+	}
+	if _, err := r.c.Trigger(context.Background(), req); !errors.Is(err, activities.ErrPermanent) {
+		t.Errorf("WithTwin changed the client it was called on: %v", err)
+	}
+}

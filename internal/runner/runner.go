@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/adapters"
 	"github.com/firebreak-ir/firebreak/internal/org"
@@ -167,7 +168,8 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 		acts.Chat = chat
 	}
 	by := map[string]string{}
-	for _, r := range adapters.Resolve(holder.Current()) {
+	resolved := adapters.Resolve(holder.Current())
+	for _, r := range resolved {
 		if r.Mode != adapters.Real || r.Instance.Kind == "slack" {
 			continue
 		}
@@ -181,6 +183,16 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 			}
 			by[name] = r.Instance.ID
 		}
+	}
+	// Simulated pagerduty instances beside real ones keep their twin: the
+	// one PagerDuty client hands their requests to it.
+	if c, ok := acts.Pager.(*pagerduty.Client); ok {
+		for _, r := range resolved {
+			if r.Instance.Kind == "pagerduty" && r.Mode != adapters.Real {
+				c = c.WithTwin(r.Instance.ID, twin)
+			}
+		}
+		acts.Pager = c
 	}
 	return acts, nil
 }

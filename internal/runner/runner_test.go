@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,6 +116,10 @@ integration "pagerduty" "ot" {
   routing_key = env("PD_OT_KEY")
   api_url     = "http://127.0.0.1:1/v2/enqueue"
 }
+integration "pagerduty" "spare" {
+  routing_key = env("PD_SPARE_KEY")
+  simulate    = true
+}
 `
 	if err := os.WriteFile(filepath.Join(dir, "integrations.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -134,5 +139,10 @@ integration "pagerduty" "ot" {
 	}
 	if ids := strings.Join(c.IDs(), ","); ids != "pagerduty.default,pagerduty.ot" {
 		t.Errorf("the client serves %s", ids)
+	}
+	// The simulated instance beside them still runs on its twin.
+	resp, err := live.Pager.Trigger(context.Background(), activities.TriggerRequest{Key: "k", Integration: "pagerduty.spare", Summary: "s", Severity: "info"})
+	if err != nil || !resp.Simulated {
+		t.Errorf("pagerduty.spare: %+v, %v; want the twin's simulated answer", resp, err)
 	}
 }
