@@ -6,8 +6,8 @@
 // An instance is real when its kind has an adapter and its block does not
 // say simulate = true; otherwise it runs on its simulated twin
 // (integrations/sim). Exercise runs always get twins, on their own task
-// queue, whatever this package says. Slack has its adapter; the others
-// arrive with the issue that brings real integrations, and each is added
+// queue, whatever this package says. Slack and PagerDuty have their
+// adapters; the others arrive with the issue that brings real integrations, and each is added
 // here, in Kinds, and nowhere else.
 package adapters
 
@@ -26,6 +26,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
 	"github.com/firebreak-ir/firebreak/internal/org"
 )
@@ -75,7 +76,14 @@ var Kinds = map[string]Kind{
 		Twin: "records conduit cuts and restores in the simulation journal; no packet filter changes",
 	},
 	"pagerduty": {
-		Name:  "pagerduty",
+		Name: "pagerduty",
+		// Each instance builds a client for itself; Backing.Apply joins
+		// them into the one client that serves every real instance.
+		New: func(in *org.Instance) (any, error) {
+			return pagerduty.New(pagerduty.Config{Instances: map[string]pagerduty.Instance{
+				in.ID: {RoutingKey: in.Value("routing_key"), URL: in.Value("api_url")},
+			}})
+		},
 		Probe: probeURL("api_url", "https://events.pagerduty.com"),
 		Target: func(in *org.Instance) string {
 			if v := in.Env["api_url"]; v != "" {

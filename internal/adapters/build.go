@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/internal/org"
 )
 
@@ -43,13 +44,21 @@ func Build(in *org.Instance) (Backing, error) {
 }
 
 // Apply puts what b backs into acts, in place of the simulated twins
-// there, and returns the names of the interfaces it set.
+// there, and returns the names of the interfaces it set. A PagerDuty
+// client joins the one acts already has: one client serves every real
+// pagerduty instance, routing by the request's integration ID, so a
+// second instance extends Pager rather than setting it again (and is not
+// named).
 func (b Backing) Apply(acts *activities.Activities) []string {
 	var set []string
 	if b.Chat != nil {
 		acts.Chat, set = b.Chat, append(set, "Chat")
 	}
-	if b.Pager != nil {
+	prev, joins := acts.Pager.(*pagerduty.Client)
+	next, ok := b.Pager.(*pagerduty.Client)
+	if joins && ok {
+		acts.Pager = prev.Join(next)
+	} else if b.Pager != nil {
 		acts.Pager, set = b.Pager, append(set, "Pager")
 	}
 	if b.PlantState != nil {

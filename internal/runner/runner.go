@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/adapters"
 	"github.com/firebreak-ir/firebreak/internal/org"
@@ -89,8 +90,8 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	}
 	ws := &Workers{Twin: twin, ExerciseTwin: sim.New(j), Org: holder}
 	// Which integration backs each instance: Slack's adapter when its
-	// block is real; other real kinds through adapters.Build (none has an
-	// adapter yet); the rest run on their twins.
+	// block is real; other real kinds through adapters.Build (PagerDuty,
+	// every real instance sharing one client); the rest run on their twins.
 	for _, r := range adapters.Resolve(holder.Current()) {
 		logger.Info("integration", "instance", r.Instance.ID, "mode", string(r.Mode), "why", r.Why, "reaches", r.Target)
 	}
@@ -167,7 +168,8 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 		acts.Chat = chat
 	}
 	by := map[string]string{}
-	for _, r := range adapters.Resolve(holder.Current()) {
+	resolved := adapters.Resolve(holder.Current())
+	for _, r := range resolved {
 		if r.Mode != adapters.Real || r.Instance.Kind == "slack" {
 			continue
 		}
@@ -181,6 +183,16 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 			}
 			by[name] = r.Instance.ID
 		}
+	}
+	// Simulated pagerduty instances beside real ones keep their twin: the
+	// one PagerDuty client hands their requests to it.
+	if c, ok := acts.Pager.(*pagerduty.Client); ok {
+		for _, r := range resolved {
+			if r.Instance.Kind == "pagerduty" && r.Mode != adapters.Real {
+				c = c.WithTwin(r.Instance.ID, twin)
+			}
+		}
+		acts.Pager = c
 	}
 	return acts, nil
 }

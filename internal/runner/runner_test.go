@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
 	"github.com/firebreak-ir/firebreak/internal/org"
@@ -97,5 +99,50 @@ func TestExerciseQueueAsksInSlack(t *testing.T) {
 		if ex.Isolator != activities.Isolator(exTwin) || ex.Pager != activities.Pager(exTwin) {
 			t.Errorf("the exercise queue's actuators are not its twin")
 		}
+	}
+}
+
+// TestLiveWorkerSharesOnePagerDutyClient: two real pagerduty instances do
+// not count as two backings of Pager (which the live worker refuses): they
+// share one client that serves both.
+func TestLiveWorkerSharesOnePagerDutyClient(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+integration "pagerduty" "default" {
+  routing_key = env("PD_KEY")
+  api_url     = "http://127.0.0.1:1/v2/enqueue"
+}
+integration "pagerduty" "ot" {
+  routing_key = env("PD_OT_KEY")
+  api_url     = "http://127.0.0.1:1/v2/enqueue"
+}
+integration "pagerduty" "spare" {
+  routing_key = env("PD_SPARE_KEY")
+  simulate    = true
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "integrations.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PD_KEY": "key-a", "PD_OT_KEY": "key-b"}
+	o, _, diags := org.Load(dir, org.Options{Getenv: func(k string) string { return env[k] }, Lenient: true})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	live, err := liveActivities(org.NewHolder(o, org.Options{}), sim.New(sim.NewJournal()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := live.Pager.(*pagerduty.Client)
+	if !ok {
+		t.Fatalf("the live Pager is %T, want the PagerDuty client", live.Pager)
+	}
+	if ids := strings.Join(c.IDs(), ","); ids != "pagerduty.default,pagerduty.ot" {
+		t.Errorf("the client serves %s", ids)
+	}
+	// The simulated instance beside them still runs on its twin.
+	resp, err := live.Pager.Trigger(context.Background(), activities.TriggerRequest{Key: "k", Integration: "pagerduty.spare", Summary: "s", Severity: "info"})
+	if err != nil || !resp.Simulated {
+		t.Errorf("pagerduty.spare: %+v, %v; want the twin's simulated answer", resp, err)
 	}
 }
