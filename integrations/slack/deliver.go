@@ -179,6 +179,13 @@ func (c *Chat) settle(ctx context.Context, ref activities.MessageRef, req activi
 		c.log.Warn("could not read a message to settle; settling it as it was posted", "channel", ref.Channel, "ts", ref.TS, "error", err)
 		b = posted
 	}
+	// Only firebreak's own messages of this incident are settled: a
+	// request is a claim (anyone who can schedule activities can send
+	// one), and a channel and timestamp could name any message the app
+	// may edit.
+	if !ownedBy(b.meta, req.IncidentID) {
+		return fmt.Errorf("slack: message %s in %s is not one firebreak posted for incident %s; left as it is: %w", ref.TS, ref.Channel, Plain(req.IncidentID, maxIDText), activities.ErrPermanent)
+	}
 	blocks := closedBlocks(b.blocks, req.Outcome, req.State)
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(b.text, false), slackapi.MsgOptionBlocks(blocks...)}
 	if b.meta != nil {
@@ -195,6 +202,16 @@ func (c *Chat) settle(ctx context.Context, ref activities.MessageRef, req activi
 	c.bodies.put(k, body{text: b.text, blocks: blocks, meta: b.meta})
 	c.mu.Unlock()
 	return nil
+}
+
+// ownedBy reports whether a message's metadata says firebreak posted it
+// for the incident.
+func ownedBy(meta *slackapi.SlackMetadata, incident string) bool {
+	if meta == nil || meta.EventType != MetadataEventType {
+		return false
+	}
+	got, _ := meta.EventPayload["incident"].(string)
+	return got != "" && got == incident
 }
 
 // fetch reads one message as Slack holds it (conversations.history,

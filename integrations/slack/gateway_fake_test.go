@@ -59,6 +59,7 @@ func (w *fakeWorld) prompt(t *testing.T, ref Ref) string {
 	api := slackapi.New("xoxb-gw", slackapi.OptionAPIURL(w.fk.URL()))
 	_, ts, err := api.PostMessage(w.channel,
 		slackapi.MsgOptionText("Approve isolating cell-3?", false),
+		slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"key": ref.Incident + "/" + ref.Step + "/prompt", "incident": ref.Incident}}),
 		slackapi.MsgOptionBlocks(
 			slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, "Approve isolating *cell-3*?", false, false), nil, nil),
 			slackapi.NewActionBlock("prompt", approve, deny),

@@ -79,6 +79,17 @@ func TestSettle(t *testing.T) {
 	if again := check("settled after a restart"); again != first {
 		t.Errorf("settling after a restart changed the message:\n%s\n%s", first, again)
 	}
+	// A request naming this message for another incident is refused and
+	// leaves it alone: requests are claims.
+	other := settle
+	other.IncidentID = "INC-OTHER"
+	other.Outcome = "forged outcome"
+	if _, err := r.fresh(t).Settle(ctx, other); err == nil || !errors.Is(err, activities.ErrPermanent) {
+		t.Errorf("settling another incident's message: %v; want a permanent refusal", err)
+	}
+	if again := check("after a forged settle"); again != first {
+		t.Errorf("a settle for another incident changed the message:\n%s\n%s", first, again)
+	}
 	// A message that is gone counts as settled.
 	gone := settle
 	gone.Messages = []activities.MessageRef{{Channel: room, TS: "1733058999.000100"}, {Channel: "C0GONE", TS: "1.2"}}
