@@ -27,19 +27,8 @@ import (
 // attestations (firebreak worker) and one that does not (firebreak dev),
 // no conduit is cut in any variant, and each refusal is in the timeline.
 func TestForgedSignoffs(t *testing.T) {
-	o, _, diags := org.Load(libraryDir, org.Options{})
-	if diags.HasErrors() {
-		t.Fatalf("loading the library: %s", diags.Error())
-	}
-	compiled, cdiags := o.Plan("ot_ransomware_containment")
-	if cdiags.HasErrors() {
-		t.Fatal(cdiags.Error())
-	}
 	// What the attacker has: the plan as JSON (firebreak plan --format json).
-	raw, err := json.Marshal(compiled)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, raw := ransomwarePlanJSON(t)
 	for _, mode := range []struct {
 		name    string
 		require bool
@@ -202,4 +191,24 @@ func step(t *testing.T, p map[string]any, id string) map[string]any {
 	}
 	t.Fatalf("the plan has no step %s to edit", id)
 	return nil
+}
+
+// ransomwarePlanJSON loads the shipped library as a worker's organisation
+// and returns it with the ransomware playbook's compiled plan as JSON: what
+// someone who can only reach the Temporal namespace starts from.
+func ransomwarePlanJSON(t *testing.T) (*org.Org, []byte) {
+	t.Helper()
+	o, _, diags := org.Load(libraryDir, org.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("loading the library: %s", diags.Error())
+	}
+	compiled, cdiags := o.Plan("ot_ransomware_containment")
+	if cdiags.HasErrors() {
+		t.Fatal(cdiags.Error())
+	}
+	raw, err := json.Marshal(compiled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, raw
 }

@@ -23,18 +23,7 @@ import (
 // goes by the edited plan, so only guard three, which goes by the
 // worker's own playbook, stands in the way; the restore reopens nothing.
 func TestForgedRestoreSignoffs(t *testing.T) {
-	o, _, diags := org.Load(libraryDir, org.Options{})
-	if diags.HasErrors() {
-		t.Fatalf("loading the library: %s", diags.Error())
-	}
-	compiled, cdiags := o.Plan("ot_ransomware_containment")
-	if cdiags.HasErrors() {
-		t.Fatal(cdiags.Error())
-	}
-	raw, err := json.Marshal(compiled)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, raw := ransomwarePlanJSON(t)
 	srv := startServer(t, devserver.Options{Ephemeral: true})
 	c := newClient(t, srv)
 	j := sim.NewJournal()
