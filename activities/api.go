@@ -326,16 +326,12 @@ type SettleInput struct {
 	Call Call `json:"call"`
 	// StepKind is the kind of the step (page, approval, decision, task).
 	StepKind string `json:"step_kind"`
-	// State is the step's state, or SettleSuperseded.
+	// State is the step's state.
 	State string `json:"state"`
 	// Outcome is one line for people on how the step ended.
 	Outcome  string       `json:"outcome"`
 	Messages []MessageRef `json:"messages"`
 }
-
-// SettleSuperseded is the state a SettleInput gives the messages of a round
-// that was asked again.
-const SettleSuperseded = "superseded"
 
 // SettleResult is the result of the Settle activity.
 type SettleResult struct {

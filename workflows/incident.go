@@ -73,8 +73,8 @@ const (
 	// slack.open_channel step opened (later messages go there, and pages
 	// and prompts are posted there too), keeps its pinned status message
 	// current with at most one update in flight, settles every message a
-	// step posted once the step stops taking answers (or a new round
-	// supersedes them), records delivery failures in the timeline, offers
+	// step posted once the step stops taking answers, records delivery
+	// failures in the timeline, offers
 	// break-glass on safety sign-off prompts, and reads the rosters filled
 	// from chat user groups when the incident starts, recording the
 	// snapshot its quorums go by.

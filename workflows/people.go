@@ -130,7 +130,6 @@ func contains(xs []string, x string) bool {
 // begins, later rounds when a safety sign-off went stale.
 func (r *runner) openRound(ctx workflow.Context, s *plan.Step, st *StepState, round int) {
 	now := workflow.Now(ctx)
-	r.supersede(s, st, round)
 	r.staleGroups(round)
 	st.State = StepWaiting
 	st.Round = round

@@ -106,16 +106,6 @@ func (r *runner) settleStep(s *plan.Step, st *StepState) {
 	r.settle(s, st, st.State, msgs)
 }
 
-// supersede settles the messages of a round that is asked again.
-func (r *runner) supersede(s *plan.Step, st *StepState, round int) {
-	if r.version < interpreterV7 || len(st.Messages) == 0 {
-		return
-	}
-	msgs := st.Messages
-	st.Messages = nil
-	r.settleAs(s, st, activities.SettleSuperseded, fmt.Sprintf("asked again in round %d; answer the new message", round), msgs)
-}
-
 // settle closes messages with the step's outcome; an empty state means
 // the step is still open (messages over the bound): they say so.
 func (r *runner) settle(s *plan.Step, st *StepState, state string, msgs []activities.MessageRef) {
