@@ -313,6 +313,10 @@ type ConduitRequest struct {
 	Enforcement string `json:"enforcement"`
 	// Reason is why, for rule comments and audit; may be "".
 	Reason string `json:"reason,omitempty"`
+	// IncidentID and Step name the incident and step that asked, for rule
+	// comments and audit.
+	IncidentID string `json:"incident_id,omitempty"`
+	Step       string `json:"step,omitempty"`
 }
 
 // ConduitResponse acknowledges a cut or restore.

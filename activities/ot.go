@@ -450,6 +450,8 @@ func (p plant) request(call Call, c Conduit, key, reason string) ConduitRequest 
 		To:          to,
 		Enforcement: c.Enforcement,
 		Reason:      reason,
+		IncidentID:  call.IncidentID,
+		Step:        call.Step,
 	}
 }
 
