@@ -162,13 +162,18 @@ func ExerciseActivities(twin *sim.Twin, chat activities.Chat) *activities.Activi
 // Slack adapter of a real slack integration, nil when there is none)
 // backs Chat; every other real instance is built through adapters.Build
 // (its actuators behind the exercise guard); the rest run on the twin.
+// Isolation, webhooks, EDR and plant-state reads go through one
+// adapters.Router, which sends each request to the instance it names;
+// every real pagerduty instance shares one PagerDuty client, which hands
+// the simulated ones' requests to the twin.
 func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*activities.Activities, error) {
 	acts := twin.Activities()
 	if chat != nil {
 		acts.Chat = chat
 	}
-	by := map[string]string{}
-	resolved := adapters.Resolve(holder.Current())
+	o := holder.Current()
+	router := adapters.NewRouter(o, twin.Activities())
+	resolved := adapters.Resolve(o)
 	for _, r := range resolved {
 		if r.Mode != adapters.Real || r.Instance.Kind == "slack" {
 			continue
@@ -177,13 +182,13 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range b.Apply(acts) {
-			if other, ok := by[name]; ok {
-				return nil, fmt.Errorf("integrations %s and %s are both real and both back %s; a worker has one of each for now: mark one simulate = true", other, r.Instance.ID, name)
-			}
-			by[name] = r.Instance.ID
+		if b.Pager != nil {
+			b.Apply(acts)
+			continue
 		}
+		router.Add(r.Instance.ID, b)
 	}
+	router.Apply(acts)
 	// Simulated pagerduty instances beside real ones keep their twin: the
 	// one PagerDuty client hands their requests to it.
 	if c, ok := acts.Pager.(*pagerduty.Client); ok {
