@@ -37,8 +37,17 @@ escalation "oncall" {
   }
 }
 
-integration "nftables" "cell_gw" { netns = "cell-gw" }
-integration "webhook" "edr" { url = "https://edr.example/contain" }
+# Simulated: these tests count effects in the simulation journal. The
+# netns tests make the enforcement point real in namespaces of their own.
+integration "nftables" "cell_gw" {
+  simulate = true
+  netns    = "cell-gw"
+}
+
+integration "webhook" "edr" {
+  simulate = true
+  url      = "https://edr.example/contain"
+}
 
 zone "it" { networks = ["10.1.0.0/16"] }
 zone "dmz" { networks = ["10.2.0.0/24"] }
