@@ -390,6 +390,8 @@ func (a *Activities) ContainHost(ctx context.Context, in ActionInput) (ActionRes
 		Exercise:    in.Call.Exercise,
 		Integration: integration,
 		Host:        host,
+		IncidentID:  in.Call.IncidentID,
+		Step:        in.Call.Step,
 	}
 	logger(ctx).Info("containing host", "step", in.Call.Step, "key", req.Key, "host", host, "integration", integration, "exercise", req.Exercise)
 	resp, err := a.EDR.Contain(ctx, req)

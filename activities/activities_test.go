@@ -707,7 +707,7 @@ func TestRetryAfterInjectedFailures(t *testing.T) {
 	}
 	var req activities.ContainRequest
 	_ = json.Unmarshal(eff[0].Request, &req)
-	if req.Integration != "webhook.edr" || req.Host != "ws-eng-07" {
+	if req.Integration != "webhook.edr" || req.Host != "ws-eng-07" || req.IncidentID != "inc-42" || req.Step != "step.contain_hosts" {
 		t.Errorf("request %+v", req)
 	}
 }

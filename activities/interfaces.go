@@ -365,6 +365,10 @@ type ContainRequest struct {
 	// e.g. "webhook.edr".
 	Integration string `json:"integration"`
 	Host        string `json:"host"` // host name or ID
+	// IncidentID and Step name the incident and step that asked, for the
+	// EDR's audit.
+	IncidentID string `json:"incident_id,omitempty"`
+	Step       string `json:"step,omitempty"`
 }
 
 // ContainResponse says whether the EDR confirmed containment.
