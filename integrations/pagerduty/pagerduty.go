@@ -1,5 +1,5 @@
 // Package pagerduty is the PagerDuty Events API v2 adapter: it implements
-// activities.Pager by enqueueing trigger and resolve events.
+// activities.Pager by enqueueing trigger, acknowledge and resolve events.
 //
 // One Client serves every real pagerduty integration of the worker: it
 // holds each instance's routing key and Events API URL by integration ID
@@ -195,10 +195,17 @@ func (c *Client) Resolve(ctx context.Context, req activities.ResolveRequest) (ac
 	return activities.ResolveResponse{}, err
 }
 
-// Acknowledge acknowledges the alert with the dedup key.
-func (c *Client) Acknowledge(ctx context.Context, integration, dedupKey string) error {
-	_, err := c.send(ctx, integration, event{EventAction: ActionAcknowledge, DedupKey: dedupKey})
-	return err
+// Acknowledge acknowledges the alert with the request's dedup key, which
+// stops its escalation.
+func (c *Client) Acknowledge(ctx context.Context, req activities.AcknowledgeRequest) (activities.AcknowledgeResponse, error) {
+	if t, ok := c.twins[req.Integration]; ok {
+		return t.Acknowledge(ctx, req)
+	}
+	if req.DedupKey == "" {
+		return activities.AcknowledgeResponse{}, fmt.Errorf("acknowledge through %s: no dedup key: %w", req.Integration, activities.ErrPermanent)
+	}
+	_, err := c.send(ctx, req.Integration, event{EventAction: ActionAcknowledge, DedupKey: req.DedupKey})
+	return activities.AcknowledgeResponse{}, err
 }
 
 // Summary makes s a summary PagerDuty accepts: control characters become

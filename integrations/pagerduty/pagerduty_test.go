@@ -162,6 +162,27 @@ func TestResolveShape(t *testing.T) {
 	}
 }
 
+func TestAcknowledgeShape(t *testing.T) {
+	r := newRig(t)
+	resp, err := r.c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Key: "inc-1/ack", Integration: "pagerduty.default", DedupKey: "inc-1/page-ot"})
+	if err != nil || resp.Simulated {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	got, _ := json.Marshal(r.fakes["pagerduty.default"].bodies[0])
+	want := `{"dedup_key":"inc-1/page-ot","event_action":"acknowledge","routing_key":"` + key + `A"}`
+	if string(got) != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+	_, err = r.c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Key: "k", Integration: "pagerduty.default"})
+	if !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "no dedup key") {
+		t.Errorf("acknowledge without a dedup key: %v", err)
+	}
+	if n := r.fakes["pagerduty.default"].calls(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+	r.noSecret(t, err)
+}
+
 func TestRetryAfterHonoured(t *testing.T) {
 	r := newRig(t)
 	f := r.fakes["pagerduty.default"]
@@ -332,7 +353,12 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-type twinDouble struct{ triggers, resolves int }
+type twinDouble struct{ triggers, acks, resolves int }
+
+func (d *twinDouble) Acknowledge(context.Context, activities.AcknowledgeRequest) (activities.AcknowledgeResponse, error) {
+	d.acks++
+	return activities.AcknowledgeResponse{Simulated: true}, nil
+}
 
 func (d *twinDouble) Trigger(context.Context, activities.TriggerRequest) (activities.TriggerResponse, error) {
 	d.triggers++
@@ -353,13 +379,16 @@ func TestWithTwin(t *testing.T) {
 	if resp, err := c.Trigger(context.Background(), req); err != nil || !resp.Simulated {
 		t.Fatalf("%+v %v", resp, err)
 	}
+	if _, err := c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Integration: "pagerduty.spare", DedupKey: "sim"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Resolve(context.Background(), activities.ResolveRequest{Integration: "pagerduty.spare", DedupKey: "sim"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Trigger(context.Background(), trigger("x")); err != nil {
 		t.Fatal(err)
 	}
-	if d.triggers != 1 || d.resolves != 1 || r.fakes["pagerduty.default"].calls() != 1 {
+	if d.triggers != 1 || d.acks != 1 || d.resolves != 1 || r.fakes["pagerduty.default"].calls() != 1 {
 		t.Errorf("twin %+v, PagerDuty %d calls", d, r.fakes["pagerduty.default"].calls())
 	}
 	if _, err := r.c.Trigger(context.Background(), req); !errors.Is(err, activities.ErrPermanent) {
