@@ -105,8 +105,8 @@ type Config struct {
 	// RetryFor bounds the time spent on retries within one call; 0 means
 	// DefaultRetryFor. The call also ends with its context.
 	RetryFor time.Duration
-	// MaxRetryAfter caps how long a 429's Retry-After is honoured; 0 means
-	// DefaultMaxRetryAfter.
+	// MaxRetryAfter caps how long the Retry-After of a 429, 408 or 5xx is
+	// honoured; 0 means DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
 	// HTTPClient sends the requests; nil means a client of its own. Its
 	// redirect policy is replaced: redirects are never followed.
@@ -503,7 +503,9 @@ func (t *target) attempt(ctx context.Context, idem string, exercise bool, body [
 		}
 		return 0, "", min(d, t.maxAfter), fmt.Errorf("answered 429 (rate limited), asking to wait %s%s", d, snippet(raw))
 	case code >= 500 || code == http.StatusRequestTimeout:
-		return 0, "", 0, fmt.Errorf("answered %d%s", code, snippet(raw))
+		// A 503 often says when to come back; honour it as for a 429.
+		d, _ := retryAfter(r.Header.Get("Retry-After"), t.now())
+		return 0, "", min(d, t.maxAfter), fmt.Errorf("answered %d%s", code, snippet(raw))
 	default:
 		return 0, "", 0, fmt.Errorf("answered %d, refusing the request; a retry will not help: check the integration's url and secret and the request%s: %w", code, snippet(raw), activities.ErrPermanent)
 	}

@@ -262,6 +262,15 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Errorf("%d requests, want 4", n)
 	}
 
+	// A 503 that says when to come back is honoured too.
+	r = newRig(t, answer{status: 503, header: map[string]string{"Retry-After": "4"}})
+	if _, err := post(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.clock.sleeps; len(s) != 1 || s[0] != 4*time.Second {
+		t.Errorf("sleeps = %v; want [4s]", s)
+	}
+
 	// A long Retry-After is capped.
 	r = newRig(t, answer{status: 429, header: map[string]string{"Retry-After": "3600"}})
 	if _, err := post(r, nil); err != nil {
