@@ -433,7 +433,7 @@ func (t *target) post(ctx context.Context, what, key string, exercise bool, body
 		why := ""
 		switch {
 		case attempt >= maxAttempts:
-			why = fmt.Sprintf("%d attempts", attempt)
+			why = "the attempt limit"
 		case t.now().Add(d).Sub(start) > t.retryFor:
 			why = fmt.Sprintf("the next wait (%s) would pass the %s retry budget", d.Round(time.Millisecond), t.retryFor)
 		case deadlineWithin(ctx, d):
@@ -446,7 +446,7 @@ func (t *target) post(ctx context.Context, what, key string, exercise bool, body
 			}
 		}
 		if why != "" {
-			return 0, "", fmt.Errorf("%s through %s (%s): gave up after %d attempts (%s); the activity will be retried; last error: %w", what, t.id, t.where, attempt, why, err)
+			return 0, "", fmt.Errorf("%s through %s (%s): gave up after %d attempts (%s); last error: %w", what, t.id, t.where, attempt, why, err)
 		}
 	}
 }
@@ -507,7 +507,7 @@ func (t *target) attempt(ctx context.Context, idem string, exercise bool, body [
 		d, _ := retryAfter(r.Header.Get("Retry-After"), t.now())
 		return 0, "", min(d, t.maxAfter), fmt.Errorf("answered %d%s", code, snippet(raw))
 	default:
-		return 0, "", 0, fmt.Errorf("answered %d, refusing the request; a retry will not help: check the integration's url and secret and the request%s: %w", code, snippet(raw), activities.ErrPermanent)
+		return 0, "", 0, fmt.Errorf("answered %d, refusing the request%s; a retry will not help: check the integration's url and secret and what the step sends: %w", code, snippet(raw), activities.ErrPermanent)
 	}
 }
 
