@@ -432,6 +432,8 @@ func (t *target) post(ctx context.Context, what, key string, exercise bool, body
 		}
 		why := ""
 		switch {
+		case ctx.Err() != nil:
+			why = ctx.Err().Error()
 		case attempt >= maxAttempts:
 			why = "the attempt limit"
 		case t.now().Add(d).Sub(start) > t.retryFor:

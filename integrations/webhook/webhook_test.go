@@ -325,6 +325,24 @@ func TestDeadlineEndsRetries(t *testing.T) {
 	}
 }
 
+func TestCancelEndsRetries(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := newRig(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		cancel() // the worker stops while the request is in flight
+		w.WriteHeader(503)
+	}))
+	defer srv.Close()
+	c := must(New(Config{ID: "webhook.fw", URL: srv.URL, Secret: secret, Now: r.clock.now, Sleep: r.clock.sleep}))
+	_, err := c.Send(ctx, activities.WebhookRequest{Key: "k", Integration: "webhook.fw"})
+	if err == nil || errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "gave up after 1 attempts") {
+		t.Fatalf("err = %v; want a retryable error after one attempt", err)
+	}
+	if len(r.clock.sleeps) != 0 {
+		t.Errorf("slept %v after the context ended", r.clock.sleeps)
+	}
+}
+
 func TestClientErrorsPermanent(t *testing.T) {
 	for _, code := range []int{400, 401, 403, 404, 409, 422} {
 		r := newRig(t, answer{status: code, body: "nope: " + secret + "\x1b[31m"})
