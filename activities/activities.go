@@ -25,8 +25,8 @@ import (
 type Activities struct {
 	// Chat delivers channel messages, notices, pages and prompts (Slack).
 	Chat Chat
-	// Pager opens and resolves alerts (PagerDuty). When set, Page also
-	// triggers an alert for recipients with a PagerDuty ID.
+	// Pager opens, acknowledges and resolves alerts (PagerDuty). When
+	// set, Page also triggers an alert for recipients with a PagerDuty ID.
 	Pager Pager
 	// Isolator cuts and restores conduits (nftables, vendor firewalls).
 	Isolator Isolator
@@ -289,6 +289,39 @@ func (a *Activities) PagerDutyResolve(ctx context.Context, in ActionInput) (Acti
 	}, nil
 }
 
+// PagerDutyAcknowledge carries out pagerduty.acknowledge.
+func (a *Activities) PagerDutyAcknowledge(ctx context.Context, in ActionInput) (ActionResult, error) {
+	const action = "pagerduty.acknowledge"
+	if _, err := a.admit(in.Call, action); err != nil {
+		return ActionResult{}, err
+	}
+	r := readArgs(in, action, "dedup_key", "integration")
+	dedup := r.str("dedup_key", true)
+	integration := r.integration("integration", "pagerduty", "default")
+	if err := r.err(); err != nil {
+		return ActionResult{}, err
+	}
+	if a.Pager == nil {
+		return ActionResult{}, missing(in.Call, action, "pagerduty")
+	}
+	req := AcknowledgeRequest{
+		Key:         in.Call.IdempotencyKey(),
+		Exercise:    in.Call.Exercise,
+		Integration: integration,
+		DedupKey:    dedup,
+	}
+	logger(ctx).Info("acknowledging alert", "step", in.Call.Step, "key", req.Key, "dedup_key", dedup, "exercise", req.Exercise)
+	resp, err := a.Pager.Acknowledge(ctx, req)
+	if err != nil {
+		return ActionResult{}, integrationError(fmt.Sprintf("%s: acknowledging alert %s through %s", stepName(in.Call), dedup, integration), err)
+	}
+	return ActionResult{
+		Output:    map[string]any{},
+		Simulated: resp.Simulated,
+		Summary:   fmt.Sprintf("acknowledged alert %s", dedup),
+	}, nil
+}
+
 // WebhookPost carries out webhook.post. The body is sent as given (it is
 // data, not a message, so it is not marked for exercises; the request's
 // Exercise flag is).
@@ -390,6 +423,8 @@ func (a *Activities) ContainHost(ctx context.Context, in ActionInput) (ActionRes
 		Exercise:    in.Call.Exercise,
 		Integration: integration,
 		Host:        host,
+		IncidentID:  in.Call.IncidentID,
+		Step:        in.Call.Step,
 	}
 	logger(ctx).Info("containing host", "step", in.Call.Step, "key", req.Key, "host", host, "integration", integration, "exercise", req.Exercise)
 	resp, err := a.EDR.Contain(ctx, req)

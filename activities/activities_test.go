@@ -213,9 +213,6 @@ func TestOutputsMatchRegistry(t *testing.T) {
 			if !res.Simulated || res.Summary == "" {
 				t.Errorf("result not marked simulated or has no summary: %+v", res)
 			}
-			if spec.Name == "pagerduty.resolve" {
-				return // no effect besides the one journaled
-			}
 			if len(f.twin.Journal().Effects()) == 0 && spec.Name != "modbus.read" {
 				t.Errorf("no effect journaled")
 			}
@@ -601,6 +598,8 @@ func TestBadArguments(t *testing.T) {
 		{"modbus.read", map[string]any{"integration": "webhook.plc", "register": 40001.5}, []string{`must name a modbus integration`, `"register" must be a whole number`}},
 		{"modbus.read", map[string]any{"integration": "modbus.plant3_plc", "register": 100.0}, []string{`argument "register": register 100 is not in holding-register notation`, `For protocol offset 100 write 40101.`}},
 		{"modbus.read", map[string]any{"integration": "modbus.plant3_plc", "register": 50000.0}, []string{`register 50000 falls between the five-digit notation`, `If 50000 is a protocol offset, write 450001.`}},
+		{"pagerduty.acknowledge", map[string]any{}, []string{`argument "dedup_key" is required`}},
+		{"pagerduty.acknowledge", map[string]any{"dedup_key": "k", "integration": "slack.main"}, []string{`must name a pagerduty integration`}},
 		{"webhook.post", map[string]any{}, []string{`argument "integration" is required`}},
 		{"edr.contain_host", map[string]any{"host": []any{"a"}}, []string{`"host" must be a string, got a list`}},
 	}
@@ -671,6 +670,34 @@ func TestPagerDutyTriggerDedupKeyIsTheIdempotencyKey(t *testing.T) {
 	}
 }
 
+func TestPagerDutyAcknowledgeThenResolve(t *testing.T) {
+	f := newFixture(t)
+	trig := f.mustRun(t, call("pagerduty.trigger", "step.alert"), map[string]any{"summary": "ransomware", "integration": "pagerduty.ot"})
+	key := trig.Output["dedup_key"]
+	ack := f.mustRun(t, call("pagerduty.acknowledge", "step.ack"), map[string]any{"dedup_key": key, "integration": "pagerduty.ot"})
+	res := f.mustRun(t, call("pagerduty.resolve", "step.resolve"), map[string]any{"dedup_key": key})
+	if ack.Summary != "acknowledged alert inc-42/step.alert" || len(ack.Output) != 0 || !ack.Simulated {
+		t.Errorf("acknowledge result %+v", ack)
+	}
+	if res.Summary != "resolved alert inc-42/step.alert" {
+		t.Errorf("resolve result %+v", res)
+	}
+	eff := f.twin.Journal().Effects()
+	if len(eff) != 3 || eff[0].Op != sim.OpTrigger || eff[1].Op != sim.OpAcknowledge || eff[2].Op != sim.OpResolve {
+		t.Fatalf("effects %+v", eff)
+	}
+	var req activities.AcknowledgeRequest
+	_ = json.Unmarshal(eff[1].Request, &req)
+	if req.Integration != "pagerduty.ot" || req.DedupKey != "inc-42/step.alert" || req.Key != "inc-42/step.ack" {
+		t.Errorf("acknowledge request %+v", req)
+	}
+	var rreq activities.ResolveRequest
+	_ = json.Unmarshal(eff[2].Request, &rreq)
+	if rreq.Integration != "pagerduty.default" || rreq.DedupKey != "inc-42/step.alert" {
+		t.Errorf("resolve request %+v", rreq)
+	}
+}
+
 func TestModbusReadIsSteerable(t *testing.T) {
 	f := newFixture(t)
 	c := call("modbus.read", "step.keyswitch")
@@ -707,7 +734,7 @@ func TestRetryAfterInjectedFailures(t *testing.T) {
 	}
 	var req activities.ContainRequest
 	_ = json.Unmarshal(eff[0].Request, &req)
-	if req.Integration != "webhook.edr" || req.Host != "ws-eng-07" {
+	if req.Integration != "webhook.edr" || req.Host != "ws-eng-07" || req.IncidentID != "inc-42" || req.Step != "step.contain_hosts" {
 		t.Errorf("request %+v", req)
 	}
 }

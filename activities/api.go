@@ -32,17 +32,18 @@ const (
 // actionActivities maps registry action names to the Activities method that
 // carries each out. Every action in the built-in registry has an entry.
 var actionActivities = map[string]string{
-	"slack.open_channel": "SlackOpenChannel",
-	"slack.post":         "SlackPost",
-	"ot.isolate_zone":    "IsolateZone",
-	"ot.block_conduit":   "BlockConduit",
-	"ot.restore_zone":    "RestoreZone",
-	"ot.restore_conduit": "RestoreConduit",
-	"pagerduty.trigger":  "PagerDutyTrigger",
-	"pagerduty.resolve":  "PagerDutyResolve",
-	"webhook.post":       "WebhookPost",
-	"modbus.read":        "ModbusRead",
-	"edr.contain_host":   "ContainHost",
+	"slack.open_channel":    "SlackOpenChannel",
+	"slack.post":            "SlackPost",
+	"ot.isolate_zone":       "IsolateZone",
+	"ot.block_conduit":      "BlockConduit",
+	"ot.restore_zone":       "RestoreZone",
+	"ot.restore_conduit":    "RestoreConduit",
+	"pagerduty.trigger":     "PagerDutyTrigger",
+	"pagerduty.resolve":     "PagerDutyResolve",
+	"pagerduty.acknowledge": "PagerDutyAcknowledge",
+	"webhook.post":          "WebhookPost",
+	"modbus.read":           "ModbusRead",
+	"edr.contain_host":      "ContainHost",
 }
 
 // ActivityFor returns the name of the activity that carries out a registry

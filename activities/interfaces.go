@@ -35,10 +35,15 @@ type Chat interface {
 	GroupMembers(ctx context.Context, req GroupRequest) (GroupResponse, error)
 }
 
-// Pager opens and resolves alerts in a paging service (PagerDuty Events API v2).
+// Pager opens, acknowledges and resolves alerts in a paging service
+// (PagerDuty Events API v2).
 type Pager interface {
-	// Trigger opens an alert; the dedup key it returns resolves it.
+	// Trigger opens an alert; the dedup key it returns acknowledges and
+	// resolves it.
 	Trigger(ctx context.Context, req TriggerRequest) (TriggerResponse, error)
+	// Acknowledge marks an alert opened by Trigger as being worked on,
+	// which stops its escalation.
+	Acknowledge(ctx context.Context, req AcknowledgeRequest) (AcknowledgeResponse, error)
 	// Resolve closes an alert opened by Trigger.
 	Resolve(ctx context.Context, req ResolveRequest) (ResolveResponse, error)
 }
@@ -287,6 +292,19 @@ type TriggerResponse struct {
 	Simulated bool   `json:"simulated,omitempty"` // true when a simulated twin answered
 }
 
+// AcknowledgeRequest asks Pager to acknowledge an alert.
+type AcknowledgeRequest struct {
+	Key         string `json:"key"`                // idempotency key; repeats must be harmless
+	Exercise    bool   `json:"exercise,omitempty"` // true for calls from an exercise run
+	Integration string `json:"integration"`        // pagerduty integration ID, e.g. "pagerduty.default"
+	DedupKey    string `json:"dedup_key"`          // the alert to acknowledge
+}
+
+// AcknowledgeResponse confirms an acknowledge.
+type AcknowledgeResponse struct {
+	Simulated bool `json:"simulated,omitempty"` // true when a simulated twin answered
+}
+
 // ResolveRequest asks Pager to resolve an alert.
 type ResolveRequest struct {
 	Key         string `json:"key"`                // idempotency key; repeats must be harmless
@@ -365,6 +383,10 @@ type ContainRequest struct {
 	// e.g. "webhook.edr".
 	Integration string `json:"integration"`
 	Host        string `json:"host"` // host name or ID
+	// IncidentID and Step name the incident and step that asked, for the
+	// EDR's audit.
+	IncidentID string `json:"incident_id,omitempty"`
+	Step       string `json:"step,omitempty"`
 }
 
 // ContainResponse says whether the EDR confirmed containment.

@@ -234,7 +234,7 @@ type harness struct {
 
 // actionActivities are the activities whose input is an ActionInput.
 var actionActivities = []string{"SlackOpenChannel", "SlackPost", "IsolateZone", "BlockConduit", "RestoreZone", "RestoreConduit",
-	"PagerDutyTrigger", "PagerDutyResolve", "WebhookPost", "ModbusRead", "ContainHost"}
+	"PagerDutyTrigger", "PagerDutyAcknowledge", "PagerDutyResolve", "WebhookPost", "ModbusRead", "ContainHost"}
 
 func quietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))

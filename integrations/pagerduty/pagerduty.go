@@ -1,12 +1,13 @@
 // Package pagerduty is the PagerDuty Events API v2 adapter: it implements
-// activities.Pager by enqueueing trigger and resolve events.
+// activities.Pager by enqueueing trigger, acknowledge and resolve events.
 //
 // One Client serves every real pagerduty integration of the worker: it
 // holds each instance's routing key and Events API URL by integration ID
 // ("pagerduty.default"), and a request is routed by its Integration field.
 // Events are idempotent by dedup_key (PagerDuty de-duplicates on it), so a
-// retried trigger or resolve is harmless. Routing keys never appear in a log
-// line or an error.
+// retried event is harmless. A 429 is retried after its Retry-After (capped
+// at MaxRetryAfter), 5xx and network errors after a jittered backoff.
+// Routing keys never appear in a log line or an error.
 package pagerduty
 
 import (
@@ -21,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -33,6 +35,9 @@ const DefaultURL = "https://events.pagerduty.com/v2/enqueue"
 
 // MaxSummary is the longest summary PagerDuty accepts, in characters.
 const MaxSummary = 1024
+
+// DefaultMaxRetryAfter caps how long a 429's Retry-After is honoured.
+const DefaultMaxRetryAfter = time.Minute
 
 // Source is the payload source of every event.
 const Source = "firebreak"
@@ -65,6 +70,12 @@ type Config struct {
 	// Sleep waits between retries; nil means a timer that honours ctx.
 	// Tests inject one that does not wait.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock Retry-After dates are read against; nil means
+	// time.Now.
+	Now func() time.Time
+	// MaxRetryAfter caps how long a 429's Retry-After is honoured; 0 means
+	// DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 }
 
 // Client sends events to PagerDuty.
@@ -73,6 +84,8 @@ type Client struct {
 	http      *http.Client
 	log       *slog.Logger
 	sleep     func(ctx context.Context, d time.Duration) error
+	now       func() time.Time
+	maxAfter  time.Duration
 	// twins back the instances marked simulate = true beside real ones.
 	twins map[string]activities.Pager
 }
@@ -82,7 +95,8 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.Instances) == 0 {
 		return nil, errors.New("no pagerduty instance to serve")
 	}
-	c := &Client{instances: map[string]Instance{}, http: cfg.HTTPClient, log: cfg.Logger, sleep: cfg.Sleep}
+	c := &Client{instances: map[string]Instance{}, http: cfg.HTTPClient, log: cfg.Logger, sleep: cfg.Sleep,
+		now: cfg.Now, maxAfter: cfg.MaxRetryAfter}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Instances)) {
 		in := cfg.Instances[id]
 		if in.RoutingKey == "" {
@@ -102,11 +116,18 @@ func New(cfg Config) (*Client, error) {
 	if c.sleep == nil {
 		c.sleep = sleep
 	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.maxAfter <= 0 {
+		c.maxAfter = DefaultMaxRetryAfter
+	}
 	return c, nil
 }
 
 // Join returns a Client that serves the instances of c and other (other's
-// settings win for an ID both hold), with c's HTTP client, logger and sleep.
+// settings win for an ID both hold), with c's HTTP client, logger, sleep,
+// clock and Retry-After cap.
 func (c *Client) Join(other *Client) *Client {
 	m := maps.Clone(c.instances)
 	maps.Copy(m, other.instances)
@@ -115,7 +136,7 @@ func (c *Client) Join(other *Client) *Client {
 		t = map[string]activities.Pager{}
 	}
 	maps.Copy(t, other.twins)
-	return &Client{instances: m, http: c.http, log: c.log, sleep: c.sleep, twins: t}
+	return &Client{instances: m, http: c.http, log: c.log, sleep: c.sleep, now: c.now, maxAfter: c.maxAfter, twins: t}
 }
 
 // WithTwin returns a Client that hands requests for integration id to twin
@@ -174,10 +195,17 @@ func (c *Client) Resolve(ctx context.Context, req activities.ResolveRequest) (ac
 	return activities.ResolveResponse{}, err
 }
 
-// Acknowledge acknowledges the alert with the dedup key.
-func (c *Client) Acknowledge(ctx context.Context, integration, dedupKey string) error {
-	_, err := c.send(ctx, integration, event{EventAction: ActionAcknowledge, DedupKey: dedupKey})
-	return err
+// Acknowledge acknowledges the alert with the request's dedup key, which
+// stops its escalation.
+func (c *Client) Acknowledge(ctx context.Context, req activities.AcknowledgeRequest) (activities.AcknowledgeResponse, error) {
+	if t, ok := c.twins[req.Integration]; ok {
+		return t.Acknowledge(ctx, req)
+	}
+	if req.DedupKey == "" {
+		return activities.AcknowledgeResponse{}, fmt.Errorf("acknowledge through %s: no dedup key: %w", req.Integration, activities.ErrPermanent)
+	}
+	_, err := c.send(ctx, req.Integration, event{EventAction: ActionAcknowledge, DedupKey: req.DedupKey})
+	return activities.AcknowledgeResponse{}, err
 }
 
 // Summary makes s a summary PagerDuty accepts: control characters become
@@ -222,8 +250,9 @@ const (
 	maxDelay  = 30 * time.Second
 )
 
-// send posts ev to the instance, retrying 429, 5xx and network errors with
-// capped jittered backoff until ctx ends.
+// send posts ev to the instance, retrying 429 (after its Retry-After, when
+// it has one), 5xx and network errors with capped jittered backoff until
+// ctx ends.
 func (c *Client) send(ctx context.Context, id string, ev event) (response, error) {
 	in, ok := c.instances[id]
 	if !ok {
@@ -237,7 +266,7 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	}
 	var last error
 	for attempt := 0; ; attempt++ {
-		r, retry, err := c.post(ctx, in, body)
+		r, retry, wait, err := c.post(ctx, in, body)
 		if err == nil {
 			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", r.DedupKey, "attempts", attempt+1)
 			return r, nil
@@ -248,6 +277,12 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 		}
 		last = err
 		d := backoff(attempt)
+		if wait > 0 {
+			d = wait
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return response{}, fmt.Errorf("%s through %s: gave up after %d attempts because the next wait (%s) would pass the deadline; last error: %w", ev.EventAction, id, attempt+1, d.Round(time.Millisecond), last)
+		}
 		c.log.Warn("pagerduty event not accepted; retrying", "integration", id, "action", ev.EventAction, "dedup_key", ev.DedupKey, "attempt", attempt+1, "in", d, "error", err.Error())
 		if serr := c.sleep(ctx, d); serr != nil {
 			return response{}, fmt.Errorf("%s through %s: gave up after %d attempts because %v; last error: %w", ev.EventAction, id, attempt+1, serr, last)
@@ -255,20 +290,20 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	}
 }
 
-// post makes one attempt; retry says whether another may succeed.
-func (c *Client) post(ctx context.Context, in Instance, body []byte) (response, bool, error) {
+// post makes one attempt; retry says whether another may succeed, and
+// wait is the (capped) Retry-After of a 429 to honour before it.
+func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response, retry bool, wait time.Duration, err error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, in.URL, bytes.NewReader(body))
 	if err != nil {
-		return response{}, false, fmt.Errorf("the Events API URL is not usable: %w", activities.ErrPermanent)
+		return response{}, false, 0, fmt.Errorf("the Events API URL is not usable: %w", activities.ErrPermanent)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return response{}, true, fmt.Errorf("sending the event: %w", err)
+		return response{}, true, 0, fmt.Errorf("sending the event: %w", err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var r response
 	_ = json.Unmarshal(raw, &r)
 	msg := r.Message
 	if len(r.Errors) > 0 {
@@ -277,16 +312,39 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (response, 
 	msg = Summary(msg)
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
-		return r, false, nil
+		return r, false, 0, nil
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return r, true, fmt.Errorf("PagerDuty is rate limiting (429)")
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+			return r, true, min(max(d, time.Millisecond), c.maxAfter), fmt.Errorf("PagerDuty is rate limiting (429, retry after %s)", d)
+		}
+		return r, true, 0, fmt.Errorf("PagerDuty is rate limiting (429)")
 	case resp.StatusCode >= 500:
-		return r, true, fmt.Errorf("PagerDuty answered %d %s", resp.StatusCode, msg)
+		return r, true, 0, fmt.Errorf("PagerDuty answered %d %s", resp.StatusCode, msg)
 	case resp.StatusCode == http.StatusBadRequest:
-		return r, false, fmt.Errorf("PagerDuty refused the event as invalid (400 %s); check the routing key and the payload: %w", msg, activities.ErrPermanent)
+		return r, false, 0, fmt.Errorf("PagerDuty refused the event as invalid (400 %s); check the routing key and the payload: %w", msg, activities.ErrPermanent)
 	default:
-		return r, false, fmt.Errorf("PagerDuty answered %d %s: %w", resp.StatusCode, msg, activities.ErrPermanent)
+		return r, false, 0, fmt.Errorf("PagerDuty answered %d %s: %w", resp.StatusCode, msg, activities.ErrPermanent)
 	}
+}
+
+// retryAfter reads a Retry-After header: whole seconds or an HTTP date
+// (against now). It says false for a missing or unreadable one.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, 86400)) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
 }
 
 // scrub keeps the routing key out of an error's text (a URL error or a

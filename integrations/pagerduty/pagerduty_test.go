@@ -21,11 +21,13 @@ import (
 const key = "R0UT1NGKEYsecret0123456789abcdef"
 
 // fake is an Events API v2 endpoint answering with the given statuses in
-// turn (202 once they run out) and recording every body.
+// turn (202 once they run out), each 429 with the next of retryAfter as its
+// Retry-After header (none once they run out), and recording every body.
 type fake struct {
-	mu       sync.Mutex
-	statuses []int
-	bodies   []map[string]any
+	mu         sync.Mutex
+	statuses   []int
+	retryAfter []string
+	bodies     []map[string]any
 }
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +39,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusAccepted
 	if len(f.statuses) > 0 {
 		status, f.statuses = f.statuses[0], f.statuses[1:]
+	}
+	if status == http.StatusTooManyRequests && len(f.retryAfter) > 0 {
+		w.Header().Set("Retry-After", f.retryAfter[0])
+		f.retryAfter = f.retryAfter[1:]
 	}
 	f.mu.Unlock()
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
@@ -61,6 +67,9 @@ func (f *fake) calls() int {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// clockNow is the rig's clock, which Retry-After dates are read against.
+var clockNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 type rig struct {
 	c      *Client
@@ -87,6 +96,7 @@ func newRig(t *testing.T, ids ...string) *rig {
 	c, err := New(Config{
 		Instances: inst,
 		Logger:    slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:       func() time.Time { return clockNow },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			r.sleeps = append(r.sleeps, d)
@@ -150,6 +160,61 @@ func TestResolveShape(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
 	}
+}
+
+func TestAcknowledgeShape(t *testing.T) {
+	r := newRig(t)
+	resp, err := r.c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Key: "inc-1/ack", Integration: "pagerduty.default", DedupKey: "inc-1/page-ot"})
+	if err != nil || resp.Simulated {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	got, _ := json.Marshal(r.fakes["pagerduty.default"].bodies[0])
+	want := `{"dedup_key":"inc-1/page-ot","event_action":"acknowledge","routing_key":"` + key + `A"}`
+	if string(got) != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+	_, err = r.c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Key: "k", Integration: "pagerduty.default"})
+	if !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "no dedup key") {
+		t.Errorf("acknowledge without a dedup key: %v", err)
+	}
+	if n := r.fakes["pagerduty.default"].calls(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+	r.noSecret(t, err)
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	r := newRig(t)
+	f := r.fakes["pagerduty.default"]
+	f.statuses = []int{429, 429, 429, 429, 429, 202}
+	f.retryAfter = []string{"7", clockNow.Add(42 * time.Second).Format(http.TimeFormat), "3600", "0", "soon"}
+	if _, err := r.c.Trigger(context.Background(), trigger("x")); err != nil {
+		t.Fatal(err)
+	}
+	s := r.sleeps
+	if len(s) != 5 || s[0] != 7*time.Second || s[1] != 42*time.Second || s[2] != DefaultMaxRetryAfter || s[3] != time.Millisecond {
+		t.Fatalf("sleeps %v; want 7s, 42s, the %s cap, 1ms, then a backoff", s, DefaultMaxRetryAfter)
+	}
+	if hi := min(baseDelay<<4, maxDelay); s[4] < hi/2 || s[4] > hi {
+		t.Errorf("an unreadable Retry-After waited %s, want the backoff of the attempt (%s to %s)", s[4], hi/2, hi)
+	}
+}
+
+func TestRetryAfterPastDeadline(t *testing.T) {
+	r := newRig(t)
+	f := r.fakes["pagerduty.default"]
+	f.statuses = []int{429}
+	f.retryAfter = []string{"30"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := r.c.Trigger(ctx, trigger("x"))
+	if err == nil || errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "deadline") || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("want a retryable error saying the wait passes the deadline, got %v", err)
+	}
+	if len(r.sleeps) != 0 || f.calls() != 1 {
+		t.Errorf("%d sleeps, %d calls; want none and 1", len(r.sleeps), f.calls())
+	}
+	r.noSecret(t, err)
 }
 
 func TestRetried(t *testing.T) {
@@ -228,7 +293,7 @@ func TestDeadlineEndsRetries(t *testing.T) {
 	defer cancel()
 	r.c.sleep = sleep // real waits, short deadline
 	_, err := r.c.Trigger(ctx, trigger("x"))
-	if err == nil || !strings.Contains(err.Error(), "gave up") || !strings.Contains(err.Error(), "deadline exceeded") {
+	if err == nil || !strings.Contains(err.Error(), "gave up") || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("want an error saying the deadline ended the retries, got %v", err)
 	}
 	if errors.Is(err, activities.ErrPermanent) {
@@ -288,7 +353,12 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-type twinDouble struct{ triggers, resolves int }
+type twinDouble struct{ triggers, acks, resolves int }
+
+func (d *twinDouble) Acknowledge(context.Context, activities.AcknowledgeRequest) (activities.AcknowledgeResponse, error) {
+	d.acks++
+	return activities.AcknowledgeResponse{Simulated: true}, nil
+}
 
 func (d *twinDouble) Trigger(context.Context, activities.TriggerRequest) (activities.TriggerResponse, error) {
 	d.triggers++
@@ -309,13 +379,16 @@ func TestWithTwin(t *testing.T) {
 	if resp, err := c.Trigger(context.Background(), req); err != nil || !resp.Simulated {
 		t.Fatalf("%+v %v", resp, err)
 	}
+	if _, err := c.Acknowledge(context.Background(), activities.AcknowledgeRequest{Integration: "pagerduty.spare", DedupKey: "sim"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Resolve(context.Background(), activities.ResolveRequest{Integration: "pagerduty.spare", DedupKey: "sim"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Trigger(context.Background(), trigger("x")); err != nil {
 		t.Fatal(err)
 	}
-	if d.triggers != 1 || d.resolves != 1 || r.fakes["pagerduty.default"].calls() != 1 {
+	if d.triggers != 1 || d.acks != 1 || d.resolves != 1 || r.fakes["pagerduty.default"].calls() != 1 {
 		t.Errorf("twin %+v, PagerDuty %d calls", d, r.fakes["pagerduty.default"].calls())
 	}
 	if _, err := r.c.Trigger(context.Background(), req); !errors.Is(err, activities.ErrPermanent) {

@@ -32,6 +32,8 @@ const (
 	OpPrompt = "chat.prompt"
 	// OpTrigger is Pager.Trigger.
 	OpTrigger = "pagerduty.trigger"
+	// OpAcknowledge is Pager.Acknowledge.
+	OpAcknowledge = "pagerduty.acknowledge"
 	// OpResolve is Pager.Resolve.
 	OpResolve = "pagerduty.resolve"
 	// OpCut is Isolator.Cut (from ot.isolate_zone or ot.block_conduit).
@@ -378,6 +380,14 @@ func (t *Twin) Trigger(ctx context.Context, req activities.TriggerRequest) (acti
 		result: func() (any, error) {
 			return activities.TriggerResponse{DedupKey: req.Key, Simulated: true}, nil
 		}}, &resp)
+	return resp, err
+}
+
+// Acknowledge simulates acknowledging an alert.
+func (t *Twin) Acknowledge(ctx context.Context, req activities.AcknowledgeRequest) (activities.AcknowledgeResponse, error) {
+	var resp activities.AcknowledgeResponse
+	err := t.do(ctx, call{op: OpAcknowledge, key: req.Key, exercise: req.Exercise, request: req, effect: true,
+		result: func() (any, error) { return activities.AcknowledgeResponse{Simulated: true}, nil }}, &resp)
 	return resp, err
 }
 

@@ -117,3 +117,23 @@ func TestTwinRefusesConduitWithoutEnforcement(t *testing.T) {
 		t.Errorf("a refused cut made effects: %+v", e)
 	}
 }
+
+func TestTwinAcknowledgeJournaledOnce(t *testing.T) {
+	ctx := context.Background()
+	tw := sim.New(nil)
+	req := activities.AcknowledgeRequest{Key: "inc-1/step.ack", Integration: "pagerduty.default", DedupKey: "inc-1/step.alert"}
+	tw.FailNext(sim.OpAcknowledge, 1)
+	if _, err := tw.Acknowledge(ctx, req); err == nil || errors.Is(err, activities.ErrPermanent) {
+		t.Fatalf("first attempt: %v, want a retryable injected failure", err)
+	}
+	for i := 0; i < 2; i++ {
+		res, err := tw.Acknowledge(ctx, req)
+		if err != nil || !res.Simulated {
+			t.Fatalf("attempt %d: %+v %v", i+2, res, err)
+		}
+	}
+	eff := tw.Journal().Effects()
+	if len(eff) != 1 || eff[0].Op != sim.OpAcknowledge || eff[0].Key != req.Key {
+		t.Errorf("effects %+v; want one acknowledge", eff)
+	}
+}

@@ -308,6 +308,16 @@ func builtinSpecs() []Spec {
 			},
 		},
 		Spec{
+			Name:        "pagerduty.acknowledge",
+			Description: "Acknowledge a PagerDuty alert, which stops its escalation.",
+			Integration: "pagerduty",
+			Args: []Arg{
+				{Name: "dedup_key", Type: String, Required: true, Description: "From step.X.output.dedup_key."},
+				{Name: "integration", Type: IntegrationPrefix + "pagerduty", Description: "Which pagerduty integration (default \"default\")."},
+			},
+			Output: []Field{},
+		},
+		Spec{
 			Name:        "pagerduty.resolve",
 			Description: "Resolve a PagerDuty alert.",
 			Integration: "pagerduty",

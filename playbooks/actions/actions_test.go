@@ -8,7 +8,7 @@ import (
 func TestBuiltinValid(t *testing.T) {
 	c := Builtin()
 	want := []string{"slack.open_channel", "slack.post", "ot.isolate_zone", "ot.block_conduit", "ot.restore_zone", "ot.restore_conduit",
-		"pagerduty.trigger", "webhook.post", "modbus.read", "edr.contain_host"}
+		"pagerduty.trigger", "pagerduty.acknowledge", "pagerduty.resolve", "webhook.post", "modbus.read", "edr.contain_host"}
 	for _, n := range want {
 		if _, ok := c.Lookup(n); !ok {
 			t.Errorf("built-in action %s missing", n)
