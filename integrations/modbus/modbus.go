@@ -167,23 +167,39 @@ func checkAddress(a string) error {
 // settings as Go values: address (a string), unit_id (a whole number,
 // DefaultUnitID when absent) and timeout (a duration string such as "2s",
 // or a number of seconds; DefaultTimeout when absent). value, when not
-// nil, is asked for address first, so an address given through env()
-// works too. New checks the values; FromSettings checks their types.
+// nil, is asked for a setting the map does not hold (the worker's
+// org.Instance.Value, which resolves env() settings), so a setting given
+// through env() is read too, as a string. New checks the values;
+// FromSettings checks their types.
 func FromSettings(id string, settings map[string]any, value func(setting string) string) (Config, error) {
-	cfg := Config{ID: id, UnitID: DefaultUnitID}
-	if value != nil {
-		cfg.Address = value("address")
-	}
-	if cfg.Address == "" {
-		switch v := settings["address"].(type) {
-		case nil:
-		case string:
-			cfg.Address = v
-		default:
-			return Config{}, fmt.Errorf("%s: address must be a string \"host:port\", not %T", id, v)
+	env := map[string]bool{}
+	get := func(name string) any {
+		if v, ok := settings[name]; ok && v != nil {
+			return v
 		}
+		if value != nil {
+			if v := value(name); v != "" {
+				env[name] = true
+				return v
+			}
+		}
+		return nil
 	}
-	if v, ok := settings["unit_id"]; ok && v != nil {
+	cfg := Config{ID: id, UnitID: DefaultUnitID}
+	switch v := get("address").(type) {
+	case nil:
+	case string:
+		cfg.Address = v
+	default:
+		return Config{}, fmt.Errorf("%s: address must be a string \"host:port\", not %s", id, shown(v))
+	}
+	if v := get("unit_id"); v != nil {
+		if s, ok := v.(string); ok && env["unit_id"] {
+			// From env(): the variable holds the number as text.
+			if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+				v = n
+			}
+		}
 		n, ok := wholeNumber(v)
 		if !ok {
 			return Config{}, fmt.Errorf("%s: unit_id must be a whole number from 0 to 255, not %s", id, shown(v))
@@ -193,7 +209,7 @@ func FromSettings(id string, settings map[string]any, value func(setting string)
 		}
 		cfg.UnitID = int(n)
 	}
-	if v, ok := settings["timeout"]; ok && v != nil {
+	if v := get("timeout"); v != nil {
 		switch t := v.(type) {
 		case time.Duration:
 			cfg.Timeout = t

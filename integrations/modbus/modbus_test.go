@@ -389,6 +389,16 @@ func TestFromSettings(t *testing.T) {
 	if err != nil || cfg.Address != "plc.example:1502" || cfg.UnitID != 7 || cfg.Timeout != 3*time.Second {
 		t.Errorf("env address and numeric timeout: %+v, %v", cfg, err)
 	}
+	// Every setting given through env() arrives as a string.
+	env := map[string]string{"address": "plc:502", "unit_id": " 0 ", "timeout": "750ms"}
+	cfg, err = FromSettings(id, map[string]any{}, func(s string) string { return env[s] })
+	if err != nil || cfg.Address != "plc:502" || cfg.UnitID != 0 || cfg.Timeout != 750*time.Millisecond {
+		t.Errorf("settings from env(): %+v, %v", cfg, err)
+	}
+	env["unit_id"] = "one"
+	if _, err := FromSettings(id, map[string]any{}, func(s string) string { return env[s] }); err == nil || !strings.Contains(err.Error(), "unit_id") {
+		t.Errorf("unit_id \"one\" from env(): %v", err)
+	}
 	if cfg, err = FromSettings(id, map[string]any{"address": "a:1", "timeout": 2 * time.Second}, nil); err != nil || cfg.Timeout != 2*time.Second {
 		t.Errorf("a time.Duration timeout: %+v, %v", cfg, err)
 	}
