@@ -319,7 +319,7 @@ func (c *Client) Probe(ctx context.Context) error {
 	defer cancel()
 	conn, err := c.dial(ctx, "tcp", c.address)
 	if err != nil {
-		return fmt.Errorf("%s: connecting: %w", c.where(), err)
+		return fmt.Errorf("%s: connecting: %w", c.where(), netError(err))
 	}
 	_ = conn.Close()
 	return nil
@@ -398,7 +398,7 @@ func (c *Client) exchange(ctx context.Context, deadline time.Time, fc byte, offs
 	if c.conn == nil {
 		conn, err := c.dial(ctx, "tcp", c.address)
 		if err != nil {
-			return nil, fmt.Errorf("connecting: %w", err)
+			return nil, fmt.Errorf("connecting: %w", netError(err))
 		}
 		c.conn = conn
 	}

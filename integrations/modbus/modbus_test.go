@@ -417,3 +417,25 @@ func TestFromSettings(t *testing.T) {
 		}
 	}
 }
+
+// Dialing is bounded by the timeout too: a server that never completes
+// the handshake is a retryable timeout.
+func TestDialingIsBoundedByTheTimeout(t *testing.T) {
+	c, err := New(Config{Address: "plc:502", Timeout: 100 * time.Millisecond, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		if _, ok := ctx.Deadline(); !ok {
+			return nil, errors.New("dialled without a deadline")
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ReadHolding(context.Background(), 0, 1)
+	if err == nil || errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "connecting: timed out") {
+		t.Fatalf("got %v; want a retryable timeout while connecting", err)
+	}
+	if err := c.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("Probe: %v; want a timeout", err)
+	}
+}
