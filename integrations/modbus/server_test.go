@@ -1,0 +1,135 @@
+package modbus
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/activities"
+)
+
+// installHint says how to get the third-party server the test runs.
+const installHint = "install node and run `npm --prefix integrations/modbus/testdata ci --omit=optional --ignore-scripts`"
+
+// startNodeServer runs testdata/server.js (modbus-serial's ServerTCP) and
+// returns the address it listens on. It skips when node or the package is
+// missing, except under CI=true, where it fails.
+func startNodeServer(t *testing.T) string {
+	t.Helper()
+	missing := func(what string) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s; CI must %s", what, installHint)
+		}
+		t.Skipf("%s: to run this test, %s", what, installHint)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not on PATH")
+	}
+	if _, err := os.Stat(filepath.Join("testdata", "node_modules", "modbus-serial", "package.json")); err != nil {
+		missing("the npm package modbus-serial is not installed in integrations/modbus/testdata")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, node, "server.js")
+	cmd.Dir = "testdata"
+	// The server exits when its standard input closes.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		cancel()
+		_ = cmd.Wait()
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if port, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- port
+				break
+			}
+		}
+		close(ready)
+	}()
+	// Bounded so a server that never starts fails the test rather than
+	// hanging it; the test waits for the ready line, not for this.
+	select {
+	case port, ok := <-ready:
+		if !ok {
+			_ = cmd.Wait()
+			t.Fatalf("the modbus-serial server exited before it was ready: %s", stderr.String())
+		}
+		return "127.0.0.1:" + port
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the modbus-serial server printed no ready line in 30s: %s", stderr.String())
+	}
+	return ""
+}
+
+func TestAgainstModbusSerialServer(t *testing.T) {
+	addr := startNodeServer(t)
+	c := newClient(t, addr, 0)
+	ctx := context.Background()
+
+	// Holding registers set by testdata/server.js.
+	for _, tc := range []struct{ register, want int }{{40001, 1}, {40002, 0}, {40003, 65535}, {40010, 4242}, {400010, 4242}} {
+		got, err := read(c, tc.register)
+		if err != nil || got != tc.want {
+			t.Errorf("register %d = %d, %v; want %d", tc.register, got, err, tc.want)
+		}
+	}
+	hs, err := c.ReadHolding(ctx, 0, 10)
+	if err != nil || len(hs) != 10 || hs[0] != 1 || hs[2] != 65535 || hs[9] != 4242 {
+		t.Errorf("ReadHolding(0, 10) = %v, %v", hs, err)
+	}
+	is, err := c.ReadInput(ctx, 0, 2)
+	if err != nil || len(is) != 2 || is[0] != 7 || is[1] != 513 {
+		t.Errorf("ReadInput(0, 2) = %v, %v; want [7 513]", is, err)
+	}
+
+	// Offsets from 100 up answer illegal data address: permanent.
+	_, err = read(c, 40101)
+	var ex *ExceptionError
+	if !errors.As(err, &ex) || ex.Code != ExIllegalDataAddress || !errors.Is(err, activities.ErrPermanent) {
+		t.Errorf("register 40101: %v; want a permanent illegal data address exception", err)
+	}
+	if _, err := c.ReadInput(ctx, 100, 1); !errors.As(err, &ex) || ex.Code != ExIllegalDataAddress || ex.Function != FuncReadInput {
+		t.Errorf("input offset 100: %v; want illegal data address to function code 4", err)
+	}
+	// The connection is still good after the exceptions.
+	if v, err := read(c, 40010); err != nil || v != 4242 {
+		t.Errorf("read after the exceptions = %d, %v", v, err)
+	}
+	if err := c.Probe(ctx); err != nil {
+		t.Errorf("Probe: %v", err)
+	}
+
+	// The server answers unit 1 only: a request for another unit gets no
+	// answer, and times out.
+	other, err := New(Config{Address: addr, UnitID: 2, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ReadHolding(ctx, 0, 1); !isTimeout(err) {
+		t.Errorf("unit 2: %v; want a timeout", err)
+	}
+}
