@@ -26,8 +26,10 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/firebreak-ir/firebreak/integrations/modbus"
 	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
+	"github.com/firebreak-ir/firebreak/integrations/webhook"
 	"github.com/firebreak-ir/firebreak/internal/org"
 )
 
@@ -94,7 +96,14 @@ var Kinds = map[string]Kind{
 		Twin: "records triggers and resolves in the simulation journal",
 	},
 	"webhook": {
-		Name:  "webhook",
+		Name: "webhook",
+		New: func(in *org.Instance) (any, error) {
+			timeout, err := durationSetting(in, "timeout", webhook.ParseTimeout)
+			if err != nil {
+				return nil, err
+			}
+			return webhook.New(webhook.Config{ID: in.ID, URL: in.Value("url"), URLFromEnv: in.Env["url"], Secret: in.Value("secret"), Timeout: timeout})
+		},
 		Probe: probeURL("url", ""),
 		Target: func(in *org.Instance) string {
 			if v := in.Env["url"]; v != "" {
@@ -105,7 +114,14 @@ var Kinds = map[string]Kind{
 		Twin: "records the request in the simulation journal and answers 200",
 	},
 	"modbus": {
-		Name:  "modbus",
+		Name: "modbus",
+		New: func(in *org.Instance) (any, error) {
+			cfg, err := modbus.FromSettings(in.ID, in.Settings, in.Value)
+			if err != nil {
+				return nil, err
+			}
+			return modbus.New(cfg)
+		},
 		Probe: probeTCP("address"),
 		Target: func(in *org.Instance) string {
 			t := "Modbus TCP at " + str(in.Settings["address"])
@@ -297,6 +313,21 @@ func hostOf(raw, def string) string {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
 	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// durationSetting reads a duration setting ("10s") with parse, which
+// gives the default for "". A setting of another type is refused: the
+// block must say a duration as a string.
+func durationSetting(in *org.Instance, name string, parse func(string) (time.Duration, error)) (time.Duration, error) {
+	v, ok := in.Settings[name]
+	if _, isString := v.(string); ok && v != nil && !isString {
+		return 0, fmt.Errorf("%s = %v: write the duration as a string, such as %s = \"10s\"", name, v, name)
+	}
+	d, err := parse(str(v))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
 }
 
 func str(v any) string {

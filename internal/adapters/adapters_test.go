@@ -38,7 +38,8 @@ func TestEveryKindIsKnown(t *testing.T) {
 	}
 }
 
-// TestResolve: until adapters land every instance is simulated, and says why.
+// TestResolve: an instance is real unless its block says simulate = true,
+// and says what it reaches either way.
 func TestResolve(t *testing.T) {
 	o := load(t, `
 integration "modbus" "plc" {
@@ -57,24 +58,28 @@ integration "webhook" "hook" {
 	for _, r := range Resolve(o) {
 		got[r.Instance.ID] = r
 	}
-	cases := map[string]struct{ why, target string }{
-		"modbus.plc":   {"no modbus adapter yet", "Modbus TCP at 10.30.1.21:502 unit 1"},
-		"nftables.gw":  {"simulate = true", "nftables in network namespace plant3-gw"},
-		"webhook.hook": {"no webhook adapter yet", "HTTP POST to fw.example:8443"},
+	cases := map[string]struct {
+		mode        Mode
+		why, target string
+	}{
+		"modbus.plc":   {Real, "", "Modbus TCP at 10.30.1.21:502 unit 1"},
+		"nftables.gw":  {Simulated, "simulate = true", "nftables in network namespace plant3-gw"},
+		"webhook.hook": {Real, "", "HTTP POST to fw.example:8443"},
 	}
 	for id, c := range cases {
 		r := got[id]
-		if r.Mode != Simulated || r.Why != c.why || r.Target != c.target {
-			t.Errorf("%s: %+v, want simulated (%s) reaching %q", id, r, c.why, c.target)
+		if r.Mode != c.mode || r.Why != c.why || r.Target != c.target {
+			t.Errorf("%s: %+v, want %s (%s) reaching %q", id, r, c.mode, c.why, c.target)
 		}
 	}
-	// A kind with an adapter and no simulate is real.
-	k := Kinds["modbus"]
-	k.New = func(*org.Instance) (any, error) { return nil, nil }
+	// A kind without an adapter runs on its twin and says so.
+	saved := Kinds["modbus"]
+	defer func() { Kinds["modbus"] = saved }()
+	k := saved
+	k.New = nil
 	Kinds["modbus"] = k
-	defer func() { k.New = nil; Kinds["modbus"] = k }()
-	if r := Resolve(o)[0]; r.Instance.ID != "modbus.plc" || r.Mode != Real || r.Why != "" {
-		t.Errorf("with an adapter: %+v", r)
+	if r := Resolve(o)[0]; r.Instance.ID != "modbus.plc" || r.Mode != Simulated || r.Why != "no modbus adapter yet" {
+		t.Errorf("without an adapter: %+v", r)
 	}
 }
 

@@ -214,3 +214,59 @@ func TestOnlyBuildCallsNew(t *testing.T) {
 		t.Fatalf("only %d Go files found under %s", files, root)
 	}
 }
+
+// TestBuildRealKinds: a real webhook block builds the signed webhook
+// client (serving webhook.post and edr.contain_host, both behind the
+// exercise guard) and a real modbus block the Modbus client; a setting
+// the adapter refuses stops the build with the block's place and
+// without the secret's value.
+func TestBuildRealKinds(t *testing.T) {
+	const secret = "0123456789abcdef-hmac-secret"
+	o := load(t, `
+integration "webhook" "edr" {
+  url     = "https://edr.example/api/contain"
+  secret  = env("EDR_HMAC")
+  timeout = "5s"
+}
+integration "webhook" "short" {
+  url    = "https://edr.example/api/contain"
+  secret = env("SHORT")
+}
+integration "webhook" "badtimeout" {
+  url     = "https://edr.example/api/contain"
+  secret  = env("EDR_HMAC")
+  timeout = 5
+}
+integration "modbus" "plc" {
+  address = "127.0.0.1:5020"
+  unit_id = 3
+}
+`, map[string]string{"EDR_HMAC": secret, "SHORT": "tiny"})
+	byID := map[string]*org.Instance{}
+	for _, in := range o.Instances {
+		byID[in.ID] = in
+	}
+	b, err := Build(byID["webhook.edr"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Webhook == nil || b.EDR == nil || b.Isolator != nil || b.PlantState != nil {
+		t.Errorf("webhook.edr backs %+v; want Webhook and EDR only", b)
+	}
+	var ae *temporal.ApplicationError
+	if _, err := b.EDR.Contain(context.Background(), activities.ContainRequest{Key: "k", Exercise: true, Integration: "webhook.edr", Host: "h"}); !errors.As(err, &ae) || ae.Type() != activities.ErrExerciseReachedReal {
+		t.Errorf("an exercise containment through a built webhook: %v; want the exercise guard's refusal", err)
+	}
+	if b, err := Build(byID["modbus.plc"]); err != nil || b.PlantState == nil {
+		t.Errorf("modbus.plc: %+v, %v; want a plant-state reader", b, err)
+	}
+	for _, id := range []string{"webhook.short", "webhook.badtimeout"} {
+		_, err := Build(byID[id])
+		if err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "org.hcl") {
+			t.Errorf("%s: %v; want a refusal naming the block and its file", id, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "tiny") {
+			t.Errorf("%s: the refusal shows the secret: %v", id, err)
+		}
+	}
+}
