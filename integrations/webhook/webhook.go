@@ -420,7 +420,9 @@ func (t *target) post(ctx context.Context, what, key string, exercise bool, body
 		status, resp, wait, err := t.attempt(ctx, idem, exercise, body)
 		if err == nil {
 			t.log.Info("webhook accepted", "integration", t.id, "action", what, "idempotency_key", idem, "status", status, "attempts", attempt)
-			return status, resp, nil
+			// A receiver may echo what it was sent, URL token included;
+			// the answer goes into the incident's history.
+			return status, t.scrubText(resp), nil
 		}
 		err = t.scrubbed(err)
 		if errors.Is(err, activities.ErrPermanent) {
@@ -537,16 +539,21 @@ func (t *target) netError(ctx context.Context, err error) error {
 // ErrPermanent stays visible to errors.Is.
 func (t *target) scrubbed(err error) error {
 	msg := err.Error()
-	changed := false
-	for _, s := range t.scrub {
-		if len(s) >= 3 && strings.Contains(msg, s) {
-			msg, changed = strings.ReplaceAll(msg, s, "[redacted]"), true
-		}
-	}
-	if !changed {
+	clean := t.scrubText(msg)
+	if clean == msg {
 		return err
 	}
-	return scrubbedError{msg: msg, permanent: errors.Is(err, activities.ErrPermanent)}
+	return scrubbedError{msg: clean, permanent: errors.Is(err, activities.ErrPermanent)}
+}
+
+// scrubText replaces the secret and the URL's secret parts in s.
+func (t *target) scrubText(s string) string {
+	for _, x := range t.scrub {
+		if len(x) >= 3 && strings.Contains(s, x) {
+			s = strings.ReplaceAll(s, x, "[redacted]")
+		}
+	}
+	return s
 }
 
 type scrubbedError struct {

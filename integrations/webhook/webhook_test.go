@@ -626,3 +626,19 @@ func must(c *Client, err error) *Client {
 	}
 	return c
 }
+
+// TestResponseEchoScrubbed: a receiver that echoes the URL token and the
+// secret back in a 200 answer has both replaced in the body returned (it
+// goes into the incident's history), and the rest is kept.
+func TestResponseEchoScrubbed(t *testing.T) {
+	const token = "tok-3f9a1c77e0"
+	r := newRigWith(t, func(c *Config) { c.URL += "?token=" + token; c.URLFromEnv = "FW_URL" },
+		answer{status: 200, body: `{"seen":"/api/block?token=` + token + `","key":"` + secret + `","ok":true}`})
+	resp, err := post(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(resp.Body, token) || strings.Contains(resp.Body, secret) || !strings.Contains(resp.Body, `"ok":true`) {
+		t.Errorf("body %q: want the token and the secret replaced and the rest kept", resp.Body)
+	}
+}
