@@ -47,7 +47,7 @@ var drillScript = []scripted{
 }
 
 // drillEvents are the timeline events drillScript's answers leave.
-var drillEvents = []struct{ kind, step, person string }{
+var drillEvents = []drillEvent{
 	{workflows.EventAcknowledged, "page.oncall", "dmitri"},
 	{workflows.EventApproved, "approval.isolate_ok", "alice"},
 	{workflows.EventApproved, "approval.isolate_ok", "erin"},
@@ -149,9 +149,12 @@ func respond(ctx context.Context, c client.Client, id string, script []scripted,
 	return retries, nil
 }
 
-// checkDrillTimeline checks that every answer of drillScript is in the
-// timeline of incident id exactly once.
-func checkDrillTimeline(t *testing.T, c client.Client, id string) {
+// drillEvent is a timeline event a scripted answer leaves.
+type drillEvent struct{ kind, step, person string }
+
+// checkDrillTimeline checks that every event of want is in the timeline of
+// incident id exactly once, and that nothing was refused.
+func checkDrillTimeline(t *testing.T, c client.Client, id string, want []drillEvent) {
 	t.Helper()
 	// Right after a server restart a query can fail until the worker polls
 	// the new server again.
@@ -161,7 +164,7 @@ func checkDrillTimeline(t *testing.T, c client.Client, id string) {
 		tl, err = timeline(c, id)
 		return err == nil
 	})
-	for _, want := range drillEvents {
+	for _, want := range want {
 		n := 0
 		for _, e := range tl.Events {
 			if isEvent(want.kind, want.step, want.person)(e) {
@@ -214,13 +217,33 @@ type drillRun struct {
 	resErr  error
 }
 
-// drill is a set of crash_drill incidents, each with a scripted responder
-// and a goroutine waiting for its result.
+// drillSpec says what a drill's incidents run: a playbook of a directory,
+// started by commander, with inputs for each run, and the answers a
+// scripted responder gives and the timeline events they leave.
+type drillSpec struct {
+	dir, playbook, commander string
+	inputs                   func(r *drillRun) []string
+	script                   []scripted
+	events                   []drillEvent
+}
+
+// crashDrill is the crash_drill playbook of the main directory, with 1 to
+// 3 hosts per incident.
+func crashDrill(t *testing.T) drillSpec {
+	return drillSpec{
+		dir: playbookDir(t), playbook: "crash_drill", commander: "hiro",
+		inputs: func(r *drillRun) []string { return []string{hostsInput(r.hosts)} },
+		script: drillScript, events: drillEvents,
+	}
+}
+
+// drill is a set of incidents of one drillSpec, each with a scripted
+// responder and a goroutine waiting for its result.
 type drill struct {
 	t    *testing.T
 	c    client.Client
 	runs []*drillRun
-	dir  string
+	spec drillSpec
 	ctx  context.Context
 	wg   sync.WaitGroup
 	// started counts the incidents started so far.
@@ -239,7 +262,12 @@ type drill struct {
 // hosts each (from rng). timeout bounds the whole drill; the test cancels
 // and waits for its goroutines at the end.
 func newDrill(t *testing.T, c client.Client, prefix string, n int, rng *rand.Rand, timeout time.Duration) *drill {
-	d := &drill{t: t, c: c, dir: playbookDir(t), done: make(chan struct{}), failed: make(chan struct{}), began: time.Now()}
+	return newDrillOf(t, c, crashDrill(t), prefix, n, rng, timeout)
+}
+
+// newDrillOf prepares n incidents of spec named PREFIX-NN (see newDrill).
+func newDrillOf(t *testing.T, c client.Client, spec drillSpec, prefix string, n int, rng *rand.Rand, timeout time.Duration) *drill {
+	d := &drill{t: t, c: c, spec: spec, done: make(chan struct{}), failed: make(chan struct{}), began: time.Now()}
 	for i := range n {
 		d.runs = append(d.runs, &drillRun{id: fmt.Sprintf("%s-%02d", prefix, i+1), hosts: 1 + rng.IntN(3)})
 	}
@@ -266,11 +294,11 @@ func (d *drill) startNext() bool {
 	}
 	r := d.runs[d.started]
 	d.started++
-	startIncident(d.t, d.c, d.dir, "crash_drill", "hiro", r.id, hostsInput(r.hosts))
+	startIncident(d.t, d.c, d.spec.dir, d.spec.playbook, d.spec.commander, r.id, d.spec.inputs(r)...)
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
-		r.retries, r.err = respond(d.ctx, d.c, r.id, drillScript, 150*time.Millisecond)
+		r.retries, r.err = respond(d.ctx, d.c, r.id, d.spec.script, 150*time.Millisecond)
 		if r.err != nil {
 			d.mu.Lock()
 			d.errs = append(d.errs, r.err)
@@ -316,6 +344,23 @@ func incidentResult(ctx context.Context, c client.Client, id string) (workflows.
 func (d *drill) finish(journal string) stats {
 	t := d.t
 	t.Helper()
+	d.wait()
+	entries, err := sim.ReadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoDuplicateEffects(t, entries)
+	for _, r := range d.runs {
+		checkEffects(t, entries, r.id, drillEffects(r.id, r.hosts))
+	}
+	return journalStats(entries)
+}
+
+// wait waits for every incident to end and checks them: each completed,
+// each answer of the script once in its timeline.
+func (d *drill) wait() {
+	t := d.t
+	t.Helper()
 	select {
 	case <-d.done:
 	case <-d.failed:
@@ -341,17 +386,8 @@ func (d *drill) finish(journal string) stats {
 		} else if r.result.State != workflows.StateCompleted {
 			t.Errorf("incident %s ended %s: %+v", r.id, r.result.State, r.result.Steps)
 		}
-		checkDrillTimeline(t, d.c, r.id)
+		checkDrillTimeline(t, d.c, r.id, d.spec.events)
 	}
-	entries, err := sim.ReadJournal(journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkNoDuplicateEffects(t, entries)
-	for _, r := range d.runs {
-		checkEffects(t, entries, r.id, drillEffects(r.id, r.hosts))
-	}
-	return journalStats(entries)
 }
 
 // retries is how many answers were sent again after an error.
@@ -489,22 +525,28 @@ func freePort(t *testing.T) int {
 // afterWrite, the journal growing first (polled every millisecond). It
 // reports whether the journal grew and whether done closed first.
 func waitChaos(journal string, delay time.Duration, afterWrite bool, done <-chan struct{}) (wrote, finished bool) {
+	return waitChaosOn(func() int64 {
+		st, err := os.Stat(journal)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}, delay, afterWrite, done)
+}
+
+// waitChaosOn is waitChaos watching what size says (polled every
+// millisecond) instead of a journal: with afterChange, the moment it
+// changes, if that comes before delay.
+func waitChaosOn(size func() int64, delay time.Duration, afterChange bool, done <-chan struct{}) (changed, finished bool) {
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
-	if !afterWrite {
+	if !afterChange {
 		select {
 		case <-done:
 			return false, true
 		case <-timer.C:
 			return false, false
 		}
-	}
-	size := func() int64 {
-		st, err := os.Stat(journal)
-		if err != nil {
-			return 0
-		}
-		return st.Size()
 	}
 	base := size()
 	tick := time.NewTicker(time.Millisecond)
@@ -516,7 +558,7 @@ func waitChaos(journal string, delay time.Duration, afterWrite bool, done <-chan
 		case <-timer.C:
 			return false, false
 		case <-tick.C:
-			if size() > base {
+			if size() != base {
 				return true, false
 			}
 		}
@@ -618,7 +660,7 @@ func TestCrashServerRestart(t *testing.T) {
 	if res.State != workflows.StateCompleted {
 		t.Errorf("incident ended %s: %+v", res.State, res.Steps)
 	}
-	checkDrillTimeline(t, c2, id)
+	checkDrillTimeline(t, c2, id, drillEvents)
 	entries, err := sim.ReadJournal(journal)
 	if err != nil {
 		t.Fatal(err)
