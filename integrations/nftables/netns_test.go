@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/activities"
@@ -399,5 +400,76 @@ func TestNetnsMissing(t *testing.T) {
 	b, _ := nftables.New(nftables.Config{Netns: filepath.Base(f.Name())})
 	if err := b.Probe(ctx); err == nil || !strings.Contains(err.Error(), "is not a network namespace") {
 		t.Errorf("Probe of a plain file: %v", err)
+	}
+}
+
+// TestNetnsUnprivileged runs this test binary again as nobody, which has
+// no capabilities, and checks the adapter says what it needs.
+func TestNetnsUnprivileged(t *testing.T) {
+	if os.Getenv("FBNFT_UNPRIVILEGED_NETNS") != "" {
+		unprivileged(t)
+		return
+	}
+	top := netnstest.New(t, "fbnftu")
+	// The test binary's own directory is root's alone; nobody needs a copy.
+	dir, err := os.MkdirTemp("", "fbnft-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "nftables.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestNetnsUnprivileged$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{"FBNFT_UNPRIVILEGED_NETNS=" + top.Gateway, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestNetnsUnprivileged") {
+		t.Fatalf("as nobody the check did not run:\n%s", out)
+	}
+	if got := ruleset(t, top.Gateway); strings.Contains(got, "firebreak") {
+		t.Errorf("an unprivileged cut changed the ruleset:\n%s", got)
+	}
+}
+
+// unprivileged is TestNetnsUnprivileged's half run as nobody.
+func unprivileged(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Fatal("the unprivileged half runs as root")
+	}
+	ctx := context.Background()
+	r := activities.ConduitRequest{Key: "k", Conduit: activities.Conduit{ID: "c"},
+		From: activities.Zone{Networks: []string{"10.0.1.0/24"}}, To: activities.Zone{Networks: []string{"10.0.2.0/24"}}}
+	for _, ns := range []string{os.Getenv("FBNFT_UNPRIVILEGED_NETNS"), ""} {
+		a, err := nftables.New(nftables.Config{Netns: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, f := range map[string]func() error{
+			"probe":   func() error { return a.Probe(ctx) },
+			"cut":     func() error { _, err := a.Cut(ctx, r); return err },
+			"restore": func() error { _, err := a.Restore(ctx, r); return err },
+		} {
+			err := f()
+			if !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "lacks CAP_NET_ADMIN") ||
+				!strings.Contains(err.Error(), "run it as root") {
+				t.Errorf("netns %q: %s as nobody: %v, want a permanent error naming CAP_NET_ADMIN", ns, name, err)
+			}
+			if ns != "" && !strings.Contains(err.Error(), "CAP_SYS_ADMIN") {
+				t.Errorf("netns %q: %s as nobody: %v, want CAP_SYS_ADMIN named too", ns, name, err)
+			}
+		}
 	}
 }

@@ -91,6 +91,9 @@ func (a *Adapter) Netns() string { return a.netns }
 // Table returns the name of the adapter's table.
 func (a *Adapter) Table() string { return a.table }
 
+// afterFlush, when set (by tests), runs between a change and its read-back.
+var afterFlush func()
+
 // locks serializes changes per namespace and table: one buffered channel
 // per key, so a waiter can give up when its context ends.
 var locks sync.Map
@@ -98,6 +101,9 @@ var locks sync.Map
 func (a *Adapter) lock(ctx context.Context) (func(), error) {
 	v, _ := locks.LoadOrStore(a.netns+"\x00"+a.table, make(chan struct{}, 1))
 	ch := v.(chan struct{})
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nftables in %s: %w", a.where(), err)
+	}
 	select {
 	case ch <- struct{}{}:
 		return func() { <-ch }, nil
@@ -316,6 +322,9 @@ func (a *Adapter) Cut(ctx context.Context, req activities.ConduitRequest) (activ
 		if err := c.Flush(); err != nil {
 			return a.netlinkErr(ctx, fmt.Sprintf("add the %d rules cutting conduit %s", len(p.matches), p.conduit), err)
 		}
+		if afterFlush != nil {
+			afterFlush()
+		}
 		return a.verify(ctx, c, p.conduit, append(others, want...))
 	})
 	return activities.ConduitResponse{}, err
@@ -361,6 +370,9 @@ func (a *Adapter) Restore(ctx context.Context, req activities.ConduitRequest) (a
 		}
 		if err := c.Flush(); err != nil {
 			return a.netlinkErr(ctx, fmt.Sprintf("delete the %d rules cutting conduit %s", len(del), id), err)
+		}
+		if afterFlush != nil {
+			afterFlush()
 		}
 		return a.verify(ctx, c, id, nil)
 	})

@@ -294,18 +294,21 @@ func (d *decoder) metaEq(key expr.MetaKey) (byte, bool) {
 	return b[0], true
 }
 
-// prefix takes a prefix match of the alen-byte address at off.
+// prefix takes a prefix match of the alen-byte address at off: a load of
+// the address (or, as nft writes a prefix on a byte boundary, of its first
+// bytes), an optional mask, a compare.
 func (d *decoder) prefix(off, alen uint32) (netip.Prefix, bool) {
 	p, ok := d.next().(*expr.Payload)
 	if !ok || p.Base != expr.PayloadBaseNetworkHeader || p.Offset != off || p.DestRegister != reg ||
-		p.Len != alen || p.OperationType != expr.PayloadLoad {
+		p.Len == 0 || p.Len > alen || p.OperationType != expr.PayloadLoad {
 		return netip.Prefix{}, false
 	}
-	bits := int(alen) * 8
+	n := p.Len
+	bits := int(n) * 8
 	if b, ok := d.peek().(*expr.Bitwise); ok {
 		d.next()
-		if b.SourceRegister != reg || b.DestRegister != reg || b.Len != alen || len(b.Mask) != int(alen) ||
-			!bytes.Equal(b.Xor, make([]byte, alen)) {
+		if b.SourceRegister != reg || b.DestRegister != reg || b.Len != n || len(b.Mask) != int(n) ||
+			!bytes.Equal(b.Xor, make([]byte, n)) {
 			return netip.Prefix{}, false
 		}
 		ones, ok := maskBits(b.Mask)
@@ -314,11 +317,11 @@ func (d *decoder) prefix(off, alen uint32) (netip.Prefix, bool) {
 		}
 		bits = ones
 	}
-	data, ok := d.cmpEq(int(alen))
+	data, ok := d.cmpEq(int(n))
 	if !ok {
 		return netip.Prefix{}, false
 	}
-	a, _ := netip.AddrFromSlice(data)
+	a, _ := netip.AddrFromSlice(append(slices.Clone(data), make([]byte, alen-n)...))
 	pf := netip.PrefixFrom(a, bits)
 	if pf.Masked() != pf {
 		return netip.Prefix{}, false

@@ -318,3 +318,20 @@ func TestRefusesWithoutActing(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeNftShortPrefix(t *testing.T) {
+	// nft writes a prefix on a byte boundary as a shorter load, no mask.
+	es := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{2}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{10, 97}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 3},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 3, Mask: []byte{255, 255, 240}, Xor: []byte{0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{10, 1, 16}},
+		&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop},
+	}
+	if got, want := render(es), "ip saddr 10.97.0.0/16 ip daddr 10.1.16.0/20 counter drop"; got != want {
+		t.Errorf("render = %q, want %q", got, want)
+	}
+}
