@@ -473,3 +473,64 @@ func unprivileged(t *testing.T) {
 		}
 	}
 }
+
+func TestNetnsConcurrentAndLarge(t *testing.T) {
+	top, a := plant(t)
+	b, err := nftables.New(nftables.Config{Netns: top.Gateway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before := ruleset(t, top.Gateway)
+	// The largest cut allowed: 32 x 16 networks, both ways.
+	large := conduit(top, "large", top.IT, top.OT, "inc-1/large")
+	large.From.Networks, large.To.Networks = nil, nil
+	for i := range 32 {
+		large.From.Networks = append(large.From.Networks, fmt.Sprintf("10.200.%d.0/24", i))
+	}
+	for i := range 16 {
+		large.To.Networks = append(large.To.Networks, fmt.Sprintf("10.201.%d.0/24", i))
+	}
+	reqs := []activities.ConduitRequest{large}
+	for i := range 6 {
+		reqs = append(reqs, conduit(top, fmt.Sprintf("c%d", i), top.IT, top.OT, fmt.Sprintf("inc-%d/action.isolate", i)))
+	}
+	// Cut all at once through two adapters of the same namespace.
+	errs := make(chan error, len(reqs))
+	for i, r := range reqs {
+		ad := a
+		if i%2 == 1 {
+			ad = b
+		}
+		go func() { _, err := ad.Cut(ctx, r); errs <- err }()
+	}
+	for range reqs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	want := expected(t, reqs...)
+	if got := rules(t, a); !slices.Equal(got, want) {
+		t.Fatalf("after concurrent cuts: %d rules, want %d", len(got), len(want))
+	}
+	if len(want) != nftables.MaxRules+6*4 {
+		t.Errorf("the large cut has %d rules, want %d", len(want)-6*4, nftables.MaxRules)
+	}
+	cut(t, top.IT, top.OT)
+	for i, r := range reqs {
+		ad := a
+		if i%2 == 0 {
+			ad = b
+		}
+		go func() { _, err := ad.Restore(ctx, r); errs <- err }()
+	}
+	for range reqs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if after := ruleset(t, top.Gateway); after != before {
+		t.Errorf("ruleset after concurrent restores differs from before:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	reach(t, top.IT, top.OT)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultTable is the table firebreak owns when Config.Table is "".
@@ -130,7 +131,10 @@ func (a *Adapter) session(ctx context.Context, fn func(c *nftables.Conn) error) 
 		deadline = time.Now().Add(netlinkTimeout)
 	}
 	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
-		return c.SetDeadline(deadline)
+		if err := c.SetDeadline(deadline); err != nil {
+			return err
+		}
+		return bigBuffers(c)
 	})}
 	if fd >= 0 {
 		opts = append(opts, nftables.WithNetNSFd(fd))
@@ -141,6 +145,30 @@ func (a *Adapter) session(ctx context.Context, fn func(c *nftables.Conn) error) 
 	}
 	defer c.CloseLasting()
 	return fn(c)
+}
+
+// socketBuffer is the netlink socket buffer size a batch of MaxRules rules
+// (about 500 bytes each) and its acknowledgements fit in.
+const socketBuffer = 4 << 20
+
+// bigBuffers lets one batch of up to MaxRules rules through: the kernel
+// refuses a message larger than the send buffer, and drops acks that do
+// not fit the receive buffer. Acks carry only the header, not the rule
+// back. The buffers are forced past the system's limits (the worker has
+// CAP_NET_ADMIN); if that fails, the default sizes stay and a batch too
+// large fails with "message too long", retried like any netlink error.
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return err
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, socketBuffer)
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer)
+	})
 }
 
 // state is firebreak's table, chain and rules as read from the kernel;
