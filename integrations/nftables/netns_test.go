@@ -24,6 +24,7 @@ const foreignRuleset = `
 table inet theirs {
 	chain their_forward {
 		type filter hook forward priority -5; policy accept;
+		ct state established,related accept
 		ip saddr 10.99.0.0/16 counter accept comment "theirs: trusted jump hosts"
 		ip daddr 10.231.2.0/24 tcp dport 22 counter accept
 	}
@@ -147,10 +148,13 @@ func nftRules(t *testing.T, ns string) []string {
 func TestNetnsCutAndRestore(t *testing.T) {
 	top, a := plant(t)
 	ctx := context.Background()
+	before := ruleset(t, top.Gateway)
 	if err := a.Probe(ctx); err != nil {
 		t.Fatalf("Probe: %v", err)
 	}
-	before := ruleset(t, top.Gateway)
+	if got := ruleset(t, top.Gateway); got != before {
+		t.Errorf("Probe changed the ruleset:\n%s", got)
+	}
 	reach(t, top.IT, top.OT)
 	reach(t, top.OT, top.IT)
 	reach(t, top.Safety, top.OT)
@@ -259,9 +263,26 @@ func TestNetnsPortCut(t *testing.T) {
 			t.Fatalf("before the cut: %v", err)
 		}
 	}
+	// A session open before the cut, which their table accepts as
+	// established before firebreak's chain sees it.
+	open, err := netnstest.Dial(top.IT.Netns, top.OT.Addr+":502")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	buf := []byte("ping")
+	if _, err := open.Write(buf); err != nil || netnstest.Echo(open, buf) != nil {
+		t.Fatalf("the open session does not echo: %v", err)
+	}
 	modbus := conduit(top, "it_to_ot_modbus", top.IT, top.OT, "inc-1/action.block", "modbus")
 	if _, err := a.Cut(ctx, modbus); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := open.Write([]byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	if err := netnstest.Echo(open, buf); err == nil {
+		t.Errorf("a modbus session open before the cut still gets %q back", buf)
 	}
 	for _, c := range [][2]string{{top.IT.Netns, top.OT.Addr + ":502"}, {top.IT.Netns, "[" + top.OT.Addr6 + "]:502"}, {top.OT.Netns, top.IT.Addr + ":502"}} {
 		if err := netnstest.Connect(c[0], c[1]); err == nil {

@@ -540,7 +540,9 @@ func parseComment(c string) Rule {
 	r.Incident, _ = strings.CutPrefix(inc, "i=")
 	step, rest, _ := strings.Cut(rest, " ")
 	r.Step, _ = strings.CutPrefix(step, "s=")
-	r.Reason, _ = strings.CutPrefix(rest, "r=")
+	if reason, ok := strings.CutPrefix(rest, "r="); ok {
+		r.Reason = reason
+	}
 	return r
 }
 

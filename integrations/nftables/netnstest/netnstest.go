@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -171,9 +172,9 @@ func Nft(ns string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// Listen listens on TCP addr ("10.231.2.2:502") inside the namespace ns and
-// accepts connections until the test ends; each accepted connection gets
-// "ok\n" and is closed.
+// Listen listens on TCP addr ("10.231.2.2:502") inside the namespace ns
+// until the test ends. Each connection it accepts gets "ok\n", then has
+// every byte it sends echoed back.
 func Listen(t testing.TB, ns, addr string) {
 	t.Helper()
 	var l net.Listener
@@ -192,16 +193,20 @@ func Listen(t testing.TB, ns, addr string) {
 			if err != nil {
 				return
 			}
-			c.Write([]byte("ok\n"))
-			c.Close()
+			go func() {
+				defer c.Close()
+				if _, err := c.Write([]byte("ok\n")); err == nil {
+					io.Copy(c, c)
+				}
+			}()
 		}
 	}()
 }
 
-// Connect opens a TCP connection from the namespace ns to addr and reads
-// the listener's greeting, waiting at most a second; an error says the
-// connection did not get through.
-func Connect(ns, addr string) error {
+// Dial opens a TCP connection from the namespace ns to a Listen listener
+// at addr and reads its greeting, waiting at most a second for each; an
+// error says the connection did not get through.
+func Dial(ns, addr string) (net.Conn, error) {
 	var c net.Conn
 	err := InNetns(ns, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -211,15 +216,34 @@ func Connect(ns, addr string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("connect from %s to %s: %w", ns, addr, err)
+		return nil, fmt.Errorf("connect from %s to %s: %w", ns, addr, err)
 	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(time.Second))
 	buf := make([]byte, 3)
-	if _, err := c.Read(buf); err != nil || string(buf) != "ok\n" {
-		return fmt.Errorf("connect from %s to %s: no greeting: %q %v", ns, addr, buf, err)
+	if err := Echo(c, buf); err != nil || string(buf) != "ok\n" {
+		c.Close()
+		return nil, fmt.Errorf("connect from %s to %s: no greeting: %q %v", ns, addr, buf, err)
 	}
-	return nil
+	return c, nil
+}
+
+// Echo reads len(buf) bytes from c into buf, waiting at most a second; an
+// error says they did not come.
+func Echo(c net.Conn, buf []byte) error {
+	if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(c, buf)
+	return err
+}
+
+// Connect is Dial and close: an error says a new connection from ns to
+// addr does not get through.
+func Connect(ns, addr string) error {
+	c, err := Dial(ns, addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // InNetns runs fn on an OS thread that has entered the namespace ns, so
