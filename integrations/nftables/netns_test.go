@@ -555,3 +555,53 @@ func TestNetnsConcurrentAndLarge(t *testing.T) {
 	}
 	reach(t, top.IT, top.OT)
 }
+
+// TestNetnsOwnNamespace runs this test binary again inside the gateway's
+// namespace with an adapter for the worker's own namespace (netns unset),
+// and checks the cut lands there.
+func TestNetnsOwnNamespace(t *testing.T) {
+	if ns := os.Getenv("FBNFT_OWN_NETNS_IT"); ns != "" {
+		ownNamespace(t, ns)
+		return
+	}
+	top := netnstest.New(t, "fbnfto")
+	cmd := exec.Command("ip", "netns", "exec", top.Gateway, os.Args[0], "-test.run=^TestNetnsOwnNamespace$", "-test.v")
+	cmd.Env = append(os.Environ(), "FBNFT_OWN_NETNS_IT="+top.IT.Netns,
+		"FBNFT_OWN_FROM="+top.IT.Net, "FBNFT_OWN_TO="+top.OT.Net, "FBNFT_OWN_TO_ADDR="+top.OT.Addr)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestNetnsOwnNamespace") {
+		t.Fatalf("inside the gateway: %v\n%s", err, out)
+	}
+	if got := ruleset(t, top.Gateway); strings.Contains(got, "firebreak") {
+		t.Errorf("the restore inside the gateway left:\n%s", got)
+	}
+}
+
+// ownNamespace is TestNetnsOwnNamespace's half run inside the gateway.
+func ownNamespace(t *testing.T, it string) {
+	a, err := nftables.New(nftables.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := activities.ConduitRequest{Key: "k", Conduit: activities.Conduit{ID: "it_to_ot"},
+		From: activities.Zone{Networks: []string{os.Getenv("FBNFT_OWN_FROM")}}, To: activities.Zone{Networks: []string{os.Getenv("FBNFT_OWN_TO")}}}
+	if err := a.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Cut(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rules(t, a), expected(t, r); !slices.Equal(got, want) {
+		t.Errorf("rules:\n got %v\nwant %v", got, want)
+	}
+	if err := netnstest.Ping(it, os.Getenv("FBNFT_OWN_TO_ADDR")); err == nil {
+		t.Error("the cut in the worker's own namespace does not hold")
+	}
+	if _, err := a.Restore(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := netnstest.Ping(it, os.Getenv("FBNFT_OWN_TO_ADDR")); err != nil {
+		t.Errorf("after restore: %v", err)
+	}
+}
