@@ -6,9 +6,8 @@
 // An instance is real when its kind has an adapter and its block does not
 // say simulate = true; otherwise it runs on its simulated twin
 // (integrations/sim). Exercise runs always get twins, on their own task
-// queue, whatever this package says. Slack and PagerDuty have their
-// adapters; the others arrive with the issue that brings real integrations, and each is added
-// here, in Kinds, and nowhere else.
+// queue, whatever this package says. Every kind has its adapter; a new
+// kind is added here, in Kinds, and nowhere else.
 package adapters
 
 import (
@@ -27,6 +26,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/firebreak-ir/firebreak/integrations/modbus"
+	"github.com/firebreak-ir/firebreak/integrations/nftables"
 	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
 	"github.com/firebreak-ir/firebreak/integrations/webhook"
@@ -67,7 +67,10 @@ var Kinds = map[string]Kind{
 		Twin: "records channels, messages, pages and prompts in the simulation journal",
 	},
 	"nftables": {
-		Name:  "nftables",
+		Name: "nftables",
+		New: func(in *org.Instance) (any, error) {
+			return nftables.New(nftables.Config{Netns: str(in.Settings["netns"]), Table: str(in.Settings["table"]), ID: in.ID})
+		},
 		Probe: probeNetns,
 		Target: func(in *org.Instance) string {
 			if ns := str(in.Settings["netns"]); ns != "" {

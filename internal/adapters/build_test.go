@@ -217,7 +217,8 @@ func TestOnlyBuildCallsNew(t *testing.T) {
 
 // TestBuildRealKinds: a real webhook block builds the signed webhook
 // client (serving webhook.post and edr.contain_host, both behind the
-// exercise guard) and a real modbus block the Modbus client; a setting
+// exercise guard), a real modbus block the Modbus client and a real
+// nftables block the enforcement point (behind the guard too); a setting
 // the adapter refuses stops the build with the block's place and
 // without the secret's value.
 func TestBuildRealKinds(t *testing.T) {
@@ -241,6 +242,8 @@ integration "modbus" "plc" {
   address = "127.0.0.1:5020"
   unit_id = 3
 }
+integration "nftables" "gw" { netns = "plant3-gw" }
+integration "nftables" "badtable" { table = "no spaces allowed" }
 `, map[string]string{"EDR_HMAC": secret, "SHORT": "tiny"})
 	byID := map[string]*org.Instance{}
 	for _, in := range o.Instances {
@@ -260,7 +263,12 @@ integration "modbus" "plc" {
 	if b, err := Build(byID["modbus.plc"]); err != nil || b.PlantState == nil {
 		t.Errorf("modbus.plc: %+v, %v; want a plant-state reader", b, err)
 	}
-	for _, id := range []string{"webhook.short", "webhook.badtimeout"} {
+	if b, err := Build(byID["nftables.gw"]); err != nil || b.Isolator == nil {
+		t.Errorf("nftables.gw: %+v, %v; want an isolator", b, err)
+	} else if _, err := b.Isolator.Cut(context.Background(), activities.ConduitRequest{Key: "k", Exercise: true, Enforcement: "nftables.gw"}); !errors.As(err, &ae) || ae.Type() != activities.ErrExerciseReachedReal {
+		t.Errorf("an exercise cut through a built nftables block: %v; want the exercise guard's refusal", err)
+	}
+	for _, id := range []string{"webhook.short", "webhook.badtimeout", "nftables.badtable"} {
 		_, err := Build(byID[id])
 		if err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "org.hcl") {
 			t.Errorf("%s: %v; want a refusal naming the block and its file", id, err)
