@@ -77,6 +77,13 @@
 // did not write are never changed; a rule someone else puts in firebreak's
 // chain is listed by Rules with Conduit "" and left alone.
 //
+// # Several enforcement points
+//
+// An Adapter serves one namespace. A worker with several real nftables
+// integrations serves them through a Router, which sends each request to
+// the adapter whose Config.ID is the request's Enforcement; an adapter with
+// an ID also refuses requests for another one.
+//
 // # Errors
 //
 // Bad input (a network that is not a CIDR, a zone without networks, zones

@@ -93,11 +93,18 @@ func reach(t *testing.T, from netnstest.Host, to netnstest.Host) {
 	}
 }
 
+// cut checks no ping from one host to the other gets through, over IPv4
+// and IPv6 at once (each waits its full second for nothing).
 func cut(t *testing.T, from netnstest.Host, to netnstest.Host) {
 	t.Helper()
-	for _, ip := range []string{to.Addr, to.Addr6} {
-		if err := netnstest.Ping(from.Netns, ip); err == nil {
-			t.Errorf("ping from %s to %s got through a cut conduit", from.Netns, ip)
+	ips := []string{to.Addr, to.Addr6}
+	errs := make(chan error, len(ips))
+	for _, ip := range ips {
+		go func() { errs <- netnstest.Ping(from.Netns, ip) }()
+	}
+	for range ips {
+		if err := <-errs; err == nil {
+			t.Errorf("a ping from %s to %s got through a cut conduit", from.Netns, to.Netns)
 		}
 	}
 }
@@ -359,14 +366,21 @@ func TestNetnsLeavesOthersAlone(t *testing.T) {
 	if _, err := netnstest.Nft(top.Gateway, "add", "rule", "inet", "firebreak", "forward", "ip", "saddr", "10.98.0.0/16", "counter", "drop", "comment", `"operator"`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := netnstest.Nft(top.Gateway, "add", "rule", "inet", "firebreak", "forward", "ip", "saddr", "10.96.0.0/16", "counter", "drop", "comment", "\"\x1b[2Jbell\x07\""); err != nil {
+		t.Fatal(err)
+	}
 	withTheirs := rules(t, a)
+	if len(withTheirs) < 2 || withTheirs[0].Comment != "_[2Jbell_" || withTheirs[0].Match != "ip saddr 10.96.0.0/16 counter drop" {
+		t.Fatalf("a hostile comment reads back as %+v", withTheirs[0])
+	}
+	withTheirs = withTheirs[1:]
 	if len(withTheirs) != len(expected(t, r))+1 || withTheirs[0].Conduit != "" || withTheirs[0].Comment != "operator" {
 		t.Fatalf("rules with an operator's rule: %v", withTheirs)
 	}
 	if _, err := a.Restore(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if got := rules(t, a); len(got) != 1 || got[0] != withTheirs[0] {
+	if got := rules(t, a); len(got) != 2 || got[1] != withTheirs[0] {
 		t.Errorf("restore touched the operator's rule: %v", got)
 	}
 	reach(t, top.IT, top.OT)

@@ -564,8 +564,10 @@ func commentOf(ud []byte) string {
 }
 
 // toRule turns a rule read from the kernel into its comparable values.
+// The comment is made printable: a rule someone else wrote may carry
+// control characters, and Rules values end up in logs and test output.
 func toRule(r *nftables.Rule) Rule {
-	out := parseComment(commentOf(r.UserData))
+	out := parseComment(clean(commentOf(r.UserData), 256, true))
 	out.Match = render(r.Exprs)
 	return out
 }
