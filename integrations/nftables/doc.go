@@ -80,9 +80,9 @@
 // # Several enforcement points
 //
 // An Adapter serves one namespace. A worker with several real nftables
-// integrations serves them through a Router, which sends each request to
-// the adapter whose Config.ID is the request's Enforcement; an adapter with
-// an ID also refuses requests for another one.
+// integrations has one Adapter for each, and its router (internal/adapters)
+// sends each request to the adapter of the integration its Enforcement
+// names; an adapter with an ID also refuses requests for another one.
 //
 // # Errors
 //

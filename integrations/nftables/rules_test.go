@@ -3,7 +3,6 @@ package nftables
 import (
 	"errors"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -334,33 +333,5 @@ func TestDecodeNftShortPrefix(t *testing.T) {
 	}
 	if got, want := render(es), "ip saddr 10.97.0.0/16 ip daddr 10.1.16.0/20 counter drop"; got != want {
 		t.Errorf("render = %q, want %q", got, want)
-	}
-}
-
-func TestRouter(t *testing.T) {
-	gw, _ := New(Config{Netns: "fb-never-gw", ID: "nftables.gw"})
-	cs7, _ := New(Config{Netns: "fb-never-cs7", ID: "nftables.cs7"})
-	if _, err := NewRouter(gw, cs7, gw); err == nil {
-		t.Error("NewRouter takes one ID twice")
-	}
-	anon, _ := New(Config{})
-	if _, err := NewRouter(anon); err == nil {
-		t.Error("NewRouter takes an adapter without ID")
-	}
-	r, err := NewRouter(gw, cs7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rq := req([]string{"10.0.1.0/24"}, []string{"10.0.2.0/24"})
-	rq.Enforcement = "nftables.elsewhere"
-	if _, err := r.Cut(t.Context(), rq); !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "it has: nftables.cs7, nftables.gw") {
-		t.Errorf("unknown enforcement point: %v", err)
-	}
-	// A known one reaches its adapter: here, its namespace is missing.
-	rq.Enforcement = "nftables.cs7"
-	if os.Geteuid() == 0 {
-		if _, err := r.Restore(t.Context(), rq); err == nil || !strings.Contains(err.Error(), "fb-never-cs7") {
-			t.Errorf("routed restore: %v", err)
-		}
 	}
 }
