@@ -153,10 +153,14 @@ func (c *Client) WithTwin(id string, twin activities.Pager) *Client {
 // IDs lists the integration IDs the Client serves, sorted.
 func (c *Client) IDs() []string { return slices.Sorted(maps.Keys(c.instances)) }
 
-// Trigger opens (or, for a repeated dedup key, updates) an alert.
+// Trigger opens (or, for a repeated dedup key, updates) an alert whose
+// dedup key is the request's idempotency key.
 func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (activities.TriggerResponse, error) {
 	if t, ok := c.twins[req.Integration]; ok {
 		return t.Trigger(ctx, req)
+	}
+	if req.Key == "" {
+		return activities.TriggerResponse{}, fmt.Errorf("trigger through %s: no idempotency key to use as the dedup key: %w", req.Integration, activities.ErrPermanent)
 	}
 	sev := req.Severity
 	if sev == "" {
@@ -172,15 +176,14 @@ func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (ac
 			CustomDetails: req.Details,
 		},
 	}
-	r, err := c.send(ctx, req.Integration, ev)
-	if err != nil {
+	if _, err := c.send(ctx, req.Integration, ev); err != nil {
 		return activities.TriggerResponse{}, err
 	}
-	key := r.DedupKey
-	if key == "" {
-		key = req.Key
-	}
-	return activities.TriggerResponse{DedupKey: key}, nil
+	// The alert is the one firebreak named: PagerDuty answers with the
+	// dedup key it was sent. The answer's own is never taken, since a
+	// lookalike endpoint (it sees the routing key in every event) could
+	// put the key, or anything, into the step's output.
+	return activities.TriggerResponse{DedupKey: req.Key}, nil
 }
 
 // Resolve resolves the alert with the request's dedup key.
@@ -268,7 +271,7 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	for attempt := 0; ; attempt++ {
 		r, retry, wait, err := c.post(ctx, in, body)
 		if err == nil {
-			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", r.DedupKey, "attempts", attempt+1)
+			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", ev.DedupKey, "attempts", attempt+1)
 			return r, nil
 		}
 		err = scrub(err, in.RoutingKey)

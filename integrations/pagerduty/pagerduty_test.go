@@ -395,3 +395,41 @@ func TestWithTwin(t *testing.T) {
 		t.Errorf("WithTwin changed the client it was called on: %v", err)
 	}
 }
+
+// TestHostileDedupKeyAnswer: an Events API lookalike knows the routing
+// key (every event carries it) and may answer anything as the dedup_key.
+// The dedup key the step outputs (and the log line) is the one firebreak
+// sent, never the answer's: the answer could carry the routing key into
+// the incident's history, or megabytes of control characters.
+func TestHostileDedupKeyAnswer(t *testing.T) {
+	for name, answer := range map[string]func(routingKey string) string{
+		"routing key": func(k string) string { return "echo " + k },
+		"hostile":     func(string) string { return strings.Repeat("\x1b[2J\n", 2000) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var m map[string]any
+				_ = json.NewDecoder(r.Body).Decode(&m)
+				w.WriteHeader(http.StatusAccepted)
+				_ = json.NewEncoder(w).Encode(map[string]string{"status": "success", "dedup_key": answer(str(m["routing_key"]))})
+			}))
+			defer srv.Close()
+			c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL}},
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Trigger(context.Background(), trigger("s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.DedupKey != "inc-1/page-ot" {
+				t.Errorf("dedup key %.80q, want the one sent, inc-1/page-ot", resp.DedupKey)
+			}
+			if strings.Contains(logs.String(), key) || strings.Contains(logs.String(), `\u001b[2J`) {
+				t.Errorf("the log carries the answer's dedup key: %.300s", logs.String())
+			}
+		})
+	}
+}
