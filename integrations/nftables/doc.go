@@ -69,9 +69,10 @@
 // firebreak's table then holds nothing else, Restore removes it too, so
 // the ruleset is exactly what it was before the first cut.
 //
-// Each change is one netlink batch, which the kernel applies atomically,
-// and changes to one namespace and table are serialized within the
-// process. After each change the chain is read back, and the conduit's
+// Each change is one netlink batch, which the kernel applies atomically.
+// Changes to one namespace and table are serialized within the process,
+// and changes to one namespace across the worker processes of the host by
+// an flock on the namespace file. After each change the chain is read back, and the conduit's
 // rules must be exactly the expected ones (Expected; none after a
 // restore): anything else is an error. Rules, tables and chains firebreak
 // did not write are never changed; a rule someone else puts in firebreak's

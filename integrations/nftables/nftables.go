@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -44,7 +45,8 @@ type Config struct {
 
 // Adapter cuts and restores conduits with nftables rules in one network
 // namespace. It is safe for concurrent use; changes to one namespace and
-// table are serialized across every Adapter of the process.
+// table are serialized across every Adapter of the process, and changes
+// to one namespace across the processes of the host.
 type Adapter struct {
 	netns string
 	table string
@@ -95,6 +97,10 @@ func (a *Adapter) Table() string { return a.table }
 // afterFlush, when set (by tests), runs between a change and its read-back.
 var afterFlush func()
 
+// onLockBusy, when set (by tests), runs each time lockNetns finds the
+// namespace locked by another worker.
+var onLockBusy func()
+
 // locks serializes changes per namespace and table: one buffered channel
 // per key, so a waiter can give up when its context ends.
 var locks sync.Map
@@ -110,6 +116,59 @@ func (a *Adapter) lock(ctx context.Context) (func(), error) {
 		return func() { <-ch }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("nftables in %s: waiting for another change to finish: %w", a.where(), ctx.Err())
+	}
+}
+
+// lockPoll is how often a change waiting for another worker's lock on
+// the namespace tries again.
+const lockPoll = 20 * time.Millisecond
+
+// lockNetns takes an exclusive flock on the namespace (fd, or the worker's
+// own through /proc/self/ns/net when fd is -1), so that changes by every
+// worker process on the host are serialized, not only those of this one:
+// without it, a restore that read "only this conduit's rules left" could
+// delete the table just after another worker added a cut of another
+// conduit to it. Every opening of a namespace file refers to the same
+// inode, so the lock holds across processes. It waits, trying again every
+// lockPoll, until ctx ends or deadline passes.
+func (a *Adapter) lockNetns(ctx context.Context, fd int, deadline time.Time) (func(), error) {
+	own := fd < 0
+	if own {
+		var err error
+		if fd, err = unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, fmt.Errorf("nftables in %s: open /proc/self/ns/net to lock it: %w", a.where(), err)
+		}
+	}
+	release := func() {
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		if own {
+			unix.Close(fd)
+		}
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return release, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			release()
+			return nil, fmt.Errorf("nftables in %s: lock the namespace against other workers' changes: %w", a.where(), err)
+		}
+		if onLockBusy != nil {
+			onLockBusy()
+		}
+		t := time.NewTimer(lockPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			release()
+			return nil, fmt.Errorf("nftables in %s: waiting for another worker's change to the namespace to finish: %w", a.where(), ctx.Err())
+		case <-t.C:
+		}
 	}
 }
 
@@ -130,6 +189,11 @@ func (a *Adapter) session(ctx context.Context, fn func(c *nftables.Conn) error) 
 	if !ok {
 		deadline = time.Now().Add(netlinkTimeout)
 	}
+	unlockNs, err := a.lockNetns(ctx, fd, deadline)
+	if err != nil {
+		return err
+	}
+	defer unlockNs()
 	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
 		if err := c.SetDeadline(deadline); err != nil {
 			return err
