@@ -6,8 +6,9 @@
 // ("pagerduty.default"), and a request is routed by its Integration field.
 // Events are idempotent by dedup_key (PagerDuty de-duplicates on it), so a
 // retried event is harmless. A 429 is retried after its Retry-After (capped
-// at MaxRetryAfter), 5xx and network errors after a jittered backoff.
-// Routing keys never appear in a log line or an error.
+// at MaxRetryAfter), 5xx and network errors after a jittered backoff;
+// redirects are never followed. Routing keys never appear in a log line or
+// an error.
 package pagerduty
 
 import (
@@ -64,6 +65,7 @@ type Config struct {
 	// Instances maps integration IDs ("pagerduty.default") to their settings.
 	Instances map[string]Instance
 	// HTTPClient sends the events; nil means a client with a 10 s timeout.
+	// Its redirect policy is replaced: redirects are never followed.
 	HTTPClient *http.Client
 	// Logger receives the adapter's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -107,9 +109,16 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.instances[id] = in
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if c.http != nil {
+		copied := *c.http
+		hc = &copied
 	}
+	// A redirect is never followed: a 302 turns the POST into a GET whose
+	// 200 would count as an accepted event, and a 307 re-sends the routing
+	// key to wherever Location points.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = hc
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -321,6 +330,9 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response
 			return r, true, min(max(d, time.Millisecond), c.maxAfter), fmt.Errorf("PagerDuty is rate limiting (429, retry after %s)", d)
 		}
 		return r, true, 0, fmt.Errorf("PagerDuty is rate limiting (429)")
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return r, false, 0, fmt.Errorf("PagerDuty answered %d, a redirect, which is not followed (it would send the routing key elsewhere, or count a page that raised no alert); set api_url to the address that answers: %w",
+			resp.StatusCode, activities.ErrPermanent)
 	case resp.StatusCode >= 500:
 		return r, true, 0, fmt.Errorf("PagerDuty answered %d %s", resp.StatusCode, msg)
 	case resp.StatusCode == http.StatusBadRequest:
