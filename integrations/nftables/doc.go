@@ -88,7 +88,8 @@
 // # Errors
 //
 // Bad input (a network that is not a CIDR, a zone without networks, zones
-// of different IP families, an unusable conduit ID, an exercise request)
+// of different IP families, an unusable conduit ID, an exercise request),
+// a cut into a table someone made dormant (its rules would drop nothing)
 // and missing permissions (CAP_NET_ADMIN, and CAP_SYS_ADMIN to enter a
 // named namespace) wrap activities.ErrPermanent. A missing namespace and
 // netlink failures are retryable: the namespace may appear, the kernel may

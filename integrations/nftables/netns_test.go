@@ -619,3 +619,29 @@ func ownNamespace(t *testing.T, it string) {
 		t.Errorf("after restore: %v", err)
 	}
 }
+
+// TestNetnsDormantTable: a table marked dormant (nft add table inet
+// firebreak { flags dormant; }, a way to pause a table) keeps its rules,
+// and a read-back finds them, but drops no packet. A cut into it would
+// report a conduit cut that is open, so it is refused and says what to do;
+// the hosts still reach each other, as nothing was cut.
+func TestNetnsDormantTable(t *testing.T) {
+	top, a := plant(t)
+	if _, err := netnstest.Nft(top.Gateway, "add", "table", "inet", "firebreak", "{", "flags", "dormant", ";", "}"); err != nil {
+		t.Fatal(err)
+	}
+	req := conduit(top, "it_to_ot", top.IT, top.OT, "inc-1/cut/it_to_ot")
+	_, err := a.Cut(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "dormant") {
+		t.Errorf("Cut into a dormant table: %v; want a refusal naming the dormant flag", err)
+	}
+	reach(t, top.IT, top.OT)
+	// Made active again, as the error says, the cut goes ahead and holds.
+	if _, err := netnstest.Nft(top.Gateway, "add", "table", "inet", "firebreak"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Cut(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	cut(t, top.IT, top.OT)
+}

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -255,6 +256,27 @@ func tableUse(t *nftables.Table) uint32 {
 	return t.Use
 }
 
+// tableDormant is NFT_TABLE_F_DORMANT: the table's chains are not hooked,
+// so its rules match no packet.
+const tableDormant = 0x1
+
+// tableFlags returns t's flags. Netlink sends them big-endian and the
+// library decodes them in host byte order; this undoes that on any host.
+func tableFlags(t *nftables.Table) uint32 {
+	return binary.BigEndian.Uint32(binary.NativeEndian.AppendUint32(nil, t.Flags))
+}
+
+// checkActive fails, wrapping activities.ErrPermanent, when firebreak's
+// table is dormant: rules written there, and read back, would drop nothing.
+func (a *Adapter) checkActive(st state) error {
+	if st.table == nil || tableFlags(st.table)&tableDormant == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: nftables in %s: table inet %s is dormant (flags dormant), so its rules drop no packet and a cut would not hold; "+
+		"someone paused it: make it active again (nft add table inet %s, without flags) and retry",
+		activities.ErrPermanent, a.where(), a.table, a.table)
+}
+
 // values returns the comparable values of the rules, sorted.
 func (s state) values() []Rule {
 	out := make([]Rule, 0, len(s.rules))
@@ -377,6 +399,9 @@ func (a *Adapter) Cut(ctx context.Context, req activities.ConduitRequest) (activ
 	err = a.session(ctx, func(c *nftables.Conn) error {
 		st, err := a.read(ctx, c)
 		if err != nil {
+			return err
+		}
+		if err := a.checkActive(st); err != nil {
 			return err
 		}
 		var stale []*nftables.Rule
@@ -539,11 +564,14 @@ func (a *Adapter) Rules(ctx context.Context) ([]Rule, error) {
 }
 
 // Probe checks, changing nothing, that the namespace opens and that
-// firebreak's table, chain and rules can be listed (and, when the chain
-// exists, that it is the one firebreak makes).
+// firebreak's table, chain and rules can be listed (and, when they exist,
+// that the table is not dormant and the chain is the one firebreak makes).
 func (a *Adapter) Probe(ctx context.Context) error {
 	return a.session(ctx, func(c *nftables.Conn) error {
-		_, err := a.read(ctx, c)
-		return err
+		st, err := a.read(ctx, c)
+		if err != nil {
+			return err
+		}
+		return a.checkActive(st)
 	})
 }
