@@ -76,7 +76,8 @@
 // rules must be exactly the expected ones (Expected; none after a
 // restore): anything else is an error. Rules, tables and chains firebreak
 // did not write are never changed; a rule someone else puts in firebreak's
-// chain is listed by Rules with Conduit "" and left alone.
+// chain is listed by Rules with Conduit "" and left alone. A cut's rules go
+// at the head of the chain, so such a rule that accepts cannot open it.
 //
 // # Several enforcement points
 //

@@ -434,7 +434,11 @@ func (a *Adapter) Cut(ctx context.Context, req activities.ConduitRequest) (activ
 		}
 		ud := userdata.AppendString(nil, userdata.TypeComment, p.comment)
 		for _, m := range p.matches {
-			c.AddRule(&nftables.Rule{Table: a.tableRef(), Chain: a.chainRef(), Exprs: m.exprs(), UserData: ud})
+			// At the head of the chain: a rule someone else put there
+			// that accepts (ct state established accept) ends the chain
+			// for what it matches, and a drop after it would never be
+			// reached.
+			c.InsertRule(&nftables.Rule{Table: a.tableRef(), Chain: a.chainRef(), Exprs: m.exprs(), UserData: ud})
 		}
 		if err := c.Flush(); err != nil {
 			return a.netlinkErr(ctx, fmt.Sprintf("add the %d rules cutting conduit %s", len(p.matches), p.conduit), err)
