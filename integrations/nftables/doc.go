@@ -69,13 +69,15 @@
 // firebreak's table then holds nothing else, Restore removes it too, so
 // the ruleset is exactly what it was before the first cut.
 //
-// Each change is one netlink batch, which the kernel applies atomically,
-// and changes to one namespace and table are serialized within the
-// process. After each change the chain is read back, and the conduit's
+// Each change is one netlink batch, which the kernel applies atomically.
+// Changes to one namespace and table are serialized within the process,
+// and changes to one namespace across the worker processes of the host by
+// an flock on the namespace file. After each change the chain is read back, and the conduit's
 // rules must be exactly the expected ones (Expected; none after a
 // restore): anything else is an error. Rules, tables and chains firebreak
 // did not write are never changed; a rule someone else puts in firebreak's
-// chain is listed by Rules with Conduit "" and left alone.
+// chain is listed by Rules with Conduit "" and left alone. A cut's rules go
+// at the head of the chain, so such a rule that accepts cannot open it.
 //
 // # Several enforcement points
 //
@@ -87,7 +89,8 @@
 // # Errors
 //
 // Bad input (a network that is not a CIDR, a zone without networks, zones
-// of different IP families, an unusable conduit ID, an exercise request)
+// of different IP families, an unusable conduit ID, an exercise request),
+// a cut into a table someone made dormant (its rules would drop nothing)
 // and missing permissions (CAP_NET_ADMIN, and CAP_SYS_ADMIN to enter a
 // named namespace) wrap activities.ErrPermanent. A missing namespace and
 // netlink failures are retryable: the namespace may appear, the kernel may

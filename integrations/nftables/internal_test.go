@@ -13,6 +13,7 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/nftables/netnstest"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func TestNetlinkErr(t *testing.T) {
@@ -154,5 +155,49 @@ func TestNetnsZonesChangedBetweenAttempts(t *testing.T) {
 	}
 	if err := netnstest.Ping(top.IT.Netns, top.Safety.Addr); err == nil {
 		t.Error("the network added to the zone is not cut")
+	}
+}
+
+// TestNetnsWaitsForAnotherWorker: the in-process lock does not stop a
+// second worker process on the same host. Without a lock they share, a
+// restore that read "only this conduit's rules are left" deletes the
+// table after the other worker added a cut of another conduit to it, and
+// that conduit is open again with both workers' read-backs content. A
+// change therefore waits while another worker holds the namespace (here
+// an flock through another open file description, as another process
+// has), changes nothing meanwhile, and goes ahead once it is released.
+func TestNetnsWaitsForAnotherWorker(t *testing.T) {
+	top := netnstest.New(t, "fbnft")
+	a, err := New(Config{Netns: top.Gateway, ID: "nftables.gw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(NetnsDir+"/"+top.Gateway, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	onLockBusy = cancel
+	defer func() { onLockBusy = nil }()
+	req := twoZones(top, "inc-1/cut/it_to_ot")
+	if _, err := a.Cut(ctx, req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Cut while another worker holds the namespace: %v, want it to wait (context.Canceled)", err)
+	}
+	onLockBusy = nil
+	if err := unix.Flock(fd, unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Rules(context.Background()); err != nil || len(got) != 0 {
+		t.Fatalf("rules written while another worker held the namespace: %v, %v", got, err)
+	}
+	if _, err := a.Cut(context.Background(), req); err != nil {
+		t.Fatalf("Cut once the lock is released: %v", err)
+	}
+	if got := firebreakHandles(t, top.Gateway); len(got) != 2 {
+		t.Errorf("after the cut: %d rules, want 2", len(got))
 	}
 }

@@ -619,3 +619,61 @@ func ownNamespace(t *testing.T, it string) {
 		t.Errorf("after restore: %v", err)
 	}
 }
+
+// TestNetnsDormantTable: a table marked dormant (nft add table inet
+// firebreak { flags dormant; }, a way to pause a table) keeps its rules,
+// and a read-back finds them, but drops no packet. A cut into it would
+// report a conduit cut that is open, so it is refused and says what to do;
+// the hosts still reach each other, as nothing was cut.
+func TestNetnsDormantTable(t *testing.T) {
+	top, a := plant(t)
+	if _, err := netnstest.Nft(top.Gateway, "add", "table", "inet", "firebreak", "{", "flags", "dormant", ";", "}"); err != nil {
+		t.Fatal(err)
+	}
+	req := conduit(top, "it_to_ot", top.IT, top.OT, "inc-1/cut/it_to_ot")
+	_, err := a.Cut(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "dormant") {
+		t.Errorf("Cut into a dormant table: %v; want a refusal naming the dormant flag", err)
+	}
+	reach(t, top.IT, top.OT)
+	// Made active again, as the error says, the cut goes ahead and holds.
+	if _, err := netnstest.Nft(top.Gateway, "add", "table", "inet", "firebreak"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Cut(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	cut(t, top.IT, top.OT)
+}
+
+// TestNetnsCutHoldsOverAnAcceptInItsChain: a rule someone put in
+// firebreak's own chain that accepts (ct state established accept, a
+// trusted jump host) ends the chain for the packets it matches. Appended
+// after it, a cut's drops were never reached for them; the read-back
+// passed and the conduit stayed open. A cut's rules go first.
+func TestNetnsCutHoldsOverAnAcceptInItsChain(t *testing.T) {
+	top, a := plant(t)
+	ctx := context.Background()
+	if _, err := netnstest.Nft(top.Gateway, "add table inet firebreak; add chain inet firebreak forward { type filter hook forward priority 0; policy accept; }"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netnstest.Nft(top.Gateway, "add", "rule", "inet", "firebreak", "forward", "meta", "l4proto", "icmp", "accept", "comment", `"operator"`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netnstest.Nft(top.Gateway, "add", "rule", "inet", "firebreak", "forward", "meta", "l4proto", "ipv6-icmp", "accept", "comment", `"operator"`); err != nil {
+		t.Fatal(err)
+	}
+	reach(t, top.IT, top.OT)
+	r := conduit(top, "it_to_ot", top.IT, top.OT, "k1")
+	if _, err := a.Cut(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	cut(t, top.IT, top.OT)
+	if _, err := a.Restore(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	reach(t, top.IT, top.OT)
+	if got := rules(t, a); len(got) != 2 || got[0].Comment != "operator" {
+		t.Errorf("after the restore: %v, want the operator's two rules", got)
+	}
+}

@@ -2,6 +2,8 @@ package nftables
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -44,7 +46,8 @@ type Config struct {
 
 // Adapter cuts and restores conduits with nftables rules in one network
 // namespace. It is safe for concurrent use; changes to one namespace and
-// table are serialized across every Adapter of the process.
+// table are serialized across every Adapter of the process, and changes
+// to one namespace across the processes of the host.
 type Adapter struct {
 	netns string
 	table string
@@ -95,6 +98,10 @@ func (a *Adapter) Table() string { return a.table }
 // afterFlush, when set (by tests), runs between a change and its read-back.
 var afterFlush func()
 
+// onLockBusy, when set (by tests), runs each time lockNetns finds the
+// namespace locked by another worker.
+var onLockBusy func()
+
 // locks serializes changes per namespace and table: one buffered channel
 // per key, so a waiter can give up when its context ends.
 var locks sync.Map
@@ -110,6 +117,59 @@ func (a *Adapter) lock(ctx context.Context) (func(), error) {
 		return func() { <-ch }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("nftables in %s: waiting for another change to finish: %w", a.where(), ctx.Err())
+	}
+}
+
+// lockPoll is how often a change waiting for another worker's lock on
+// the namespace tries again.
+const lockPoll = 20 * time.Millisecond
+
+// lockNetns takes an exclusive flock on the namespace (fd, or the worker's
+// own through /proc/self/ns/net when fd is -1), so that changes by every
+// worker process on the host are serialized, not only those of this one:
+// without it, a restore that read "only this conduit's rules left" could
+// delete the table just after another worker added a cut of another
+// conduit to it. Every opening of a namespace file refers to the same
+// inode, so the lock holds across processes. It waits, trying again every
+// lockPoll, until ctx ends or deadline passes.
+func (a *Adapter) lockNetns(ctx context.Context, fd int, deadline time.Time) (func(), error) {
+	own := fd < 0
+	if own {
+		var err error
+		if fd, err = unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, fmt.Errorf("nftables in %s: open /proc/self/ns/net to lock it: %w", a.where(), err)
+		}
+	}
+	release := func() {
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		if own {
+			unix.Close(fd)
+		}
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return release, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			release()
+			return nil, fmt.Errorf("nftables in %s: lock the namespace against other workers' changes: %w", a.where(), err)
+		}
+		if onLockBusy != nil {
+			onLockBusy()
+		}
+		t := time.NewTimer(lockPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			release()
+			return nil, fmt.Errorf("nftables in %s: waiting for another worker's change to the namespace to finish: %w", a.where(), ctx.Err())
+		case <-t.C:
+		}
 	}
 }
 
@@ -130,6 +190,11 @@ func (a *Adapter) session(ctx context.Context, fn func(c *nftables.Conn) error) 
 	if !ok {
 		deadline = time.Now().Add(netlinkTimeout)
 	}
+	unlockNs, err := a.lockNetns(ctx, fd, deadline)
+	if err != nil {
+		return err
+	}
+	defer unlockNs()
 	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
 		if err := c.SetDeadline(deadline); err != nil {
 			return err
@@ -189,6 +254,27 @@ func tableUse(t *nftables.Table) uint32 {
 		return bits.ReverseBytes32(t.Use)
 	}
 	return t.Use
+}
+
+// tableDormant is NFT_TABLE_F_DORMANT: the table's chains are not hooked,
+// so its rules match no packet.
+const tableDormant = 0x1
+
+// tableFlags returns t's flags. Netlink sends them big-endian and the
+// library decodes them in host byte order; this undoes that on any host.
+func tableFlags(t *nftables.Table) uint32 {
+	return binary.BigEndian.Uint32(binary.NativeEndian.AppendUint32(nil, t.Flags))
+}
+
+// checkActive fails, wrapping activities.ErrPermanent, when firebreak's
+// table is dormant: rules written there, and read back, would drop nothing.
+func (a *Adapter) checkActive(st state) error {
+	if st.table == nil || tableFlags(st.table)&tableDormant == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: nftables in %s: table inet %s is dormant (flags dormant), so its rules drop no packet and a cut would not hold; "+
+		"someone paused it: make it active again (nft add table inet %s, without flags) and retry",
+		activities.ErrPermanent, a.where(), a.table, a.table)
 }
 
 // values returns the comparable values of the rules, sorted.
@@ -315,6 +401,9 @@ func (a *Adapter) Cut(ctx context.Context, req activities.ConduitRequest) (activ
 		if err != nil {
 			return err
 		}
+		if err := a.checkActive(st); err != nil {
+			return err
+		}
 		var stale []*nftables.Rule
 		var mine, others []Rule
 		for _, r := range st.rules {
@@ -345,7 +434,11 @@ func (a *Adapter) Cut(ctx context.Context, req activities.ConduitRequest) (activ
 		}
 		ud := userdata.AppendString(nil, userdata.TypeComment, p.comment)
 		for _, m := range p.matches {
-			c.AddRule(&nftables.Rule{Table: a.tableRef(), Chain: a.chainRef(), Exprs: m.exprs(), UserData: ud})
+			// At the head of the chain: a rule someone else put there
+			// that accepts (ct state established accept) ends the chain
+			// for what it matches, and a drop after it would never be
+			// reached.
+			c.InsertRule(&nftables.Rule{Table: a.tableRef(), Chain: a.chainRef(), Exprs: m.exprs(), UserData: ud})
 		}
 		if err := c.Flush(); err != nil {
 			return a.netlinkErr(ctx, fmt.Sprintf("add the %d rules cutting conduit %s", len(p.matches), p.conduit), err)
@@ -475,11 +568,14 @@ func (a *Adapter) Rules(ctx context.Context) ([]Rule, error) {
 }
 
 // Probe checks, changing nothing, that the namespace opens and that
-// firebreak's table, chain and rules can be listed (and, when the chain
-// exists, that it is the one firebreak makes).
+// firebreak's table, chain and rules can be listed (and, when they exist,
+// that the table is not dormant and the chain is the one firebreak makes).
 func (a *Adapter) Probe(ctx context.Context) error {
 	return a.session(ctx, func(c *nftables.Conn) error {
-		_, err := a.read(ctx, c)
-		return err
+		st, err := a.read(ctx, c)
+		if err != nil {
+			return err
+		}
+		return a.checkActive(st)
 	})
 }

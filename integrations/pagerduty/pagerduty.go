@@ -6,8 +6,9 @@
 // ("pagerduty.default"), and a request is routed by its Integration field.
 // Events are idempotent by dedup_key (PagerDuty de-duplicates on it), so a
 // retried event is harmless. A 429 is retried after its Retry-After (capped
-// at MaxRetryAfter), 5xx and network errors after a jittered backoff.
-// Routing keys never appear in a log line or an error.
+// at MaxRetryAfter), 5xx and network errors after a jittered backoff;
+// redirects are never followed. Routing keys never appear in a log line or
+// an error.
 package pagerduty
 
 import (
@@ -64,6 +65,7 @@ type Config struct {
 	// Instances maps integration IDs ("pagerduty.default") to their settings.
 	Instances map[string]Instance
 	// HTTPClient sends the events; nil means a client with a 10 s timeout.
+	// Its redirect policy is replaced: redirects are never followed.
 	HTTPClient *http.Client
 	// Logger receives the adapter's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -107,9 +109,16 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.instances[id] = in
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if c.http != nil {
+		copied := *c.http
+		hc = &copied
 	}
+	// A redirect is never followed: a 302 turns the POST into a GET whose
+	// 200 would count as an accepted event, and a 307 re-sends the routing
+	// key to wherever Location points.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = hc
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -153,10 +162,14 @@ func (c *Client) WithTwin(id string, twin activities.Pager) *Client {
 // IDs lists the integration IDs the Client serves, sorted.
 func (c *Client) IDs() []string { return slices.Sorted(maps.Keys(c.instances)) }
 
-// Trigger opens (or, for a repeated dedup key, updates) an alert.
+// Trigger opens (or, for a repeated dedup key, updates) an alert whose
+// dedup key is the request's idempotency key.
 func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (activities.TriggerResponse, error) {
 	if t, ok := c.twins[req.Integration]; ok {
 		return t.Trigger(ctx, req)
+	}
+	if req.Key == "" {
+		return activities.TriggerResponse{}, fmt.Errorf("trigger through %s: no idempotency key to use as the dedup key: %w", req.Integration, activities.ErrPermanent)
 	}
 	sev := req.Severity
 	if sev == "" {
@@ -172,15 +185,14 @@ func (c *Client) Trigger(ctx context.Context, req activities.TriggerRequest) (ac
 			CustomDetails: req.Details,
 		},
 	}
-	r, err := c.send(ctx, req.Integration, ev)
-	if err != nil {
+	if _, err := c.send(ctx, req.Integration, ev); err != nil {
 		return activities.TriggerResponse{}, err
 	}
-	key := r.DedupKey
-	if key == "" {
-		key = req.Key
-	}
-	return activities.TriggerResponse{DedupKey: key}, nil
+	// The alert is the one firebreak named: PagerDuty answers with the
+	// dedup key it was sent. The answer's own is never taken, since a
+	// lookalike endpoint (it sees the routing key in every event) could
+	// put the key, or anything, into the step's output.
+	return activities.TriggerResponse{DedupKey: req.Key}, nil
 }
 
 // Resolve resolves the alert with the request's dedup key.
@@ -268,7 +280,7 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	for attempt := 0; ; attempt++ {
 		r, retry, wait, err := c.post(ctx, in, body)
 		if err == nil {
-			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", r.DedupKey, "attempts", attempt+1)
+			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", ev.DedupKey, "attempts", attempt+1)
 			return r, nil
 		}
 		err = scrub(err, in.RoutingKey)
@@ -318,6 +330,9 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response
 			return r, true, min(max(d, time.Millisecond), c.maxAfter), fmt.Errorf("PagerDuty is rate limiting (429, retry after %s)", d)
 		}
 		return r, true, 0, fmt.Errorf("PagerDuty is rate limiting (429)")
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return r, false, 0, fmt.Errorf("PagerDuty answered %d, a redirect, which is not followed (it would send the routing key elsewhere, or count a page that raised no alert); set api_url to the address that answers: %w",
+			resp.StatusCode, activities.ErrPermanent)
 	case resp.StatusCode >= 500:
 		return r, true, 0, fmt.Errorf("PagerDuty answered %d %s", resp.StatusCode, msg)
 	case resp.StatusCode == http.StatusBadRequest:

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -393,5 +395,79 @@ func TestWithTwin(t *testing.T) {
 	}
 	if _, err := r.c.Trigger(context.Background(), req); !errors.Is(err, activities.ErrPermanent) {
 		t.Errorf("WithTwin changed the client it was called on: %v", err)
+	}
+}
+
+// TestHostileDedupKeyAnswer: an Events API lookalike knows the routing
+// key (every event carries it) and may answer anything as the dedup_key.
+// The dedup key the step outputs (and the log line) is the one firebreak
+// sent, never the answer's: the answer could carry the routing key into
+// the incident's history, or megabytes of control characters.
+func TestHostileDedupKeyAnswer(t *testing.T) {
+	for name, answer := range map[string]func(routingKey string) string{
+		"routing key": func(k string) string { return "echo " + k },
+		"hostile":     func(string) string { return strings.Repeat("\x1b[2J\n", 2000) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var m map[string]any
+				_ = json.NewDecoder(r.Body).Decode(&m)
+				w.WriteHeader(http.StatusAccepted)
+				_ = json.NewEncoder(w).Encode(map[string]string{"status": "success", "dedup_key": answer(str(m["routing_key"]))})
+			}))
+			defer srv.Close()
+			c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL}},
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Trigger(context.Background(), trigger("s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.DedupKey != "inc-1/page-ot" {
+				t.Errorf("dedup key %.80q, want the one sent, inc-1/page-ot", resp.DedupKey)
+			}
+			if strings.Contains(logs.String(), key) || strings.Contains(logs.String(), `\u001b[2J`) {
+				t.Errorf("the log carries the answer's dedup key: %.300s", logs.String())
+			}
+		})
+	}
+}
+
+// TestRedirectNotFollowed: an Events API URL that redirects (a proxy's
+// login page, an http-to-https hop, a lookalike) is not followed. Following
+// a 302 turns the POST into a GET whose 200 counted as an accepted event
+// though no alert was raised; following a 307 re-sends the routing key to
+// wherever the Location points, in clear if it says http://.
+func TestRedirectNotFollowed(t *testing.T) {
+	for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			var elsewhere atomic.Int32
+			mux := http.NewServeMux()
+			mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+				elsewhere.Add(1)
+				w.WriteHeader(http.StatusOK)
+				_, _ = io.WriteString(w, "<html>sign in</html>")
+			})
+			mux.HandleFunc("/v2/enqueue", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/elsewhere", code)
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL + "/v2/enqueue"}},
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Trigger(context.Background(), trigger("s"))
+			if err == nil || !errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("Trigger through a %d: %v; want a permanent error saying the URL redirects", code, err)
+			}
+			if n := elsewhere.Load(); n != 0 {
+				t.Errorf("the redirect was followed %d time(s)", n)
+			}
+		})
 	}
 }

@@ -255,11 +255,25 @@ func (t *target) setURL(raw, env string) error {
 	if env != "" {
 		t.where = "the URL in $" + env
 		t.scrub = append(t.scrub, u.Host, u.Hostname())
+		// Many webhook URLs carry their credential in the path. A
+		// receiver may echo it whole or JSON-escaped ("\/"), so each
+		// segment long enough to be a token is scrubbed on its own.
+		t.scrub = append(t.scrub, u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= minPathToken {
+				t.scrub = append(t.scrub, seg)
+			}
+		}
 	} else {
 		t.where = net.JoinHostPort(u.Hostname(), port)
 	}
 	return nil
 }
+
+// minPathToken is the shortest segment of a secret URL's path that is
+// scrubbed on its own: shorter ones ("api", "v1", "hooks") are words, not
+// tokens, and scrubbing them would garble answers.
+const minPathToken = 12
 
 // loopback says whether host is "localhost" or a loopback IP address.
 func loopback(host string) bool {

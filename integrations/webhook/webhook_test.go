@@ -642,3 +642,36 @@ func TestResponseEchoScrubbed(t *testing.T) {
 		t.Errorf("body %q: want the token and the secret replaced and the rest kept", resp.Body)
 	}
 }
+
+// TestPathTokenScrubbed: many webhook URLs carry their credential in the
+// path (https://hooks.example/services/T0/B0/TOKEN). When the URL is a
+// secret (read through env()), a receiver that echoes the path, whole or
+// JSON-escaped, in an answer or a refusal does not put it into the
+// step's output or error.
+func TestPathTokenScrubbed(t *testing.T) {
+	const token = "Xq7hT2mB9vLk4sW1pZ8c"
+	path := "/services/T01/B02/" + token
+	for name, echo := range map[string]string{
+		"whole":        `{"seen":"` + path + `","ok":true}`,
+		"json-escaped": `{"seen":"` + strings.ReplaceAll(path, "/", `\/`) + `","ok":true}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRigWith(t, func(c *Config) { c.URL = r0(c.URL) + path; c.URLFromEnv = "HOOK_URL" },
+				answer{status: 200, body: echo}, answer{status: 403, body: echo})
+			resp, err := post(r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(resp.Body, token) || !strings.Contains(resp.Body, `"ok":true`) {
+				t.Errorf("answer %q: want the path token replaced and the rest kept", resp.Body)
+			}
+			_, err = post(r, nil)
+			if err == nil || strings.Contains(err.Error(), token) {
+				t.Errorf("refusal: %v; want an error without the path token", err)
+			}
+		})
+	}
+}
+
+// r0 strips the path newRigWith gives the URL.
+func r0(u string) string { return strings.TrimSuffix(u, "/api/block") }
