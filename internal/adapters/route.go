@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -18,25 +19,43 @@ import (
 // does; a request naming no instance of the worker's configuration is
 // refused without reaching either, since the worker cannot tell what the
 // caller meant it to touch.
+//
+// Adapters are built once, when the worker starts. The configuration in
+// force may change after that (a SIGHUP reload): a request naming an
+// instance that a reload added, removed, or changed in any setting is
+// refused, so the worker never acts through an adapter built for a block
+// that no longer says what it says now. A restart applies the change.
 type Router struct {
 	// real holds the backing of each real instance, by instance ID.
 	real map[string]Backing
 	// simulated are the instances declared simulate = true (or with no
 	// adapter), answered by twin.
 	simulated map[string]bool
-	twin      *activities.Activities
+	// built are the instances as they were when the backings were built.
+	built   map[string]*org.Instance
+	current func() *org.Org
+	twin    *activities.Activities
 }
 
-// NewRouter returns a router over the instances of o, with twin answering
-// the simulated ones. Real instances are added with Add.
-func NewRouter(o *org.Org, twin *activities.Activities) *Router {
-	r := &Router{real: map[string]Backing{}, simulated: map[string]bool{}, twin: twin}
+// NewRouter returns a router over the instances of the configuration in
+// force in holder, with twin answering the simulated ones. Real instances
+// are added with Add.
+func NewRouter(holder *org.Holder, twin *activities.Activities) *Router {
+	o := holder.Current()
+	r := &Router{real: map[string]Backing{}, simulated: map[string]bool{}, built: map[string]*org.Instance{}, current: holder.Current, twin: twin}
 	for _, res := range Resolve(o) {
+		r.built[res.Instance.ID] = res.Instance
 		if res.Mode != Real {
 			r.simulated[res.Instance.ID] = true
 		}
 	}
 	return r
+}
+
+// IsReal reports whether requests naming instance id reach a real adapter.
+func (r *Router) IsReal(id string) bool {
+	_, ok := r.real[id]
+	return ok
 }
 
 // Add routes requests naming instance id to b.
@@ -58,34 +77,47 @@ func (r *Router) Real() []string {
 	return out
 }
 
-// pick returns the real backing of id, or ok false with twin true for a
-// simulated instance; any other id is an error.
+// pick returns the real backing of id, or twin true for a simulated
+// instance. It refuses an id the configuration in force does not declare,
+// and one a reload added or changed since the router was built.
 func (r *Router) pick(id, kind, what string) (b Backing, twin bool, err error) {
+	cur := r.current()
+	var now *org.Instance
+	var known []string
+	for _, in := range cur.Instances {
+		if in.ID == id {
+			now = in
+		}
+		if in.Kind == kind {
+			known = append(known, in.ID)
+		}
+	}
+	if now == nil {
+		list := "none"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return Backing{}, false, fmt.Errorf("%s names integration %q, which this worker's configuration does not declare (its %s integrations: %s); nothing was done: %w",
+			what, clip(id), kind, list, activities.ErrPermanent)
+	}
+	if was, ok := r.built[id]; !ok || !sameInstance(was, now) {
+		return Backing{}, false, fmt.Errorf("%s names integration %s, which a reload of the configuration added or changed (%s) after this worker started; the worker acts only through integrations as they were when it started, so nothing was done: restart the worker to apply the change: %w",
+			what, id, now.Source, activities.ErrPermanent)
+	}
 	if b, ok := r.real[id]; ok {
 		return b, false, nil
 	}
 	if r.simulated[id] {
 		return Backing{}, true, nil
 	}
-	var known []string
-	for k := range r.real {
-		if strings.HasPrefix(k, kind+".") {
-			known = append(known, k)
-		}
-	}
-	for k := range r.simulated {
-		if strings.HasPrefix(k, kind+".") {
-			known = append(known, k)
-		}
-	}
-	slices.Sort(known)
-	known = slices.Compact(known)
-	list := "none"
-	if len(known) > 0 {
-		list = strings.Join(known, ", ")
-	}
-	return Backing{}, false, fmt.Errorf("%s names integration %q, which this worker's configuration does not declare (its %s integrations: %s); nothing was done: %w",
-		what, clip(id), kind, list, activities.ErrPermanent)
+	return Backing{}, false, noAdapter(id, "this request")
+}
+
+// sameInstance reports whether two loads of an integration block say the
+// same: kind, simulate, settings and env() variables. Secret values are
+// read from the worker's own environment, which a reload does not change.
+func sameInstance(a, b *org.Instance) bool {
+	return a.Kind == b.Kind && a.Simulate == b.Simulate && reflect.DeepEqual(a.Settings, b.Settings) && reflect.DeepEqual(a.Env, b.Env)
 }
 
 // clip keeps an ID from a request short in an error.

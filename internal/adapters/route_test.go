@@ -24,7 +24,7 @@ func TestRouterSendsEachRequestToItsInstance(t *testing.T) {
 		{ID: "webhook.edr", Kind: "webhook", Name: "edr", Simulate: true},
 	}}
 	twin := sim.New(sim.NewJournal())
-	r := NewRouter(o, twin.Activities())
+	r := NewRouter(org.NewHolder(o, org.Options{}), twin.Activities())
 	a, b := &actuatorDouble{}, &actuatorDouble{}
 	r.Add("nftables.a", Backing{Isolator: a})
 	r.Add("nftables.b", Backing{Isolator: b})

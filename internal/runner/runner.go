@@ -172,7 +172,7 @@ func liveActivities(holder *org.Holder, twin *sim.Twin, chat activities.Chat) (*
 		acts.Chat = chat
 	}
 	o := holder.Current()
-	router := adapters.NewRouter(o, twin.Activities())
+	router := adapters.NewRouter(holder, twin.Activities())
 	resolved := adapters.Resolve(o)
 	for _, r := range resolved {
 		if r.Mode != adapters.Real || r.Instance.Kind == "slack" {
