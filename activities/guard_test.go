@@ -580,3 +580,39 @@ func TestGuardThreeReadsUserGroupsItself(t *testing.T) {
 		t.Errorf("the isolation after alice left the group cut %d conduits", w.cuts()-before)
 	}
 }
+
+// realIsolator is the twin's isolator, saying that the enforcement points
+// in real reach real systems (as the live worker's router says of real
+// nftables blocks).
+type realIsolator struct {
+	activities.Isolator
+	real map[string]bool
+}
+
+func (r realIsolator) IsReal(id string) bool { return r.real[id] }
+
+// TestSimulatedReadingNeverAllowsARealCut: when the zone's safe_state is
+// read from a simulated instance, a live isolation whose conduits would be
+// cut at a real enforcement point is refused before anything is cut; the
+// same reading still allows a cut at a simulated enforcement point.
+func TestSimulatedReadingNeverAllowsARealCut(t *testing.T) {
+	w := newGuardWorld(t)
+	w.acts.Isolator = realIsolator{Isolator: w.acts.Isolator, real: map[string]bool{"nftables.plant3_gw": true}}
+	_, err := w.isolate(w.call("INC-SIMREAD"))
+	msg := appError(t, err, activities.ErrNotConfigured, true)
+	for _, s := range []string{"register 40001 on modbus.plant3_plc, which is simulated", "would be cut for real", "a real cut needs a real reading", "nothing was cut"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("refusal %q does not say %q", msg, s)
+		}
+	}
+	if n := w.cuts(); n != 0 {
+		t.Errorf("%d conduits were cut on a simulated reading", n)
+	}
+	w.acts.Isolator = realIsolator{Isolator: w.acts.Isolator.(realIsolator).Isolator, real: map[string]bool{}}
+	if _, err := w.isolate(w.call("INC-SIMREAD")); err != nil {
+		t.Fatalf("a simulated cut on a simulated reading: %v", err)
+	}
+	if w.cuts() == 0 {
+		t.Error("nothing was cut at the simulated enforcement point")
+	}
+}

@@ -78,6 +78,16 @@ type EDR interface {
 	Contain(ctx context.Context, req ContainRequest) (ContainResponse, error)
 }
 
+// RealSet says which integration instances reach real systems. The live
+// worker's isolator implements it, so a real cut is never allowed on a
+// simulated plant-state reading; an isolator that does not implement it
+// is taken to be simulated.
+type RealSet interface {
+	// IsReal reports whether requests naming integration id reach a real
+	// system.
+	IsReal(id string) bool
+}
+
 // OpenChannelRequest asks Chat to open an incident channel.
 type OpenChannelRequest struct {
 	Key      string `json:"key"`                // idempotency key; repeats must be harmless

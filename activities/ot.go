@@ -57,7 +57,7 @@ func (a *Activities) IsolateZone(ctx context.Context, in ActionInput) (ActionRes
 	if err != nil {
 		return ActionResult{}, err
 	}
-	if err := a.plantSafe(ctx, in.Call, action, w, zone); err != nil {
+	if err := a.plantSafe(ctx, in.Call, action, w, zone, cut); err != nil {
 		return ActionResult{}, err
 	}
 	log := logger(ctx)
@@ -172,7 +172,7 @@ func (a *Activities) oneConduit(ctx context.Context, in ActionInput, action stri
 		return ActionResult{}, missing(in.Call, action, "isolation")
 	}
 	if !restore {
-		if err := a.plantSafe(ctx, in.Call, action, w, c.To); err != nil {
+		if err := a.plantSafe(ctx, in.Call, action, w, c.To, []Conduit{c}); err != nil {
 			return ActionResult{}, err
 		}
 	}

@@ -143,7 +143,11 @@ func workerPlant(p *Policy, call Call, action, zone, conduit string) (plant, err
 // a non-retryable ErrPlantNotSafe failure says the register, the value
 // read and the value expected. A zone with safe_state and no PlantState
 // integration is refused too, since the check cannot be made.
-func (a *Activities) plantSafe(ctx context.Context, call Call, action string, w plant, zone string) error {
+//
+// A live call that would cut a conduit at a real enforcement point
+// refuses a simulated reading (a safe_state naming a simulate = true
+// block): the twin answers what it was told, not what the plant is.
+func (a *Activities) plantSafe(ctx context.Context, call Call, action string, w plant, zone string, cut []Conduit) error {
 	z, _ := w.zone(zone)
 	s := z.SafeState
 	if s == nil {
@@ -164,6 +168,18 @@ func (a *Activities) plantSafe(ctx context.Context, call Call, action string, w 
 	resp, err := a.PlantState.ReadRegister(ctx, req)
 	if err != nil {
 		return integrationError(fmt.Sprintf("%s: reading the safe_state of %s (%s); %s", stepName(call), zone, what, nothingCut(ctx)), err)
+	}
+	if rs, ok := a.Isolator.(RealSet); ok && resp.Simulated && !call.Exercise {
+		var real []string
+		for _, c := range cut {
+			if rs.IsReal(c.Enforcement) {
+				real = append(real, c.ID+" at "+c.Enforcement)
+			}
+		}
+		if len(real) > 0 {
+			return notConfigured("%s (%s): the safe_state of %s reads %s, which is simulated in this worker, while %s would be cut for real; a real cut needs a real reading: make %s real (remove simulate = true), or mark the enforcement point simulated; %s",
+				stepName(call), action, zone, what, strings.Join(real, ", "), s.Integration, nothingCut(ctx))
+		}
 	}
 	if resp.Value != s.Expect {
 		return temporal.NewNonRetryableApplicationError(

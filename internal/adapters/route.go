@@ -213,4 +213,5 @@ var (
 	_ activities.Webhook    = (*Router)(nil)
 	_ activities.EDR        = (*Router)(nil)
 	_ activities.PlantState = (*Router)(nil)
+	_ activities.RealSet    = (*Router)(nil)
 )
