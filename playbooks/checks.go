@@ -116,6 +116,7 @@ func (m *Module) checkConfig() hcl.Diagnostics {
 			}
 		}
 	}
+	diags = append(diags, keepOpenOverlaps(cfg)...)
 	m.configChecked, m.configDiags = true, diags
 	return diags
 }
