@@ -12,6 +12,8 @@ import (
 	"github.com/blang/semver/v4"
 	"go.temporal.io/server/common/config"
 	serverlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	pgplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql"
 	"go.temporal.io/server/common/primitives/timestamp"
 	pgschema "go.temporal.io/server/schema/postgresql/v12"
@@ -162,13 +164,19 @@ func preparePostgres(p *Postgres, namespace string, logger serverlog.Logger) (st
 		{st.visibility, postgresVisibilitySchema, pgschema.VisibilityVersion},
 	} {
 		where := Postgres{Host: p.Host, Port: p.Port, User: p.User, Database: db.cfg.DatabaseName}
+		rec := &causeLogger{Logger: logger}
 		var err error
 		if p.SetupSchema {
-			err = setupPostgresSchema(db.cfg, db.schemaName, logger)
+			err = setupPostgresSchema(db.cfg, db.schemaName, rec)
 		} else {
-			err = checkPostgresSchema(db.cfg, db.wantVersion, logger)
+			err = checkPostgresSchema(db.cfg, db.wantVersion, rec)
 		}
 		if err != nil {
+			if rec.cause != nil && strings.Contains(err.Error(), sqlplugin.DatabaseUnavailableError.Error()) {
+				// The SQL layer logs why it could not connect and returns
+				// only that it could not: name the reason.
+				err = fmt.Errorf("%w (cannot connect: %v)", err, rec.cause)
+			}
 			return st, fmt.Errorf("the Temporal schema in %s: %w", where, redact(err, p.Password))
 		}
 	}
@@ -193,7 +201,10 @@ func preparePostgres(p *Postgres, namespace string, logger serverlog.Logger) (st
 func setupPostgresSchema(cfg *config.SQL, schemaName string, logger serverlog.Logger) error {
 	maint := *cfg
 	if err := sqltool.DoCreateDatabase(&maint, postgresMaintenanceDB, logger); err != nil {
-		return fmt.Errorf("create the database (the role needs CREATEDB, or create it beforehand): %w", err)
+		if strings.Contains(err.Error(), "permission denied") {
+			return fmt.Errorf("create the database (the role needs CREATEDB, or create the database beforehand): %w", err)
+		}
+		return fmt.Errorf("create the database: %w", err)
 	}
 	conn, err := sqltool.NewConnection(cfg, logger)
 	if err != nil {
@@ -227,6 +238,22 @@ func checkPostgresSchema(cfg *config.SQL, want string, logger serverlog.Logger) 
 		return fmt.Errorf("schema at version %s, this server needs %s: update it with %s, or with temporal-sql-tool update-schema", got, want, setupHint)
 	}
 	return nil
+}
+
+// causeLogger passes records on to Logger and keeps the error of the last
+// one logged at error level.
+type causeLogger struct {
+	serverlog.Logger
+	cause any
+}
+
+func (l *causeLogger) Error(msg string, tags ...tag.Tag) {
+	for _, t := range tags {
+		if t.Key() == "error" && t.Value() != nil {
+			l.cause = t.Value()
+		}
+	}
+	l.Logger.Error(msg, tags...)
 }
 
 // redact replaces password in err's text, in case a driver quotes its
