@@ -251,7 +251,8 @@ unless every approval of its sign-off is signed too. --accept-unattested
 turns that off (as 'firebreak dev' runs) for a trial; never in production.
 
 Actions run on simulated twins until real integrations are configured; each
-one is journaled, once per idempotency key, in the --journal file.`,
+one is journaled, once per idempotency key, in the --journal file. Workers on
+one machine may share that file: an effect one applied is a repeat for all.`,
 		Example: `  firebreak worker --dir /etc/firebreak/playbooks
   kill -HUP $(pidof firebreak)           # reload the directory
   TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker
