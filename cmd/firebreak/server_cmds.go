@@ -48,6 +48,7 @@ func newDevCmd() *cobra.Command {
 	var dataDir, dir, httpAddr, slackName, keyFile string
 	var port, uiPort int
 	var noWorker, verbose, requireAttestation bool
+	var pg postgresFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a Temporal server and a firebreak worker in this process",
@@ -77,12 +78,14 @@ DATA_DIR/simulation.jsonl until real integrations are configured.
 When the slack integration is real (no simulate = true), dev also runs the
 Slack front door as 'firebreak serve' does: Socket Mode with its app_token,
 and HTTP at --http-addr. Without --key-file its answers go unsigned, which
-the dev worker accepts (marked unattested).`,
+the dev worker accepts (marked unattested).
+` + devPostgresHelp,
 		Example: `  firebreak dev                          # state in ./.firebreak, UI on :8233
   firebreak dev --dir ./my-playbooks     # your organisation instead of the built-in library
   firebreak dev --data-dir /var/lib/firebreak --port 7233 --ui-port 8233
   firebreak dev --ui-port 0              # no Web UI
-  firebreak dev --dir ./my-playbooks --http-addr 127.0.0.1:8080   # and Slack's HTTP requests`,
+  firebreak dev --dir ./my-playbooks --http-addr 127.0.0.1:8080   # and Slack's HTTP requests
+  FIREBREAK_POSTGRES_PASSWORD=... firebreak dev --no-worker --db postgres --postgres-port 5432 --setup-schema`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -92,6 +95,10 @@ the dev worker accepts (marked unattested).`,
 			defer signal.Stop(hup)
 			if noWorker && httpAddr != "" {
 				return usageErrorf("--http-addr runs the Slack front door beside the worker; drop --no-worker, or run 'firebreak serve' on its own")
+			}
+			postgres, err := pg.options(cmd)
+			if err != nil {
+				return err
 			}
 			var holder *org.Holder
 			if !noWorker {
@@ -104,7 +111,12 @@ the dev worker accepts (marked unattested).`,
 				holder = h
 			}
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			srv, err := devserver.Start(startCtx, devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger})
+			opts := devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger, Postgres: postgres}
+			state := filepath.Join(dataDir, devserver.DBFileName)
+			if postgres != nil {
+				opts.DataDir, state = "", postgres.String()
+			}
+			srv, err := devserver.Start(startCtx, opts)
 			cancel()
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
@@ -115,7 +127,7 @@ the dev worker accepts (marked unattested).`,
 			if srv.UIAddress() != "" {
 				fmt.Fprintf(out, "Temporal Web UI:  http://%s\n", srv.UIAddress())
 			}
-			fmt.Fprintf(out, "State:            %s\n", filepath.Join(dataDir, devserver.DBFileName))
+			fmt.Fprintf(out, "State:            %s\n", state)
 			if !noWorker {
 				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger)})
 				if err != nil {
@@ -173,6 +185,7 @@ the dev worker accepts (marked unattested).`,
 	cmd.Flags().StringVar(&httpAddr, "http-addr", "", "also serve Slack's HTTP requests at this address (the slack integration must be real)")
 	cmd.Flags().StringVar(&slackName, "slack", "", "the slack integration to serve, when there are several")
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "the Slack front door's private key (also: "+envKeyFile+"); without one its answers go unsigned")
+	pg.register(cmd)
 	return cmd
 }
 
@@ -238,7 +251,8 @@ unless every approval of its sign-off is signed too. --accept-unattested
 turns that off (as 'firebreak dev' runs) for a trial; never in production.
 
 Actions run on simulated twins until real integrations are configured; each
-one is journaled, once per idempotency key, in the --journal file.`,
+one is journaled, once per idempotency key, in the --journal file. Workers on
+one machine may share that file: an effect one applied is a repeat for all.`,
 		Example: `  firebreak worker --dir /etc/firebreak/playbooks
   kill -HUP $(pidof firebreak)           # reload the directory
   TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker

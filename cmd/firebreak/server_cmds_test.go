@@ -32,6 +32,9 @@ func TestServerCommandUsage(t *testing.T) {
 		{"dev", "extra"},
 		{"worker", "extra"},
 		{"demo", "--pace", "soon"},
+		{"dev", "--db", "mysql"},
+		{"dev", "--postgres-port", "5433"},
+		{"dev", "--setup-schema"},
 	} {
 		if code, _, _ := runCLI(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)

@@ -46,8 +46,15 @@ type Entry struct {
 // (OpenJournal), one line per attempt, synced before the call returns, and
 // re-read on open, so the once-per-key rule survives a worker killed with
 // kill -9 and restarted. A Journal is safe for concurrent use.
+//
+// Several processes may share one journal file (on Unix), as several
+// workers share the systems they act on: each call takes an exclusive lock
+// on the file and first reads what the others appended, so an effect one
+// worker applied is a repeat for every other. Attempts, Effects and the
+// twins' reads see what this process has read so far.
 type Journal struct {
 	mu       sync.Mutex
+	path     string
 	f        *os.File // nil for an in-memory journal
 	size     int64    // bytes of whole lines in f
 	closed   bool
@@ -71,6 +78,13 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening simulation journal: %w", err)
 	}
+	// Another process may be writing: read and cut only under the lock.
+	unlock, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking simulation journal %s: %w", path, err)
+	}
+	defer unlock()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		f.Close()
@@ -93,6 +107,7 @@ func OpenJournal(path string) (*Journal, error) {
 	}
 	syncDir(filepath.Dir(path))
 	j := NewJournal()
+	j.path = path
 	j.f = f
 	j.size = int64(good)
 	for _, e := range entries {
@@ -214,6 +229,16 @@ func (j *Journal) do(c call, out any) error {
 	if j.closed {
 		return errors.New("the simulation journal is closed")
 	}
+	if j.f != nil {
+		unlock, err := lockFile(j.f)
+		if err != nil {
+			return fmt.Errorf("locking simulation journal %s: %w", j.path, err)
+		}
+		defer unlock()
+		if err := j.catchUp(); err != nil {
+			return err
+		}
+	}
 	req, err := json.Marshal(c.request)
 	if err != nil {
 		return fmt.Errorf("journaling %s: %w", c.op, err)
@@ -253,6 +278,41 @@ func (j *Journal) do(c call, out any) error {
 		return failed
 	}
 	return json.Unmarshal(e.Result, out)
+}
+
+// catchUp reads the attempts other processes appended to the file since
+// this one last read or wrote it. It runs with the file locked, so a torn
+// last line is what a process killed in the middle of its write left, and
+// is cut.
+func (j *Journal) catchUp() error {
+	st, err := j.f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading simulation journal %s: %w", j.path, err)
+	}
+	switch {
+	case st.Size() == j.size:
+		return nil
+	case st.Size() < j.size:
+		return fmt.Errorf("simulation journal %s shrank from %d to %d bytes while open: something other than firebreak changed it", j.path, j.size, st.Size())
+	}
+	data := make([]byte, st.Size()-j.size)
+	if _, err := j.f.ReadAt(data, j.size); err != nil {
+		return fmt.Errorf("reading simulation journal %s: %w", j.path, err)
+	}
+	entries, good, err := parse(j.path, data)
+	if err != nil {
+		return err
+	}
+	if good < len(data) {
+		if err := j.f.Truncate(j.size + int64(good)); err != nil {
+			return fmt.Errorf("cutting the torn last line of simulation journal %s: %w", j.path, err)
+		}
+	}
+	j.size += int64(good)
+	for _, e := range entries {
+		j.add(e)
+	}
+	return nil
 }
 
 // write appends e to the file, if any, and syncs it.

@@ -252,3 +252,81 @@ func childApplies() {
 	fmt.Println("applied")
 	select {} // wait to be killed
 }
+
+// TestJournalSharedFile opens one journal file twice, as two workers on
+// one machine do: an effect applied through one is a repeat through the
+// other, with the first result, and attempts are numbered across both.
+func TestJournalSharedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j1, j2 := openJournal(t, path), openJournal(t, path)
+	tw1, tw2 := sim.New(j1), sim.New(j2)
+	cut(t, tw1, "inc-1/step.isolate/cut/a")
+	cut(t, tw2, "inc-1/step.isolate/cut/a")
+	cut(t, tw2, "inc-1/step.isolate/cut/b")
+	cut(t, tw1, "inc-1/step.isolate/cut/b")
+
+	entries, err := sim.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 4 {
+		t.Fatalf("%d attempts in the file, want 4: %+v", len(entries), entries)
+	}
+	for i, e := range entries {
+		if e.Seq != i+1 {
+			t.Errorf("attempt %d has seq %d", i+1, e.Seq)
+		}
+		if want := i%2 == 0; e.Effect != want {
+			t.Errorf("attempt %d (%s) effect %v, want %v", i+1, e.Key, e.Effect, want)
+		}
+	}
+	if string(entries[1].Result) != string(entries[0].Result) {
+		t.Errorf("the repeat through the second open returned %s, want the first result %s", entries[1].Result, entries[0].Result)
+	}
+	if got := keys(j1.Effects()); strings.Join(got, ",") != "inc-1/step.isolate/cut/a,inc-1/step.isolate/cut/b" {
+		t.Errorf("effects seen by the first open: %v", got)
+	}
+}
+
+// TestJournalSharedFileConcurrent races two opens of one file on the same
+// keys: each key is applied exactly once.
+func TestJournalSharedFileConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	twins := []*sim.Twin{sim.New(openJournal(t, path)), sim.New(openJournal(t, path))}
+	const n = 50
+	var wg sync.WaitGroup
+	for _, tw := range twins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				_, err := tw.Cut(context.Background(), activities.ConduitRequest{
+					Key: fmt.Sprintf("inc-1/step.isolate/cut/%d", i), Conduit: activities.Conduit{ID: "dmz_to_control", From: "plant3_dmz", To: "plant3_control"}, Enforcement: "nftables.plant3_gw",
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	entries, err := sim.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := map[string]int{}
+	for _, e := range entries {
+		if e.Effect {
+			applied[e.Key]++
+		}
+	}
+	if len(entries) != 2*n || len(applied) != n {
+		t.Fatalf("%d attempts and %d keys applied, want %d and %d", len(entries), len(applied), 2*n, n)
+	}
+	for k, c := range applied {
+		if c != 1 {
+			t.Errorf("%s applied %d times", k, c)
+		}
+	}
+}

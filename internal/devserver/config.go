@@ -24,7 +24,10 @@ import (
 
 const (
 	clusterName = "active"
-	storeName   = "sqlite-default"
+	// storeName names the store in the server's config; on SQLite it also
+	// holds the listings, on PostgreSQL visibilityStoreName does.
+	storeName           = "sqlite-default"
+	visibilityStoreName = "visibility"
 	// namespaceRetention is how long the dev server keeps closed workflows of
 	// a namespace it creates, long enough to export an incident timeline the
 	// week after.
@@ -48,10 +51,19 @@ var sqlitePragmas = map[string]string{
 	"busy_timeout": "10000",
 }
 
-// prepareDatabase returns the SQL store config for the SQLite file at dbPath
-// ("" = in memory), creating the schema for a new file and registering the
+// prepareDatabase returns the stores of the SQLite file at dbPath ("" = in
+// memory), creating the schema for a new file and registering the
 // namespace with firebreak's search attributes if it is missing.
-func prepareDatabase(dbPath, namespace string) (*config.SQL, error) {
+func prepareDatabase(dbPath, namespace string) (stores, error) {
+	cfg, err := prepareSQLite(dbPath, namespace)
+	if err != nil {
+		return stores{}, err
+	}
+	// One file holds workflows and listings, on a single shard.
+	return stores{main: cfg, visibility: cfg, shards: 1}, nil
+}
+
+func prepareSQLite(dbPath, namespace string) (*config.SQL, error) {
 	cfg := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if dbPath == "" {
 		// A shared-cache in-memory database, private to this server by name.
@@ -206,7 +218,7 @@ func baseDynamicConfig() dynamicconfig.StaticClient {
 }
 
 // newTemporalServer builds (but does not start) the server.
-func newTemporalServer(opts Options, sqlCfg *config.SQL, p ports, logger *slog.Logger) (temporal.Server, error) {
+func newTemporalServer(opts Options, st stores, p ports, logger *slog.Logger) (temporal.Server, error) {
 	frontend := p.frontendAddr()
 	local := func(port int) string { return net.JoinHostPort(DefaultIP, strconv.Itoa(port)) }
 
@@ -216,8 +228,12 @@ func newTemporalServer(opts Options, sqlCfg *config.SQL, p ports, logger *slog.L
 	cfg.Persistence = config.Persistence{
 		DefaultStore:     storeName,
 		VisibilityStore:  storeName,
-		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
+		NumHistoryShards: st.shards,
+		DataStores:       map[string]config.DataStore{storeName: {SQL: st.main}},
+	}
+	if st.visibility != st.main {
+		cfg.Persistence.VisibilityStore = visibilityStoreName
+		cfg.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: st.visibility}
 	}
 	cfg.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,

@@ -1,6 +1,7 @@
 // Package devserver runs a real Temporal server inside the firebreak process,
-// persisted to a SQLite file (or held in memory for tests), optionally with
-// the Temporal Web UI. It backs `firebreak dev` and the end-to-end tests.
+// persisted to a SQLite file (or held in memory for tests) or, for proving
+// the cluster path, to PostgreSQL, optionally with the Temporal Web UI. It
+// backs `firebreak dev` and the end-to-end tests.
 package devserver
 
 import (
@@ -42,6 +43,10 @@ type Options struct {
 	DataDir string
 	// Ephemeral keeps all state in memory; it is lost on Stop. For tests.
 	Ephemeral bool
+	// Postgres, when set, keeps the server's state in PostgreSQL instead
+	// of SQLite; DataDir and Ephemeral must then be unset. Run one server
+	// per database: this server owns every history shard in it.
+	Postgres *Postgres
 	// IP is the address the frontend gRPC service listens on (default
 	// 127.0.0.1). The server's internal services always stay on 127.0.0.1.
 	IP string
@@ -113,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	var dbPath string
-	if !opts.Ephemeral {
+	if !opts.Ephemeral && opts.Postgres == nil {
 		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
@@ -125,7 +130,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		dbPath = filepath.Join(opts.DataDir, DBFileName)
 	}
 
-	sqlCfg, err := prepareDatabase(dbPath, opts.Namespace)
+	var st stores
+	if opts.Postgres != nil {
+		st, err = preparePostgres(opts.Postgres, opts.Namespace, serverLogger{log: logger})
+	} else {
+		st, err = prepareDatabase(dbPath, opts.Namespace)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +146,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.address = ports.frontendAddr()
 
-	srv, err := newTemporalServer(opts, sqlCfg, ports, logger)
+	srv, err := newTemporalServer(opts, st, ports, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +179,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 func (o Options) withDefaults() (Options, error) {
 	switch {
+	case o.Postgres != nil && (o.Ephemeral || o.DataDir != ""):
+		return o, errors.New("devserver: with Postgres, leave DataDir and Ephemeral unset: the state is in PostgreSQL")
+	case o.Postgres != nil:
+		pg, err := o.Postgres.withDefaults()
+		if err != nil {
+			return o, err
+		}
+		o.Postgres = pg
 	case o.Ephemeral && o.DataDir != "":
 		return o, errors.New("devserver: set either DataDir or Ephemeral, not both")
 	case !o.Ephemeral && o.DataDir == "":

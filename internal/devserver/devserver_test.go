@@ -558,7 +558,7 @@ func TestOldDataDirGetsSearchAttributes(t *testing.T) {
 // prepareDatabaseWithout creates the schema and namespace ns with no custom
 // search attributes, using the same connection settings as Start.
 func prepareDatabaseWithout(dbPath, ns string) error {
-	cfg, err := prepareDatabase(dbPath, "scratch")
+	cfg, err := prepareSQLite(dbPath, "scratch")
 	if err != nil {
 		return err
 	}
