@@ -27,6 +27,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/firebreak-ir/firebreak/activities"
@@ -373,7 +374,15 @@ func (c *Client) read(ctx context.Context, fc byte, offset, count int) ([]uint16
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
+	reused := c.conn != nil
 	vs, err := c.exchange(dctx, deadline, fc, offset, count)
+	if err != nil && reused && closedBeforeAnswer(err) && dctx.Err() == nil {
+		// A device that closed an idle connection is seen only when the
+		// next request finds it closed. A read changes nothing, so it is
+		// sent once more, on a new connection, within the same deadline.
+		_ = c.drop()
+		vs, err = c.exchange(dctx, deadline, fc, offset, count)
+	}
 	if err != nil {
 		var ex *ExceptionError
 		if !errors.As(err, &ex) {
@@ -510,6 +519,12 @@ func parsePDU(pdu []byte, fc byte, count int) ([]uint16, error) {
 
 // netError names a timeout as one, so an operator sees "timed out" rather
 // than "i/o timeout" on a socket.
+// closedBeforeAnswer reports whether err says the connection was closed
+// or reset before any byte of an answer came.
+func closedBeforeAnswer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 func netError(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

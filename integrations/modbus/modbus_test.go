@@ -184,6 +184,14 @@ func TestFaultsDropTheConnectionAndTheNextReadReconnects(t *testing.T) {
 				t.Fatalf("first read = %d, %v", v, err)
 			}
 			f.then(step{fault: tc.fault})
+			wantConns := 2
+			if tc.fault == closeConn {
+				// A connection found closed is dialled once more within
+				// the request (see TestAClosedIdleConnectionIsDialledAgain):
+				// closing that one too is the fault.
+				f.then(step{fault: tc.fault})
+				wantConns = 3
+			}
 			_, err := read(c, 40001)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v; want an error containing %q", err, tc.want)
@@ -197,10 +205,29 @@ func TestFaultsDropTheConnectionAndTheNextReadReconnects(t *testing.T) {
 			if v, err := read(c, 40001); err != nil || v != 1 {
 				t.Fatalf("read after the fault = %d, %v", v, err)
 			}
-			if n := f.connections(); n != 2 {
-				t.Errorf("%d connections; want the first dropped and a second dialled", n)
+			if n := f.connections(); n != wantConns {
+				t.Errorf("%d connections; want %d: each one the fault closed dropped, and a new one dialled", n, wantConns)
 			}
 		})
+	}
+}
+
+// A device that closed the connection while it was idle is seen only when
+// the next request finds it closed: that read is sent once more on a new
+// connection and succeeds, so a safe_state check does not wait for a retry.
+func TestAClosedIdleConnectionIsDialledAgain(t *testing.T) {
+	f := newFake(t)
+	f.hold(0, 7)
+	c := newClient(t, f.addr(), 0)
+	if v, err := read(c, 40001); err != nil || v != 7 {
+		t.Fatalf("first read = %d, %v", v, err)
+	}
+	f.then(step{fault: closeConn})
+	if v, err := read(c, 40001); err != nil || v != 7 {
+		t.Fatalf("read on a connection the device closed = %d, %v; want it sent again on a new one", v, err)
+	}
+	if n := f.connections(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 
