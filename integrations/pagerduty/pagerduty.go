@@ -323,6 +323,9 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response
 	}
 	msg = Summary(msg)
 	switch {
+	case (resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK) && r.Status != "success":
+		// A proxy or captive portal answering 200 raised no alert.
+		return r, true, 0, fmt.Errorf("the Events API URL answered %d without \"status\": \"success\", so no alert was raised (a proxy or captive portal in the way?); check api_url", resp.StatusCode)
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
 		return r, false, 0, nil
 	case resp.StatusCode == http.StatusTooManyRequests:

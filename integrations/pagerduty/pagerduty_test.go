@@ -471,3 +471,24 @@ func TestRedirectNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestOKWithoutSuccessIsNoPage: a 200 that is not the Events API's answer
+// (a captive portal's sign-in page, a proxy) raised no alert, so the
+// trigger does not count it as a page: it fails, retryably, and says why.
+func TestOKWithoutSuccessIsNoPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "<html>sign in to the guest network</html>")
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL}}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Trigger(ctx, trigger("s"))
+	if err == nil || errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "without \"status\": \"success\"") {
+		t.Errorf("Trigger answered by a portal: %v; want a retryable error saying no alert was raised", err)
+	}
+}
