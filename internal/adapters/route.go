@@ -134,7 +134,7 @@ func noAdapter(id, iface string) error {
 
 // Cut implements activities.Isolator.
 func (r *Router) Cut(ctx context.Context, req activities.ConduitRequest) (activities.ConduitResponse, error) {
-	b, twin, err := r.pick(req.Enforcement, "nftables", "conduit "+clip(req.Conduit.ID))
+	b, twin, err := r.pick(req.Enforcement, "nftables", fmt.Sprintf("conduit %q", clip(req.Conduit.ID)))
 	if err := r.isolatorErr(req.Enforcement, b, twin, err); err != nil {
 		return activities.ConduitResponse{}, err
 	}
@@ -146,7 +146,7 @@ func (r *Router) Cut(ctx context.Context, req activities.ConduitRequest) (activi
 
 // Restore implements activities.Isolator.
 func (r *Router) Restore(ctx context.Context, req activities.ConduitRequest) (activities.ConduitResponse, error) {
-	b, twin, err := r.pick(req.Enforcement, "nftables", "conduit "+clip(req.Conduit.ID))
+	b, twin, err := r.pick(req.Enforcement, "nftables", fmt.Sprintf("conduit %q", clip(req.Conduit.ID)))
 	if err := r.isolatorErr(req.Enforcement, b, twin, err); err != nil {
 		return activities.ConduitResponse{}, err
 	}
@@ -182,7 +182,7 @@ func (r *Router) Send(ctx context.Context, req activities.WebhookRequest) (activ
 
 // Contain implements activities.EDR.
 func (r *Router) Contain(ctx context.Context, req activities.ContainRequest) (activities.ContainResponse, error) {
-	b, twin, err := r.pick(req.Integration, "webhook", "the containment of host "+clip(req.Host))
+	b, twin, err := r.pick(req.Integration, "webhook", fmt.Sprintf("the containment of host %q", clip(req.Host)))
 	switch {
 	case err != nil:
 		return activities.ContainResponse{}, err
