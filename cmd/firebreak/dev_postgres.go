@@ -4,8 +4,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/firebreak-ir/firebreak/internal/devserver"
 )
 
 // envPostgresPassword names the variable `firebreak dev --db postgres`
@@ -43,17 +41,17 @@ schema stops the start. Run one dev server per database.`
 func (f *postgresFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", dbSQLite, "where the server keeps its state: sqlite (a file in --data-dir) or postgres (for testing the cluster path)")
-	fl.StringVar(&f.host, "postgres-host", devserver.DefaultIP, "with --db postgres: the PostgreSQL host")
-	fl.IntVar(&f.port, "postgres-port", devserver.DefaultPostgresPort, "with --db postgres: the PostgreSQL port")
+	fl.StringVar(&f.host, "postgres-host", defaultPostgresHost, "with --db postgres: the PostgreSQL host")
+	fl.IntVar(&f.port, "postgres-port", defaultPostgresPort, "with --db postgres: the PostgreSQL port")
 	fl.StringVar(&f.user, "postgres-user", "temporal", "with --db postgres: the role to connect as (password: $"+envPostgresPassword+")")
-	fl.StringVar(&f.database, "postgres-db", devserver.DefaultPostgresDatabase, "with --db postgres: the database of workflows and histories")
-	fl.StringVar(&f.visDB, "postgres-visibility-db", devserver.DefaultPostgresVisibilityDatabase, "with --db postgres: the database of workflow listings")
+	fl.StringVar(&f.database, "postgres-db", defaultPostgresDatabase, "with --db postgres: the database of workflows and histories")
+	fl.StringVar(&f.visDB, "postgres-visibility-db", defaultPostgresVisibilityDatabase, "with --db postgres: the database of workflow listings")
 	fl.BoolVar(&f.setupSchema, "setup-schema", false, "with --db postgres: create the databases if missing and set up or update their Temporal schema")
 }
 
 // options returns the Postgres store the flags name, nil for SQLite, or a
 // usage error.
-func (f *postgresFlags) options(cmd *cobra.Command) (*devserver.Postgres, error) {
+func (f *postgresFlags) options(cmd *cobra.Command) (*embeddedPostgres, error) {
 	switch f.db {
 	case dbSQLite:
 		for _, name := range []string{"postgres-host", "postgres-port", "postgres-user", "postgres-db", "postgres-visibility-db", "setup-schema"} {
@@ -63,7 +61,7 @@ func (f *postgresFlags) options(cmd *cobra.Command) (*devserver.Postgres, error)
 		}
 		return nil, nil
 	case dbPostgres:
-		return &devserver.Postgres{
+		return &embeddedPostgres{
 			Host: f.host, Port: f.port, User: f.user, Password: os.Getenv(envPostgresPassword),
 			Database: f.database, VisibilityDatabase: f.visDB, SetupSchema: f.setupSchema,
 		}, nil

@@ -100,10 +100,10 @@ func TestBuiltInJSON(t *testing.T) {
 	}
 }
 
-// TestRunAndDemoSelection: run and demo pick the playbooks like the compile
-// commands, and say which they loaded when the request does not fit it. Both
-// stop before they reach a server.
-func TestRunAndDemoSelection(t *testing.T) {
+// TestRunSelection: run picks the playbooks like the compile commands, and
+// says which it loaded when the request does not fit it, before it reaches a
+// server. TestDemoSelection checks demo the same way.
+func TestRunSelection(t *testing.T) {
 	mine := writeDir(t, onePlaybook)
 	t.Chdir(t.TempDir())
 	t.Setenv(envAs, "")
@@ -118,10 +118,5 @@ func TestRunAndDemoSelection(t *testing.T) {
 	code, _, errOut = runCLI(t, "run", "only", "--as", "carl")
 	if code != exitUsage || strings.Contains(errOut, builtInNote) || !strings.Contains(errOut, `No person "carl" is declared in `+mine) {
 		t.Fatalf("run from FIREBREAK_DIR: exit %d\n%s", code, errOut)
-	}
-	code, _, errOut = runCLI(t, "demo", "--ui-port", "0")
-	if code != exitInvalid || !strings.Contains(errOut, "the demo runs ot_ransomware_containment with the people of the built-in library") ||
-		!strings.Contains(errOut, mine+" does not fit") || !strings.Contains(errOut, "unset FIREBREAK_DIR") {
-		t.Fatalf("demo on another directory: exit %d\n%s", code, errOut)
 	}
 }

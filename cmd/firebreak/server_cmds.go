@@ -15,8 +15,6 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/firebreak-ir/firebreak/integrations/sim"
-	"github.com/firebreak-ir/firebreak/internal/demo"
-	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/internal/runner"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
@@ -26,7 +24,7 @@ import (
 const journalFile = "simulation.jsonl"
 
 func serverCmds() []*cobra.Command {
-	return []*cobra.Command{newDevCmd(), newWorkerCmd(), newServeCmd(), newDemoCmd()}
+	return []*cobra.Command{embeddedOnly(newDevCmd()), newWorkerCmd(), newServeCmd(), newDemoCmd()}
 }
 
 func defaultDataDir() string {
@@ -111,12 +109,12 @@ the dev worker accepts (marked unattested).
 				holder = h
 			}
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			opts := devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger, Postgres: postgres}
-			state := filepath.Join(dataDir, devserver.DBFileName)
+			opts := embeddedOptions{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger, Postgres: postgres}
+			state := filepath.Join(dataDir, embeddedDBFile)
 			if postgres != nil {
 				opts.DataDir, state = "", postgres.String()
 			}
-			srv, err := devserver.Start(startCtx, opts)
+			srv, err := startEmbedded(startCtx, opts)
 			cancel()
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
@@ -302,55 +300,5 @@ one machine may share that file: an effect one applied is a repeat for all.`,
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
 	cmd.Flags().BoolVar(&acceptUnattested, "accept-unattested", false, "accept unsigned incident starts and approvals (as 'firebreak dev' does); for trials only")
-	return cmd
-}
-
-func newDemoCmd() *cobra.Command {
-	var opts demo.Options
-	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run the ransomware playbook end to end with scripted responders",
-		Long: `Demo shows the whole product on a fresh machine with no setup. It starts a
-real Temporal server and a worker in this process on a temporary data
-directory, starts the shipped ot_ransomware_containment playbook, and lets
-scripted responders answer through the same updates people use from Slack or
-the CLI:
-
-  - the OT on-call engineer acknowledges the page,
-  - a SOC analyst tries to approve the plant isolation and is refused (not on
-    a sign-off roster; the refusal is in the timeline),
-  - one process-safety engineer and one OT operations engineer sign off, and
-    only then is plant 3 isolated (on simulated twins),
-  - the shift supervisor confirms islanded operation, OT decides to
-    reconnect, a fresh two-person sign-off allows the restore, and
-    compliance reports to the regulator.
-
-The live timeline prints as it happens. Exit status 0 means the incident
-completed.`,
-		Example: `  firebreak demo
-  firebreak demo --pace 0          # as fast as it goes
-  firebreak demo --data-dir ./demo-state   # keep the state to look at later`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			opts.Dir = org.Dir(opts.Dir, os.Getenv)
-			opts.Out = cmd.OutOrStdout()
-			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
-			res, err := demo.Run(ctx, opts)
-			if err != nil && ctx.Err() != nil && cmd.Context().Err() == nil {
-				return &exitError{code: exitInterrupted, err: fmt.Errorf("demo stopped: %w", err)}
-			}
-			if err != nil {
-				return &exitError{code: exitInvalid, err: err}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nDemo incident %s %s; %d unauthorized answer(s) refused.\n", res.IncidentID, res.State, len(res.Refusals))
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "", "a copy of the library to run (default: $"+org.EnvDir+", else the built-in library)")
-	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "keep the server's state here (kept afterwards) instead of a temporary directory")
-	cmd.Flags().IntVar(&opts.UIPort, "ui-port", 8233, "Web UI port, or another free one if it is taken (0: no UI)")
-	cmd.Flags().DurationVar(&opts.Pace, "pace", 300*time.Millisecond, "pause between scripted answers")
 	return cmd
 }
