@@ -132,6 +132,7 @@ func New() (*Metrics, error) {
 			return nil, err
 		}
 	}
+	m.initSeries()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
 		return nil, err
@@ -231,4 +232,29 @@ func sdkView(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 		s.Aggregation = sdkmetric.AggregationExplicitBucketHistogram{Boundaries: sdkBuckets}
 	}
 	return s, true
+}
+
+// initSeries creates every series of firebreak's counters and histograms
+// at zero, so a scrape lists them before anything happens and rate() and
+// increase() see the first event.
+func (m *Metrics) initSeries() {
+	for _, ch := range []string{workflows.ChannelCLI, workflows.ChannelSlack, workflows.ChannelScript} {
+		for _, c := range rules.Codes {
+			m.refused.WithLabelValues(string(c), ch)
+		}
+	}
+	for _, c := range doorCodes {
+		m.refused.WithLabelValues(c, workflows.ChannelSlack)
+	}
+	for _, method := range slackMethods {
+		m.rateLimited.WithLabelValues(method)
+	}
+	for _, ex := range []string{"false", "true"} {
+		for _, k := range stepKinds {
+			m.timeToAck.WithLabelValues(k, ex)
+		}
+		for _, how := range []string{workflows.SignoffQuorum, workflows.SignoffBreakGlass} {
+			m.timeToSign.WithLabelValues(how, ex)
+		}
+	}
 }

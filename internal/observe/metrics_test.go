@@ -236,6 +236,11 @@ func TestScrapeHasFirebreakMetrics(t *testing.T) {
 		{MetricIncidents, "exercise=false,state=cancelled", 2},
 		{MetricApprovalsWaiting, "exercise=false", 3},
 		{MetricApprovalsWaiting, "exercise=true", 1},
+		// Series nothing drove are there at zero, for rate() and increase().
+		{MetricRefused, "channel=cli,code=Tampered", 0},
+		{MetricSlackRateLimited, "method=pins.add", 0},
+		{MetricTimeToAck, "exercise=true,kind=approval", 0},
+		{MetricTimeToSignoff, "exercise=false,how=break_glass", 0},
 		{MetricScanTruncated, "", 0},
 		{MetricScanErrors, "", 0},
 	} {
