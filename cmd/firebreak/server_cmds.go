@@ -36,18 +36,11 @@ func defaultDataDir() string {
 	return ".firebreak"
 }
 
-func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
-	level := slog.LevelWarn
-	if verbose {
-		level = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-}
-
 func newDevCmd() *cobra.Command {
 	var dataDir, dir, httpAddr, slackName, keyFile string
 	var port, uiPort int
 	var noWorker, verbose, requireAttestation bool
+	var opf opsFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a Temporal server and a firebreak worker in this process",
@@ -87,7 +80,10 @@ the dev worker accepts (marked unattested).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := warnLogger(cmd, verbose)
+			logger, err := opf.logger(cmd, verbose)
+			if err != nil {
+				return err
+			}
 			hup := catchHangup()
 			defer signal.Stop(hup)
 			if noWorker && httpAddr != "" {
@@ -103,6 +99,12 @@ the dev worker accepts (marked unattested).`,
 				}
 				holder = h
 			}
+			op, err := opf.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer op.close()
+			op.configLoaded()
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			srv, err := devserver.Start(startCtx, devserver.Options{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger})
 			cancel()
@@ -116,8 +118,16 @@ the dev worker accepts (marked unattested).`,
 				fmt.Fprintf(out, "Temporal Web UI:  http://%s\n", srv.UIAddress())
 			}
 			fmt.Fprintf(out, "State:            %s\n", filepath.Join(dataDir, devserver.DBFileName))
-			if !noWorker {
+			if noWorker && op.health != nil {
 				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger)})
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				defer c.Close()
+				op.connected(c)
+			}
+			if !noWorker {
+				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger), MetricsHandler: op.sdk()})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
@@ -127,11 +137,13 @@ the dev worker accepts (marked unattested).`,
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer j.Close()
-				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: requireAttestation})
+				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: requireAttestation, Metrics: op.metrics})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer ws.Stop()
+				op.connected(c)
+				op.scan(ctx, c, logger)
 				describeOrg(cmd, holder.Current())
 				reloadOnHangup(ctx, cmd, hup, holder, logger)
 				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
@@ -141,6 +153,7 @@ the dev worker accepts (marked unattested).`,
 						return err
 					}
 					door.Temporal = c
+					door.Metrics = op.metrics
 					doorDone := make(chan struct{})
 					defer func() { <-doorDone }()
 					go func() {
@@ -173,19 +186,21 @@ the dev worker accepts (marked unattested).`,
 	cmd.Flags().StringVar(&httpAddr, "http-addr", "", "also serve Slack's HTTP requests at this address (the slack integration must be real)")
 	cmd.Flags().StringVar(&slackName, "slack", "", "the slack integration to serve, when there are several")
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "the Slack front door's private key (also: "+envKeyFile+"); without one its answers go unsigned")
+	addOpsFlags(cmd, &opf)
 	return cmd
 }
 
 // dialServer connects a long-running process (worker, serve) to the
-// Temporal server the TEMPORAL_* environment names, giving up after 30 s.
-func dialServer(ctx context.Context, logger *slog.Logger) (client.Client, temporalenv.Config, error) {
+// Temporal server the TEMPORAL_* environment names, giving up after 30 s,
+// with the client's metrics recorded by metrics.
+func dialServer(ctx context.Context, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, temporalenv.Config, error) {
 	cfg, err := temporalenv.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, cfg, &exitError{code: exitInvalid, err: err}
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := temporalenv.Dial(dialCtx, cfg, logger)
+	c, err := temporalenv.DialMetrics(dialCtx, cfg, logger, metrics)
 	if err != nil {
 		return nil, cfg, &exitError{code: exitInvalid, err: err}
 	}
@@ -205,6 +220,7 @@ func realSlack(o *org.Org) bool {
 func newWorkerCmd() *cobra.Command {
 	var journalPath, dir string
 	var verbose, acceptUnattested bool
+	var opf opsFlags
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the firebreak worker against a Temporal server",
@@ -238,23 +254,38 @@ unless every approval of its sign-off is signed too. --accept-unattested
 turns that off (as 'firebreak dev' runs) for a trial; never in production.
 
 Actions run on simulated twins until real integrations are configured; each
-one is journaled, once per idempotency key, in the --journal file.`,
+one is journaled, once per idempotency key, in the --journal file.
+
+With --metrics-addr it serves Prometheus /metrics (the Temporal SDK's and
+firebreak's: incidents by state, approvals waiting, time to acknowledge and
+to sign-off, refused answers, Slack 429s), /healthz and /readyz (ready once
+the directory is loaded and Temporal answers). See docs/operations.md.`,
 		Example: `  firebreak worker --dir /etc/firebreak/playbooks
   kill -HUP $(pidof firebreak)           # reload the directory
   TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker
-  firebreak worker --journal /var/lib/firebreak/simulation.jsonl`,
+  firebreak worker --journal /var/lib/firebreak/simulation.jsonl
+  firebreak worker --metrics-addr 127.0.0.1:9464 --log-format json   # Prometheus, /readyz, JSON logs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := warnLogger(cmd, verbose)
+			logger, err := opf.logger(cmd, verbose)
+			if err != nil {
+				return err
+			}
+			op, err := opf.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer op.close()
 			hup := catchHangup()
 			defer signal.Stop(hup)
 			holder, err := loadOrg(cmd, dir)
 			if err != nil {
 				return err
 			}
-			c, cfg, err := dialServer(ctx, logger)
+			op.configLoaded()
+			c, cfg, err := dialServer(ctx, logger, op.sdk())
 			if err != nil {
 				return err
 			}
@@ -269,11 +300,13 @@ one is journaled, once per idempotency key, in the --journal file.`,
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer j.Close()
-			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: !acceptUnattested})
+			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: !acceptUnattested, Metrics: op.metrics})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer ws.Stop()
+			op.connected(c)
+			op.scan(ctx, c, logger)
 			describeOrg(cmd, holder.Current())
 			if acceptUnattested {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Warning: --accept-unattested: unsigned starts and sign-offs are accepted; anyone who can reach the Temporal namespace can start incidents and answer them.")
@@ -288,6 +321,7 @@ one is journaled, once per idempotency key, in the --journal file.`,
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
 	cmd.Flags().BoolVar(&acceptUnattested, "accept-unattested", false, "accept unsigned incident starts and approvals (as 'firebreak dev' does); for trials only")
+	addOpsFlags(cmd, &opf)
 	return cmd
 }
 

@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ir/firebreak/internal/devserver"
+	"github.com/firebreak-ir/firebreak/internal/observe"
+	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+)
+
+// get fetches url and returns the status code and body.
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestWorkerReadiness runs `firebreak worker --metrics-addr` as a process:
+// while Temporal does not answer, /healthz is up and /readyz is not; once
+// the worker runs against a real server, /readyz is ready and /metrics
+// carries the SDK's metrics and firebreak's, clean for promtool; its logs
+// are JSON.
+func TestWorkerReadiness(t *testing.T) {
+	// A "server" that accepts connections and never answers: the worker's
+	// dial hangs (up to its 30 s limit) instead of failing at once.
+	silent, err := net.Listen("tcp", net.JoinHostPort(devserver.DefaultIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	journal := filepath.Join(t.TempDir(), "simulation.jsonl")
+	metricsAddr := net.JoinHostPort(devserver.DefaultIP, strconv.Itoa(freePort(t)))
+	waiting := newProc(t, "worker", "Metrics:",
+		[]string{"worker", "--dir", playbookDir(t), "--accept-unattested", "--journal", journal, "--metrics-addr", metricsAddr},
+		temporalenv.EnvAddress+"="+silent.Addr().String(), temporalenv.EnvNamespace+"=default")
+	waiting.start()
+	if code, body := get(t, "http://"+metricsAddr+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz while dialling: %d %s", code, body)
+	}
+	code, body := get(t, "http://"+metricsAddr+"/readyz")
+	var res observe.Result
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	if code != http.StatusServiceUnavailable || res.Ready || res.Checks["startup"] == "" {
+		t.Errorf("/readyz while Temporal does not answer: %d %+v, want 503 saying it is starting", code, res)
+	}
+	waiting.kill()
+
+	port := freePort(t)
+	srv := newDevServer(t, t.TempDir(), port)
+	srv.start()
+	metricsAddr = net.JoinHostPort(devserver.DefaultIP, strconv.Itoa(freePort(t)))
+	w := newProc(t, "worker", "Worker running against",
+		[]string{"worker", "--dir", playbookDir(t), "--accept-unattested", "--journal", journal, "--metrics-addr", metricsAddr, "--log-format", "json", "--verbose"},
+		temporalenv.EnvAddress+"="+net.JoinHostPort(devserver.DefaultIP, strconv.Itoa(port)), temporalenv.EnvNamespace+"=default")
+	w.start()
+	code, body = get(t, "http://"+metricsAddr+"/readyz")
+	res = observe.Result{}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	if code != http.StatusOK || !res.Ready || res.Checks["temporal"] != "ok" || res.Checks["config"] != "ok" {
+		t.Errorf("/readyz of a running worker: %d %+v, want 200 with config and temporal ok", code, res)
+	}
+	code, scrape := get(t, "http://"+metricsAddr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{"temporal_request_total{", "# TYPE " + observe.MetricRefused + " counter", "# TYPE " + observe.MetricTimeToSignoff + " histogram", "go_goroutines"} {
+		if !bytes.Contains(scrape, []byte(want)) {
+			t.Errorf("the scrape lacks %q", want)
+		}
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(scrape)
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("promtool check metrics on the worker's scrape: %v\n%s", err, out)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Error("promtool is not installed; CI installs it with apt-get install -y prometheus")
+	}
+	// The worker logged at info level, in JSON.
+	f, err := os.Open(w.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var records int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "{") {
+			continue // what the worker prints for people, on stdout
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q: %v", line, err)
+			continue
+		}
+		if rec["time"] == nil || rec["level"] == nil || rec["msg"] == nil {
+			t.Errorf("log record without time, level or msg: %q", line)
+		}
+		records++
+	}
+	if records == 0 {
+		t.Errorf("no JSON log record in the worker's output: %s", tail(w.log, 20))
+	}
+}
