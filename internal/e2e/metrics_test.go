@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/devserver"
 	"github.com/firebreak-ir/firebreak/internal/observe"
 	"github.com/firebreak-ir/firebreak/internal/temporalenv"
+	"github.com/firebreak-ir/firebreak/workflows"
 )
 
 // get fetches url and returns the status code and body.
@@ -37,8 +38,8 @@ func get(t *testing.T, url string) (int, []byte) {
 // TestWorkerReadiness runs `firebreak worker --metrics-addr` as a process:
 // while Temporal does not answer, /healthz is up and /readyz is not; once
 // the worker runs against a real server, /readyz is ready and /metrics
-// carries the SDK's metrics and firebreak's, clean for promtool; its logs
-// are JSON.
+// carries the SDK's metrics and what the incident workflow measured (a
+// refused answer, a sign-off), clean for promtool; its logs are JSON.
 func TestWorkerReadiness(t *testing.T) {
 	// A "server" that accepts connections and never answers: the worker's
 	// dial hangs (up to its 30 s limit) instead of failing at once.
@@ -81,13 +82,12 @@ func TestWorkerReadiness(t *testing.T) {
 	}
 	waiting.kill()
 
-	port := freePort(t)
-	srv := newDevServer(t, t.TempDir(), port)
-	srv.start()
+	srv := startServer(t, devserver.Options{DataDir: t.TempDir()})
+	c := newClient(t, srv)
 	metricsAddr = net.JoinHostPort(devserver.DefaultIP, strconv.Itoa(freePort(t)))
 	w := newProc(t, "worker", "Worker running against",
 		[]string{"worker", "--dir", playbookDir(t), "--accept-unattested", "--journal", journal, "--metrics-addr", metricsAddr, "--log-format", "json", "--verbose"},
-		temporalenv.EnvAddress+"="+net.JoinHostPort(devserver.DefaultIP, strconv.Itoa(port)), temporalenv.EnvNamespace+"=default")
+		temporalenv.EnvAddress+"="+srv.Address(), temporalenv.EnvNamespace+"="+srv.Namespace())
 	w.start()
 	code, body = get(t, "http://"+metricsAddr+"/readyz")
 	res = observe.Result{}
@@ -97,11 +97,24 @@ func TestWorkerReadiness(t *testing.T) {
 	if code != http.StatusOK || !res.Ready || res.Checks["temporal"] != "ok" || res.Checks["config"] != "ok" {
 		t.Errorf("/readyz of a running worker: %d %+v, want 200 with config and temporal ok", code, res)
 	}
+	// An incident whose answers the workflow measures: a refused one, and
+	// a sign-off. Each is recorded before the answer's reply is sent.
+	const id = "METRICS-1"
+	startIncident(t, c, playbookDir(t), "isolate_cell", "hiro", id)
+	s := waitStep(t, c, id, isolateOK, workflows.StepWaiting, 1)
+	refused(t, c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "mallory", Round: s.Round})
+	answer(t, c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "alice", Round: s.Round})
+	answer(t, c, workflows.UpdateApprove, id, workflows.Answer{Step: isolateOK, Person: "erin", Round: s.Round})
+
 	code, scrape := get(t, "http://"+metricsAddr+"/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	for _, want := range []string{"temporal_request_total{", "# TYPE " + observe.MetricRefused + " counter", "# TYPE " + observe.MetricTimeToSignoff + " histogram", "go_goroutines"} {
+	for _, want := range []string{
+		"temporal_request_total{", "temporal_workflow_task_execution_latency_seconds_bucket{", "go_goroutines",
+		observe.MetricRefused + `{channel="cli",code="UnknownPerson"} 1` + "\n",
+		observe.MetricTimeToSignoff + `_count{exercise="false",how="quorum"} 1` + "\n",
+	} {
 		if !bytes.Contains(scrape, []byte(want)) {
 			t.Errorf("the scrape lacks %q", want)
 		}
