@@ -142,6 +142,7 @@ func refuse(rf *rules.Refusal) error {
 func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerResult, error) {
 	s, rf := r.check(ctx, update, a)
 	if rf != nil {
+		observeRefused(ctx, string(rf.Code), a.Channel)
 		if r.version >= interpreterV6 {
 			// The validator let it through so that it is on record.
 			r.recordRefused(ctx, update, a, rf)
@@ -186,6 +187,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 	case UpdateAck:
 		st.Ladder.AckedBy = a.Person
 		st.Ladder.AckedAt = now
+		r.observeAck(ctx, s.Kind, st, now)
 		ev.Kind = EventAcknowledged
 		msg = "acknowledged " + s.ID
 		if s.Kind != plan.KindPage {
@@ -214,6 +216,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 		msg = fmt.Sprintf("approved %s (%d of %d)", s.ID, n, need)
 		if n >= need {
 			st.GrantedAt = now
+			r.observeSignoff(ctx, SignoffQuorum, st, now)
 			st.Ladder = nil
 			r.event(ctx, ev)
 			r.finish(ctx, s, st, StepDone, "approved by "+strings.Join(approverIDs(st.Approvals), ", "))
@@ -244,6 +247,7 @@ func (r *runner) apply(ctx workflow.Context, update string, a Answer) (AnswerRes
 	case UpdateBreakGlass:
 		st.BreakGlass = &activities.BreakGlass{Person: a.Person, Reason: a.Reason, At: now, Attestation: a.Attestation}
 		st.GrantedAt = now
+		r.observeSignoff(ctx, SignoffBreakGlass, st, now)
 		st.Ladder = nil
 		r.c.BreakGlass = true
 		ev.Kind = EventBreakGlass

@@ -230,6 +230,8 @@ type harness struct {
 	noCommander bool
 	// workerKeys are the public keys the worker's configuration trusts.
 	workerKeys []plan.Key
+	// metrics are what the workflow recorded through its metrics handler.
+	metrics *metricsRecorder
 }
 
 // actionActivities are the activities whose input is an ActionInput.
@@ -244,12 +246,14 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(quietLogger())
+	rec := newMetricsRecorder()
+	s.SetMetricsHandler(rec)
 	env := s.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(time.Minute)
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	j := sim.NewJournal()
 	twin := sim.New(j)
-	h := &harness{t: t, env: env, twin: twin, j: j, acts: twin.Activities()}
+	h := &harness{t: t, env: env, twin: twin, j: j, acts: twin.Activities(), metrics: rec}
 	h.acts.Authority = activities.AuthorityFunc(func() *activities.Policy { return h.policy })
 	// Guard three judges freshness by the incident's clock, which the test
 	// environment skips ahead; tests that need another clock set their own.

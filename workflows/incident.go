@@ -249,7 +249,11 @@ func setup(ctx workflow.Context, in IncidentInput) (*runner, error) {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, a Answer) (AnswerResult, error) { return r.apply(ctx, name, a) },
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, a Answer) error {
-				return refuse(r.validate(ctx, name, a))
+				rf := r.validate(ctx, name, a)
+				if rf != nil {
+					observeRefused(ctx, string(rf.Code), a.Channel)
+				}
+				return refuse(rf)
 			}})
 		if err != nil {
 			return nil, err

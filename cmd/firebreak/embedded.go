@@ -40,5 +40,8 @@ func startEmbedded(ctx context.Context, opts embeddedOptions) (*devserver.Server
 	return devserver.Start(ctx, opts)
 }
 
+// embeddedBuild is true in the build with the embedded server.
+const embeddedBuild = true
+
 // embeddedOnly returns cmd as it is: this build can run it.
 func embeddedOnly(cmd *cobra.Command) *cobra.Command { return cmd }

@@ -78,6 +78,9 @@ func startEmbedded(context.Context, embeddedOptions) (embeddedServer, error) {
 	return nil, errors.New(noEmbeddedHelp)
 }
 
+// embeddedBuild is false: this build has no embedded server.
+const embeddedBuild = false
+
 // embeddedOnly keeps cmd's flags and help, says in both that this build
 // cannot run it, and makes running it say so and what to use instead,
 // before anything else happens.

@@ -18,6 +18,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var dir, httpAddr, slackName, keyFile string
 	var verbose bool
+	var opf opsFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Slack front door: prompts answered and incidents started in Slack",
@@ -43,12 +44,21 @@ the slack integration block, so workers trust what this front door signs.
 The Temporal connection uses the same TEMPORAL_* variables as 'firebreak
 worker'. Workers deliver the prompts; serve only receives. See docs/slack.md.`,
 		Example: `  SLACK_BOT_TOKEN=xoxb-… SLACK_APP_TOKEN=xapp-… firebreak serve --dir /etc/firebreak/playbooks --key-file /etc/firebreak/slack.key
-  firebreak serve --http-addr :8080 --key-file slack.key    # behind your HTTPS proxy`,
+  firebreak serve --http-addr :8080 --key-file slack.key    # behind your HTTPS proxy
+  firebreak serve --key-file slack.key --metrics-addr 127.0.0.1:9465 --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := warnLogger(cmd, verbose)
+			logger, err := opf.logger(cmd, verbose)
+			if err != nil {
+				return err
+			}
+			op, err := opf.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer op.close()
 			hup := catchHangup()
 			defer signal.Stop(hup)
 			holder, err := loadOrg(cmd, dir)
@@ -62,12 +72,15 @@ worker'. Workers deliver the prompts; serve only receives. See docs/slack.md.`,
 			if err := slackdoor.Check(inst, httpAddr); err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			c, _, err := dialServer(ctx, logger)
+			op.configLoaded()
+			c, _, err := dialServer(ctx, logger, op.sdk())
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			op.connected(c)
 			door.Temporal = c
+			door.Metrics = op.metrics
 			reloadOnHangup(ctx, cmd, hup, holder, logger)
 			return serveDoor(ctx, cmd, door, inst, httpAddr, logger)
 		},
@@ -77,6 +90,7 @@ worker'. Workers deliver the prompts; serve only receives. See docs/slack.md.`,
 	cmd.Flags().StringVar(&slackName, "slack", "", "the slack integration to serve, e.g. slack.main (needed only when there are several)")
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "the front door's private key ('firebreak keygen slack.NAME'; also: "+envKeyFile+")")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request, not only warnings")
+	addOpsFlags(cmd, &opf)
 	return cmd
 }
 

@@ -34,19 +34,12 @@ func defaultDataDir() string {
 	return ".firebreak"
 }
 
-func warnLogger(cmd *cobra.Command, verbose bool) *slog.Logger {
-	level := slog.LevelWarn
-	if verbose {
-		level = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-}
-
 func newDevCmd() *cobra.Command {
 	var dataDir, dir, httpAddr, slackName, keyFile string
 	var port, uiPort int
 	var noWorker, verbose, requireAttestation bool
 	var pg postgresFlags
+	var opf opsFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a Temporal server and a firebreak worker in this process",
@@ -88,7 +81,10 @@ the dev worker accepts (marked unattested).
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := warnLogger(cmd, verbose)
+			logger, err := opf.logger(cmd, verbose)
+			if err != nil {
+				return err
+			}
 			hup := catchHangup()
 			defer signal.Stop(hup)
 			if noWorker && httpAddr != "" {
@@ -108,6 +104,12 @@ the dev worker accepts (marked unattested).
 				}
 				holder = h
 			}
+			op, err := opf.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer op.close()
+			op.configLoaded()
 			startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			opts := embeddedOptions{DataDir: dataDir, Port: port, UIPort: uiPort, Logger: logger, Postgres: postgres}
 			state := filepath.Join(dataDir, embeddedDBFile)
@@ -126,8 +128,16 @@ the dev worker accepts (marked unattested).
 				fmt.Fprintf(out, "Temporal Web UI:  http://%s\n", srv.UIAddress())
 			}
 			fmt.Fprintf(out, "State:            %s\n", state)
-			if !noWorker {
+			if noWorker && op.health != nil {
 				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger)})
+				if err != nil {
+					return &exitError{code: exitInvalid, err: err}
+				}
+				defer c.Close()
+				op.connected(c)
+			}
+			if !noWorker {
+				c, err := srv.NewClient(client.Options{Logger: tlog.NewStructuredLogger(logger), MetricsHandler: op.sdk()})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
@@ -137,11 +147,13 @@ the dev worker accepts (marked unattested).
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer j.Close()
-				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: requireAttestation})
+				ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: requireAttestation, Metrics: op.metrics})
 				if err != nil {
 					return &exitError{code: exitInvalid, err: err}
 				}
 				defer ws.Stop()
+				op.connected(c)
+				op.scan(ctx, c, logger)
 				describeOrg(cmd, holder.Current())
 				reloadOnHangup(ctx, cmd, hup, holder, logger)
 				fmt.Fprintf(out, "Worker:           running (simulated actions journaled in %s)\n", filepath.Join(dataDir, journalFile))
@@ -151,6 +163,7 @@ the dev worker accepts (marked unattested).
 						return err
 					}
 					door.Temporal = c
+					door.Metrics = op.metrics
 					doorDone := make(chan struct{})
 					defer func() { <-doorDone }()
 					go func() {
@@ -184,19 +197,21 @@ the dev worker accepts (marked unattested).
 	cmd.Flags().StringVar(&slackName, "slack", "", "the slack integration to serve, when there are several")
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "the Slack front door's private key (also: "+envKeyFile+"); without one its answers go unsigned")
 	pg.register(cmd)
+	addOpsFlags(cmd, &opf)
 	return cmd
 }
 
 // dialServer connects a long-running process (worker, serve) to the
-// Temporal server the TEMPORAL_* environment names, giving up after 30 s.
-func dialServer(ctx context.Context, logger *slog.Logger) (client.Client, temporalenv.Config, error) {
+// Temporal server the TEMPORAL_* environment names, giving up after 30 s,
+// with the client's metrics recorded by metrics.
+func dialServer(ctx context.Context, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, temporalenv.Config, error) {
 	cfg, err := temporalenv.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, cfg, &exitError{code: exitInvalid, err: err}
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := temporalenv.Dial(dialCtx, cfg, logger)
+	c, err := temporalenv.DialMetrics(dialCtx, cfg, logger, metrics)
 	if err != nil {
 		return nil, cfg, &exitError{code: exitInvalid, err: err}
 	}
@@ -216,6 +231,7 @@ func realSlack(o *org.Org) bool {
 func newWorkerCmd() *cobra.Command {
 	var journalPath, dir string
 	var verbose, acceptUnattested bool
+	var opf opsFlags
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the firebreak worker against a Temporal server",
@@ -250,23 +266,38 @@ turns that off (as 'firebreak dev' runs) for a trial; never in production.
 
 Actions run on simulated twins until real integrations are configured; each
 one is journaled, once per idempotency key, in the --journal file. Workers on
-one machine may share that file: an effect one applied is a repeat for all.`,
+one machine may share that file: an effect one applied is a repeat for all.
+
+With --metrics-addr it serves Prometheus /metrics (the Temporal SDK's and
+firebreak's: incidents by state, approvals waiting, time to acknowledge and
+to sign-off, refused answers, Slack 429s), /healthz and /readyz (ready once
+the directory is loaded and Temporal answers). See docs/operations.md.`,
 		Example: `  firebreak worker --dir /etc/firebreak/playbooks
   kill -HUP $(pidof firebreak)           # reload the directory
   TEMPORAL_ADDRESS=temporal.plant.example:7233 TEMPORAL_NAMESPACE=ir firebreak worker
-  firebreak worker --journal /var/lib/firebreak/simulation.jsonl`,
+  firebreak worker --journal /var/lib/firebreak/simulation.jsonl
+  firebreak worker --metrics-addr 127.0.0.1:9464 --log-format json   # Prometheus, /readyz, JSON logs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := warnLogger(cmd, verbose)
+			logger, err := opf.logger(cmd, verbose)
+			if err != nil {
+				return err
+			}
+			op, err := opf.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer op.close()
 			hup := catchHangup()
 			defer signal.Stop(hup)
 			holder, err := loadOrg(cmd, dir)
 			if err != nil {
 				return err
 			}
-			c, cfg, err := dialServer(ctx, logger)
+			op.configLoaded()
+			c, cfg, err := dialServer(ctx, logger, op.sdk())
 			if err != nil {
 				return err
 			}
@@ -281,11 +312,13 @@ one machine may share that file: an effect one applied is a repeat for all.`,
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer j.Close()
-			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: !acceptUnattested})
+			ws, err := runner.Start(c, runner.Options{Journal: j, Logger: logger, Org: holder, RequireAttestation: !acceptUnattested, Metrics: op.metrics})
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
 			defer ws.Stop()
+			op.connected(c)
+			op.scan(ctx, c, logger)
 			describeOrg(cmd, holder.Current())
 			if acceptUnattested {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Warning: --accept-unattested: unsigned starts and sign-offs are accepted; anyone who can reach the Temporal namespace can start incidents and answer them.")
@@ -300,5 +333,6 @@ one machine may share that file: an effect one applied is a repeat for all.`,
 	cmd.Flags().StringVar(&dir, "dir", "", dirFlagHelp)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log worker information, not only warnings")
 	cmd.Flags().BoolVar(&acceptUnattested, "accept-unattested", false, "accept unsigned incident starts and approvals (as 'firebreak dev' does); for trials only")
+	addOpsFlags(cmd, &opf)
 	return cmd
 }

@@ -67,6 +67,10 @@ type Config struct {
 	// Sleep waits d or until ctx ends, returning ctx's error then; nil
 	// means a timer. Tests pair it with Now to run without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRateLimited, when set, is told the Web API method of every call
+	// Slack answered 429 (the call is then retried after Retry-After).
+	// It must return quickly; metrics count with it.
+	OnRateLimited func(method string)
 }
 
 // Chat is activities.Chat on Slack's Web API: incident rooms with a pinned
@@ -150,6 +154,7 @@ func New(cfg Config) (*Chat, error) {
 		sleep = sleepCtx
 	}
 	c.q = newQueue(time.Duration(float64(time.Second)/rate), c.now, sleep, cfg.Token)
+	c.q.onLimited = cfg.OnRateLimited
 	return c, nil
 }
 

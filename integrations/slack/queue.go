@@ -32,6 +32,8 @@ type queue struct {
 	lanes map[string]*lane
 	// onQueued, when set (tests), is told each time a job joins a lane.
 	onQueued func(channel string)
+	// onLimited, when set, is told the method of every 429.
+	onLimited func(method string)
 }
 
 // lane is one channel's FIFO. Its fields are guarded by queue.mu.
@@ -176,6 +178,9 @@ func (q *queue) run(ctx context.Context, o op, l *lane) error {
 		var wait time.Duration
 		switch e.kind {
 		case kindLimited:
+			if q.onLimited != nil {
+				q.onLimited(o.method)
+			}
 			wait = max(e.retryAfter, q.every, time.Second/10)
 			if l != nil {
 				q.mu.Lock()

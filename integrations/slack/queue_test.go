@@ -303,3 +303,28 @@ func TestErrorsNeverHoldTheToken(t *testing.T) {
 		t.Errorf("error: %v", err)
 	}
 }
+
+func TestRateLimitedIsReportedPerMethod(t *testing.T) {
+	r := newRig(t)
+	var mu sync.Mutex
+	got := map[string]int{}
+	r.cfg.OnRateLimited = func(method string) {
+		mu.Lock()
+		got[method]++
+		mu.Unlock()
+	}
+	r.c = r.fresh(t)
+	room := r.f.AddChannel("inc-rl", true)
+	r.f.Fail("chat.postMessage", 2, slackfake.Fault{Status: 429, RetryAfter: 2})
+	r.f.Fail("chat.postMessage", 1, slackfake.Fault{Status: 500})
+	texts := burst(t, r.c, room, 5)
+	inOrderOnce(t, r.f, room, texts)
+	mu.Lock()
+	defer mu.Unlock()
+	if got["chat.postMessage"] != 2 || len(got) != 1 {
+		t.Fatalf("429s reported %v, want chat.postMessage twice (the 500 is not a 429)", got)
+	}
+	if n := r.f.RateLimited(); n != 2 {
+		t.Fatalf("the fake answered %d 429s, want 2", n)
+	}
+}

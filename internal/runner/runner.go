@@ -22,6 +22,7 @@ import (
 	"github.com/firebreak-ir/firebreak/integrations/pagerduty"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 	"github.com/firebreak-ir/firebreak/internal/adapters"
+	"github.com/firebreak-ir/firebreak/internal/observe"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
@@ -45,6 +46,10 @@ type Options struct {
 	// (firebreak worker); off, unsigned ones are accepted (firebreak dev,
 	// the demo).
 	RequireAttestation bool
+	// Metrics, when set, count what the workers' integrations see (Slack's
+	// 429s). The workflow's own metrics go through the client's metrics
+	// handler (observe.Metrics.SDKHandler). Nil records nothing.
+	Metrics *observe.Metrics
 }
 
 // Workers are the running workers; Stop stops them all.
@@ -102,7 +107,7 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 	live := worker.New(c, activities.TaskQueue, worker.Options{
 		Interceptors: []interceptor.WorkerInterceptor{activities.LiveWorkerInterceptor()},
 	})
-	liveActs, exActs, err := queueActivities(holder, twin, ws.ExerciseTwin, logger)
+	liveActs, exActs, err := queueActivities(holder, twin, ws.ExerciseTwin, logger, opts.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +138,8 @@ func Start(c client.Client, opts Options) (*Workers, error) {
 // simulated twins only, by construction). One Slack chat serves both: with
 // a real slack integration, a live exercise's people are asked in Slack
 // too, every text marked [EXERCISE]. The caller sets their Authority.
-func queueActivities(holder *org.Holder, twin, exTwin *sim.Twin, logger *slog.Logger) (live, ex *activities.Activities, err error) {
-	chat, err := SlackChat(holder, logger)
+func queueActivities(holder *org.Holder, twin, exTwin *sim.Twin, logger *slog.Logger, m *observe.Metrics) (live, ex *activities.Activities, err error) {
+	chat, err := slackChat(holder, logger, m)
 	if err != nil {
 		return nil, nil, err
 	}

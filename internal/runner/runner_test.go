@@ -85,7 +85,7 @@ func TestExerciseQueueAsksInSlack(t *testing.T) {
 			t.Fatal(diags.Error())
 		}
 		twin, exTwin := sim.New(sim.NewJournal()), sim.New(sim.NewJournal())
-		live, ex, err := queueActivities(org.NewHolder(o, org.Options{}), twin, exTwin, nil)
+		live, ex, err := queueActivities(org.NewHolder(o, org.Options{}), twin, exTwin, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

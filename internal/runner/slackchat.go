@@ -9,6 +9,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
+	"github.com/firebreak-ir/firebreak/internal/observe"
 	"github.com/firebreak-ir/firebreak/internal/org"
 )
 
@@ -18,6 +19,11 @@ import (
 // It returns nil when every slack integration is simulated, and an error
 // when more than one is real (one worker speaks to one workspace).
 func SlackChat(h *org.Holder, logger *slog.Logger) (activities.Chat, error) {
+	return slackChat(h, logger, nil)
+}
+
+// slackChat is SlackChat counting Slack's 429s in m.
+func slackChat(h *org.Holder, logger *slog.Logger, m *observe.Metrics) (activities.Chat, error) {
 	var real []*org.Instance
 	for _, in := range h.Current().Instances {
 		if in.Kind == "slack" && !in.Simulate {
@@ -42,9 +48,10 @@ func SlackChat(h *org.Holder, logger *slog.Logger) (activities.Chat, error) {
 	var chat *slack.Chat
 	var err error
 	chat, err = slack.New(slack.Config{
-		Token:  in.Value("bot_token"),
-		APIURL: in.Value("api_url"),
-		Logger: logger.With("integration", in.ID),
+		Token:         in.Value("bot_token"),
+		APIURL:        in.Value("api_url"),
+		Logger:        logger.With("integration", in.ID),
+		OnRateLimited: m.RateLimited,
 		Resolve: func(principal string) ([]string, error) {
 			return resolveSlackUsers(h, chat, principal)
 		},

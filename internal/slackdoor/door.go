@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/slack"
 	"github.com/firebreak-ir/firebreak/internal/incident"
+	"github.com/firebreak-ir/firebreak/internal/observe"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/playbooks/attest"
 	"github.com/firebreak-ir/firebreak/playbooks/rules"
@@ -64,6 +65,10 @@ type Door struct {
 	Signer *attest.Signer
 	// Now is the clock signatures are dated by; nil is time.Now.
 	Now func() time.Time
+	// Metrics count the answers the door refuses itself (unknown Slack
+	// user, bad answer, incident finished); the incident counts the ones
+	// it refuses. Nil counts nothing.
+	Metrics *observe.Metrics
 
 	authority *org.Authority
 }
@@ -80,6 +85,12 @@ func (d *Door) now() time.Time {
 		return d.Now()
 	}
 	return time.Now()
+}
+
+// refuse counts an answer the door refuses itself and returns the refusal.
+func (d *Door) refuse(code, message string) *slack.Refused {
+	d.Metrics.Refused(code, workflows.ChannelSlack)
+	return &slack.Refused{Code: code, Message: message}
 }
 
 // person is who the Slack user is by the worker's configuration.
@@ -112,19 +123,20 @@ func (d *Door) policy() *activities.Policy {
 func (d *Door) Answer(ctx context.Context, a slack.Answer) (slack.AnswerReply, error) {
 	person, name, err := d.person(a.UserID)
 	if err != nil {
+		d.Metrics.Refused(UnknownUser, workflows.ChannelSlack)
 		return slack.AnswerReply{}, err
 	}
 	update := a.Update
 	switch update {
 	case workflows.UpdateAck, workflows.UpdateApprove, workflows.UpdateDeny, workflows.UpdateDecide, workflows.UpdateDone, workflows.UpdateBreakGlass:
 	default:
-		return slack.AnswerReply{}, &slack.Refused{Code: BadAnswer, Message: fmt.Sprintf("%q is not an answer firebreak takes from a button.", rules.Clip(update, 40))}
+		return slack.AnswerReply{}, d.refuse(BadAnswer, fmt.Sprintf("%q is not an answer firebreak takes from a button.", rules.Clip(update, 40)))
 	}
 	ans := workflows.Answer{Step: a.Ref.Step, Person: person, Option: a.Ref.Option, Reason: a.Reason, Round: a.Ref.Round, Channel: Channel(a.UserID)}
 	if update == workflows.UpdateAck {
 		ans.Round = 0
 	} else if ans.Round < 1 {
-		return slack.AnswerReply{}, &slack.Refused{Code: BadAnswer, Message: "this button names no round of the question; answer the latest message, or with the CLI."}
+		return slack.AnswerReply{}, d.refuse(BadAnswer, "this button names no round of the question; answer the latest message, or with the CLI.")
 	}
 	nonce := ""
 	if d.Signer != nil {
@@ -139,9 +151,10 @@ func (d *Door) Answer(ctx context.Context, a slack.Answer) (slack.AnswerReply, e
 	var missing *incident.NotFoundError
 	switch {
 	case errors.As(err, &refused):
+		// The incident refused it, and counts it.
 		return slack.AnswerReply{}, &slack.Refused{Code: string(refused.Code), Message: refused.Message}
 	case errors.As(err, &missing):
-		return slack.AnswerReply{}, &slack.Refused{Code: IncidentFinished, Message: fmt.Sprintf("incident %s has finished or does not exist, so it takes no more answers.", rules.Clip(a.Ref.Incident, 80))}
+		return slack.AnswerReply{}, d.refuse(IncidentFinished, fmt.Sprintf("incident %s has finished or does not exist, so it takes no more answers.", rules.Clip(a.Ref.Incident, 80)))
 	case err != nil:
 		return slack.AnswerReply{}, err
 	}

@@ -3,10 +3,12 @@ package slackdoor
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/integrations/slack"
+	"github.com/firebreak-ir/firebreak/internal/observe"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
@@ -20,6 +22,11 @@ func TestDoorRefusesBeforeSending(t *testing.T) {
 		t.Fatal(diags.Error())
 	}
 	d := New(nil, org.NewHolder(o, org.Options{}), "", nil)
+	m, err := observe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Metrics = m
 	ref := slack.Ref{Incident: "INC-1", Step: "approval.isolate_ok", Round: 1}
 	for _, tc := range []struct {
 		name string
@@ -41,6 +48,30 @@ func TestDoorRefusesBeforeSending(t *testing.T) {
 	}
 	if _, err := d.Command(context.Background(), slack.Command{Name: "run", UserID: "U0STRANGER"}); err == nil {
 		t.Error("an unknown Slack user started an incident")
+	}
+	// Each refused answer counts once under its code; the refused command
+	// is not an answer.
+	got := map[string]float64{}
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != observe.MetricRefused {
+			continue
+		}
+		for _, mm := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mm.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if v := mm.GetCounter().GetValue(); v != 0 {
+				got[labels["code"]+"/"+labels["channel"]] += v
+			}
+		}
+	}
+	if want := map[string]float64{"UnknownUser/slack": 1, "BadAnswer/slack": 2}; !maps.Equal(got, want) {
+		t.Errorf("refusals counted %v, want %v", got, want)
 	}
 	if id, name, err := d.person("U01ALICE"); err != nil || id != "alice" || name == "" {
 		t.Errorf("U01ALICE is %q (%q), %v; want alice", id, name, err)

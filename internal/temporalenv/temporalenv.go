@@ -332,10 +332,17 @@ func describe(path, dataEnv string) string {
 // Dial connects to Temporal as cfg says and checks that the namespace
 // exists. Client logs go to logger (nil discards them).
 func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, error) {
+	return DialMetrics(ctx, cfg, logger, nil)
+}
+
+// DialMetrics is Dial with the client's (and its workers') metrics
+// recorded by metrics; nil records none.
+func DialMetrics(ctx context.Context, cfg Config, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	opts, err := cfg.ClientOptions()
 	if err != nil {
 		return nil, err
 	}
+	opts.MetricsHandler = metrics
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
