@@ -249,7 +249,7 @@ func RunSuite(ctx context.Context, opts SuiteOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slack burst: %w", err)
 	}
-	pace := "Slack's own pace"
+	pace := "1/s, Slack's own"
 	if rep.burstRate != 1 {
 		pace = fmt.Sprintf("%g/s, faster than Slack's 1/s so --quick stays short", rep.burstRate)
 	}
@@ -259,7 +259,7 @@ func RunSuite(ctx context.Context, opts SuiteOptions) (*Report, error) {
 		Name: fmt.Sprintf("%d-message Slack burst at %g/s", offline.BurstMessages, rep.burstRate), Figure: FigureOf(Samples{b.Wall}),
 		Anchor: fmt.Sprintf("floor at the pace: %d / %g per second", offline.BurstMessages, rep.burstRate), AnchorFigure: &Figure{Median: floor, Min: floor, Max: floor, N: 1},
 		Ratio: ratio, Target: "at most 1.05x the floor, no 429s", Met: &burstMet,
-		Note: fmt.Sprintf("pace %s; %d 429s; each message arrived once", pace, b.Limited),
+		Note: fmt.Sprintf("paced at %s; %d 429s; each message arrived exactly once; the floor counts 200 intervals, the burst needs 199", pace, b.Limited),
 	})
 	r.Took = time.Since(t0)
 	r.Machine.LoadEnd = loadavg()
