@@ -158,5 +158,6 @@ Rehearse (no server needed; every action on a simulated twin):
 	root.AddCommand(newVerifyCmd())
 	root.AddCommand(newExerciseCmd())
 	root.AddCommand(newReportCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }

@@ -1,26 +1,30 @@
 // Package bench measures the incident workflow on a real embedded Temporal
-// server and records the workflow histories the replay tests in workflows
-// check every interpreter change against.
+// server, runs the table of `firebreak bench`, and records the workflow
+// histories the replay tests in workflows check every interpreter change
+// against.
 //
-// Everything runs in `go test`:
+// The measurements are exported functions that both the Go benchmarks of
+// this package and the command call, so both measure the same thing:
+// ApprovalToIsolation times the last safety sign-off of the shipped
+// ransomware playbook until the isolation activity starts, next to a bare
+// Update round trip on a trivial workflow on the same server (UpdateRoundTrips,
+// Echo); SlackClickToIsolation the same sign-off as a signed click through
+// the Slack front door (StartSlack); Steps a generated 50-step plan through
+// the interpreter next to HandWritten, a workflow calling the same 50
+// activities with the same options. Scale opens many incidents at once on
+// one worker, each waiting on a sign-off, and answers them all. RunSuite
+// runs the whole table, adding the measurements of internal/bench/offline,
+// which need no server.
+//
+// In `go test`:
 //
 //	go test ./internal/bench -run '^$' -bench . -benchtime 20x   # benchmarks, side by side
+//	go test ./internal/bench -run TestScale -v                   # 1,000 incidents at once (100 with -short)
 //	go test ./internal/bench -run TestRecordHistories -record    # add histories to workflows/testdata/histories
 //
-// BenchmarkApprovalToIsolation times the last safety sign-off of the shipped
-// ransomware playbook until the isolation activity starts, next to a bare
-// Update round trip on a trivial workflow on the same server, in memory and
-// on a SQLite file. BenchmarkSignedApprovalToIsolation times the same
-// path signed (the start and every answer attested, the worker requiring
-// attestations and verifying them again in guard three) against unsigned,
-// interleaved in one run, and reports the ratio. BenchmarkFiftySteps runs a generated 50-step plan
-// through the interpreter next to HandWritten, a workflow calling the same
-// 50 activities with the same options, as a chain and fanned out.
-// BenchmarkDispatchTuning runs that chain on two servers side by side, one
-// with the embedded server's dispatch tuning and one with Temporal's
-// defaults for those settings.
-//
-// The package holds only what those need: the hand-written and trivial
-// workflows, a playbook generator and an Isolator that reports when a cut
-// starts. Nothing else imports it.
+// BenchmarkSignedApprovalToIsolation times the sign-off signed against
+// unsigned, interleaved in one run; BenchmarkDispatchTuning runs the
+// 50-step chain on two servers side by side, one with the embedded
+// server's dispatch tuning and one with Temporal's defaults for those
+// settings.
 package bench

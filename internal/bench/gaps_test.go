@@ -24,11 +24,11 @@ func TestLongestGaps(t *testing.T) {
 		ev(4, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, 5*time.Minute),
 		ev(5, enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED, 5*time.Minute+time.Second),
 	}}
-	got := longestGaps(h, 2)
+	got := LongestGaps(h, 2)
 	if len(got) != 2 || !strings.HasPrefix(got[0], "4m59.98s between event 3 ActivityTaskStarted and event 4 ActivityTaskTimedOut") || !strings.HasPrefix(got[1], "1s between event 4") {
 		t.Errorf("gaps %q", got)
 	}
-	if len(longestGaps(&historypb.History{Events: h.Events[:1]}, 3)) != 0 {
+	if len(LongestGaps(&historypb.History{Events: h.Events[:1]}, 3)) != 0 {
 		t.Error("a one-event history has gaps")
 	}
 }

@@ -47,14 +47,12 @@ type scenario struct {
 	signer *attest.Signer
 }
 
-var ransomwareInputs = []string{"zone=plant3_dmz", `hosts=["ws-eng-07","hist-02"]`}
-
 // replayScenarios are the recorded incidents. Add one for every new kind of
 // behaviour the interpreter gains; never re-record an old one to make a
 // change pass (see workflows/replay_test.go).
 func replayScenarios(scenarioDir string, gateway *attest.Signer) []scenario {
 	ransomware := func(id string, exercise bool) incident.StartRequest {
-		return incident.StartRequest{Dir: libraryDir, Playbook: "ot_ransomware_containment", Inputs: ransomwareInputs, Commander: "ines", IncidentID: id, Exercise: exercise}
+		return incident.StartRequest{Dir: libraryDir, Playbook: "ot_ransomware_containment", Inputs: RansomwareInputs, Commander: "ines", IncidentID: id, Exercise: exercise}
 	}
 	denied := incident.Script{
 		"page.ot_engineer": {{Update: workflows.UpdateAck, Person: "olga"}},
@@ -335,7 +333,7 @@ func recordScenario(t *testing.T, e *env, sc scenario) {
 	if t.Failed() {
 		return
 	}
-	h, err := history(ctx, e.c, started.WorkflowID, started.RunID)
+	h, err := History(ctx, e.c, started.WorkflowID, started.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,13 +347,13 @@ func recordScenario(t *testing.T, e *env, sc scenario) {
 	}
 	path := filepath.Join(historiesDir, fmt.Sprintf("v%d_%s.json", version, sc.name))
 	if _, err := os.Stat(path); err == nil && !*overwrite {
-		t.Logf("kept %s (exists; -overwrite replaces it): this run had %s", path, shapeOf(h))
+		t.Logf("kept %s (exists; -overwrite replaces it): this run had %s", path, ShapeOf(h))
 		return
 	}
 	if err := os.WriteFile(path, append(bytes.TrimSpace(data), '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %s: %s", path, shapeOf(h))
+	t.Logf("wrote %s: %s", path, ShapeOf(h))
 }
 
 // interpreterChange is the workflow.GetVersion change ID of the interpreter

@@ -1,10 +1,10 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,7 +42,7 @@ func BenchmarkSignedApprovalToIsolation(b *testing.B) {
 		require: org.NewAuthority(holder, true),
 		accept:  org.NewAuthority(holder, false),
 	}
-	req := incident.StartRequest{Dir: dir, Playbook: "ot_ransomware_containment", Inputs: ransomwareInputs, Commander: "ines", IncidentID: "BENCH-0"}
+	req := incident.StartRequest{Dir: dir, Playbook: "ot_ransomware_containment", Inputs: RansomwareInputs, Commander: "ines", IncidentID: "BENCH-0"}
 	unsigned, err := incident.Prepare(req)
 	if err != nil {
 		b.Fatal(err)
@@ -53,7 +53,7 @@ func BenchmarkSignedApprovalToIsolation(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := startBenchEnvWith(b, devserver.Options{Ephemeral: true}, auth)
-	var tSigned, tUnsigned []time.Duration
+	var tSigned, tUnsigned Samples
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -74,26 +74,11 @@ func BenchmarkSignedApprovalToIsolation(b *testing.B) {
 	b.StopTimer()
 	// Medians: one stalled incident (the machine is shared) should not
 	// decide the ratio.
-	ms, mu := median(tSigned), median(tUnsigned)
+	ms, mu := tSigned.Median(), tUnsigned.Median()
 	b.ReportMetric(float64(ms.Nanoseconds()), "signed-p50-ns")
 	b.ReportMetric(float64(mu.Nanoseconds()), "unsigned-p50-ns")
 	b.ReportMetric(float64(ms)/float64(mu), "x-unsigned")
 	b.ReportMetric(0, "ns/op")
-}
-
-// median is the middle of ds (the mean of the two middle ones for an even
-// count).
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // modalAuthority is the worker's authority, requiring attestations while a
@@ -115,42 +100,34 @@ func (m *modalAuthority) Policy() *activities.Policy {
 // approvalToCut runs one incident to its last sign-off and returns the time
 // from sending that sign-off to the first cut. With a signer, every answer
 // is signed by it.
-func approvalToCut(b *testing.B, e *benchEnv, prep *incident.Prepared, signer *attest.Signer, i int) time.Duration {
-	ctx := e.ctx
+func approvalToCut(b *testing.B, e *Env, prep *incident.Prepared, signer *attest.Signer, i int) time.Duration {
+	ctx := context.Background()
 	p := *prep
 	p.Input.IncidentID = fmt.Sprintf("SIGNED-%v-%d-%d", signer != nil, time.Now().UnixNano(), i)
-	started, err := incident.StartPrepared(ctx, e.c, &p)
-	if err != nil {
-		b.Fatal(err)
-	}
+	started, err := incident.StartPrepared(ctx, e.Client, &p)
+	must(b, err)
 	id := started.IncidentID
-	send := func(update string, a workflows.Answer) {
+	sign := func(update string, a workflows.Answer) workflows.Answer {
 		a.Channel = workflows.ChannelScript
 		if signer != nil {
-			if a, err = incident.SignAnswer(signer, update, id, a, time.Now()); err != nil {
-				b.Fatal(err)
-			}
+			a, err = incident.SignAnswer(signer, update, id, a, time.Now())
+			must(b, err)
 		}
-		mustAnswer(b, e, update, id, a)
+		return a
 	}
-	waitFor(b, ctx, e.c, id, "page waiting", stepIs("page.ot_engineer", workflows.StepWaiting))
-	send(workflows.UpdateAck, workflows.Answer{Step: "page.ot_engineer", Person: "dmitri"})
-	waitFor(b, ctx, e.c, id, "sign-off waiting", stepIs("approval.isolate_ok", workflows.StepWaiting))
-	send(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 1})
-	final := workflows.Answer{Step: "approval.isolate_ok", Person: "olga", Round: 1, Channel: workflows.ChannelScript}
-	if signer != nil {
-		if final, err = incident.SignAnswer(signer, workflows.UpdateApprove, id, final, time.Now()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, err = WaitFor(ctx, e.Client, id, "page waiting", StepIs("page.ot_engineer", workflows.StepWaiting))
+	must(b, err)
+	must(b, answer(ctx, e.Client, workflows.UpdateAck, id, sign(workflows.UpdateAck, workflows.Answer{Step: "page.ot_engineer", Person: "dmitri"})))
+	_, err = WaitFor(ctx, e.Client, id, "sign-off waiting", StepIs("approval.isolate_ok", workflows.StepWaiting))
+	must(b, err)
+	must(b, answer(ctx, e.Client, workflows.UpdateApprove, id, sign(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 1})))
+	final := sign(workflows.UpdateApprove, workflows.Answer{Step: "approval.isolate_ok", Person: "olga", Round: 1})
 	t0 := time.Now()
-	mustAnswer(b, e, workflows.UpdateApprove, id, final)
-	cut := e.waitCut(b, id)
-	d := cut.At.Sub(t0)
-	if err := e.c.TerminateWorkflow(ctx, started.WorkflowID, started.RunID, "benchmark iteration done"); err != nil {
-		b.Fatal(err)
-	}
-	return d
+	must(b, answer(ctx, e.Client, workflows.UpdateApprove, id, final))
+	cut, err := e.WaitCut(ctx, id)
+	must(b, err)
+	must(b, terminate(ctx, e.Client, started))
+	return cut.At.Sub(t0)
 }
 
 // signedLibrary copies the shipped library into a temporary directory and

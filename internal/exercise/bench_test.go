@@ -4,19 +4,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/internal/bench/offline"
 	"github.com/firebreak-ir/firebreak/internal/exercise"
 	"github.com/firebreak-ir/firebreak/internal/org"
 	"github.com/firebreak-ir/firebreak/workflows"
 )
 
-// sixHourDir holds a drill spanning more than six hours of exercise time.
-const sixHourDir = "testdata/sixhour"
-
+// sixHourOrg loads the drill of internal/bench/offline's six-hour
+// measurement, which spans more than six hours of exercise time.
 func sixHourOrg(tb testing.TB) *org.Org {
 	tb.Helper()
-	o, m, diags := org.Load(sixHourDir, org.Options{Lenient: true})
-	if o == nil || diags.HasErrors() {
-		tb.Fatalf("loading %s: %s (%d files)", sixHourDir, diags.Error(), len(m.Files))
+	o, err := offline.SixHourOrg()
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return o
 }
@@ -45,24 +45,4 @@ func TestSixHourScenario(t *testing.T) {
 			}
 		}
 	}
-}
-
-// BenchmarkSixHourScenario is the wall time of one automated run of a
-// drill of more than six hours on the exercise clock (target: at most
-// 100 ms a run).
-func BenchmarkSixHourScenario(b *testing.B) {
-	o := sixHourOrg(b)
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		res, err := exercise.Run(o, "six_hour_drill", exercise.Options{Seed: uint64(n + 1)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if time.Duration(res.Duration) < 6*time.Hour {
-			b.Fatalf("seed %d: the drill ended at %s, under six hours", n+1, time.Duration(res.Duration))
-		}
-		n++
-	}
-	b.ReportMetric(time.Since(start).Seconds()*1000/float64(n), "ms/run")
 }

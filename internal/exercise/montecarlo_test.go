@@ -156,26 +156,6 @@ func TestMonteCarloErrors(t *testing.T) {
 	}
 }
 
-// BenchmarkMonteCarlo is a 1,000-run Monte Carlo of the library's exercise
-// on two workers; run it with -cpu 2. Each op is one Monte Carlo; it
-// reports the seconds one takes (target: at most 15) and the runs per
-// second.
-func BenchmarkMonteCarlo(b *testing.B) {
-	o := library(b)
-	const runs = 1000
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		if _, err := exercise.MonteCarlo(o, libraryExercise, exercise.MonteCarloOptions{Runs: runs, Seed: 1, Parallel: 2}); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	elapsed := time.Since(start).Seconds()
-	b.ReportMetric(float64(n*runs)/elapsed, "runs/s")
-	b.ReportMetric(elapsed/float64(n), "s/1000runs")
-}
-
 // TestMonteCarloBottleneck: the objective's page waits on an earlier page
 // whose acknowledgement is random while its own is fixed, so the step
 // that contributes most to the misses is the earlier one.

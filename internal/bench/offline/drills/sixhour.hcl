@@ -1,5 +1,5 @@
 # A drill that spans more than six hours on the exercise clock (whatever the
-# seed draws), for BenchmarkSixHourScenario: a ladder that climbs past an absent and a late
+# seed draws), for BenchmarkSixHourScenario and `firebreak bench`: a ladder that climbs past an absent and a late
 # responder, long waits, a sign-off that times out and escalates before a
 # late approval, a decision nobody takes (its default applies after two
 # hours), a register an inject changes, and a late report.
