@@ -94,6 +94,11 @@ func embeddedOnly(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
+// newBenchCmd is the bench command of this build, which cannot run it.
+func newBenchCmd() *cobra.Command {
+	return missingEmbedded("bench", "Measure firebreak on this machine, each figure beside its anchor")
+}
+
 // newDemoCmd is the demo command of this build, which cannot run it.
 func newDemoCmd() *cobra.Command {
 	return missingEmbedded("demo", "Run the ransomware playbook end to end with scripted responders")
