@@ -1,88 +1,18 @@
 package modbus
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/modbus/modbustest"
 )
 
-// installHint says how to get the third-party server the test runs.
-const installHint = "install node and run `npm --prefix integrations/modbus/testdata ci --omit=optional --ignore-scripts`"
-
-// startNodeServer runs testdata/server.js (modbus-serial's ServerTCP) and
-// returns the address it listens on. It skips when node or the package is
-// missing, except under CI=true, where it fails.
-func startNodeServer(t *testing.T) string {
-	t.Helper()
-	missing := func(what string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s; CI must %s", what, installHint)
-		}
-		t.Skipf("%s: to run this test, %s", what, installHint)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node is not on PATH")
-	}
-	if _, err := os.Stat(filepath.Join("testdata", "node_modules", "modbus-serial", "package.json")); err != nil {
-		missing("the npm package modbus-serial is not installed in integrations/modbus/testdata")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "server.js")
-	cmd.Dir = "testdata"
-	// The server exits when its standard input closes.
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		cancel()
-		_ = cmd.Wait()
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if port, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- port
-				break
-			}
-		}
-		close(ready)
-	}()
-	// Bounded so a server that never starts fails the test rather than
-	// hanging it; the test waits for the ready line, not for this.
-	select {
-	case port, ok := <-ready:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatalf("the modbus-serial server exited before it was ready: %s", stderr.String())
-		}
-		return "127.0.0.1:" + port
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the modbus-serial server printed no ready line in 30s: %s", stderr.String())
-	}
-	return ""
-}
+// startNodeServer runs testdata/server.js (modbus-serial's ServerTCP); see
+// modbustest.Start.
+func startNodeServer(t *testing.T) string { return modbustest.Start(t) }
 
 func TestAgainstModbusSerialServer(t *testing.T) {
 	addr := startNodeServer(t)
