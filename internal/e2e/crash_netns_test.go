@@ -151,7 +151,7 @@ func TestCrashKillWorkerNetns(t *testing.T) {
 	loadForeign(t, top.Gateway)
 	theirs := foreignListing(t, top.Gateway)
 	before := wholeRuleset(t, top.Gateway)
-	dir := writeDir(t, map[string]string{"site.hcl": netnsSiteHCL(top, "", ""), "playbooks.hcl": netnsDrillHCL})
+	dir := writeDir(t, map[string]string{"site.hcl": netnsSiteHCL(top, "", "", "", 0), "playbooks.hcl": netnsDrillHCL})
 	look, err := nftables.New(nftables.Config{Netns: top.Gateway, ID: "nftables.gw"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/modbus/modbustest"
 	"github.com/firebreak-ir/firebreak/integrations/nftables"
 	"github.com/firebreak-ir/firebreak/integrations/nftables/netnstest"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
@@ -34,7 +37,23 @@ import (
 // zone.ot is enforced at the gateway. gateway is the public key of the
 // front door that signs the responders' answers, ines the commander's
 // own; "" leaves a key out (for a worker that takes unsigned answers).
-func netnsSiteHCL(top *netnstest.Topology, gateway, ines string) string {
+// plc, when not "", is the address of a Modbus server whose holding
+// register safeRegister must read 1 before zone.ot is isolated.
+func netnsSiteHCL(top *netnstest.Topology, gateway, ines, plc string, safeRegister int) string {
+	ot := fmt.Sprintf("zone \"ot\" { networks = [%s] }\n", nets(top.OT))
+	if plc != "" {
+		ot = fmt.Sprintf(`integration "modbus" "plc" { address = %q }
+
+zone "ot" {
+  networks = [%s]
+  safe_state {
+    integration = "modbus.plc"
+    register    = %d
+    expect      = 1
+  }
+}
+`, plc, nets(top.OT), safeRegister)
+	}
 	key := func(k string) string {
 		if k == "" {
 			return ""
@@ -67,7 +86,7 @@ integration "slack" "main" {
 integration "nftables" "gw" { netns = %[1]q }
 
 zone "it" { networks = [%[2]s] }
-zone "ot" { networks = [%[5]s] }
+%[5]s
 zone "safety" { networks = [%[6]s] }
 
 conduit "it_to_ot" {
@@ -89,7 +108,7 @@ safety {
     exclude_initiator = true
   }
 }
-`, top.Gateway, nets(top.IT), key(gateway), key(ines), nets(top.OT), nets(top.Safety))
+`, top.Gateway, nets(top.IT), key(gateway), key(ines), ot, nets(top.Safety))
 }
 
 // nets is a host's subnets as an HCL list's items.
@@ -198,75 +217,108 @@ func netnsRules(t *testing.T, a *nftables.Adapter) []nftables.Rule {
 	return rs
 }
 
-// TestIsolationNetns runs a playbook on the embedded Temporal server whose
-// isolation cuts real conduits with nftables in network namespaces. The
-// incident is started with the commander's own key and the sign-off is
-// given by answers the Slack front door signed, on a worker that accepts
-// nothing unsigned. Traffic crosses IT to OT first; once isolated it does
-// not (either way) while the safety host behind the keep-open conduit
-// still reaches the OT host; the rules in the gateway are exactly the
-// expected ones, rule by rule, and the operators' own table is untouched;
-// after the restore traffic flows again and no firebreak rule is left.
-func TestIsolationNetns(t *testing.T) {
-	top := netnstest.New(t, "fbiso")
-	loadForeign(t, top.Gateway)
-	theirs := foreignListing(t, top.Gateway)
-	before := wholeRuleset(t, top.Gateway)
+// netnsRig is the plant of a netns test with a worker that requires
+// signed answers: the commander ines signs with her own key, the
+// responders' answers with the Slack front door's.
+type netnsRig struct {
+	top            *netnstest.Topology
+	dir            string
+	c              client.Client
+	j              *sim.Journal
+	ines, gateway  *attest.Signer
+	look           *nftables.Adapter
+	theirs, before string
+}
 
-	ines, err := attest.GenerateKey("person.ines")
-	if err != nil {
+// newNetnsRig builds the plant (namespaces named prefix-...), loads the
+// operators' own table into the gateway, and starts the embedded server
+// and a worker in this process. plc and safeRegister are as for
+// netnsSiteHCL.
+func newNetnsRig(t *testing.T, prefix, plc string, safeRegister int) *netnsRig {
+	t.Helper()
+	r := &netnsRig{top: netnstest.New(t, prefix)}
+	loadForeign(t, r.top.Gateway)
+	r.theirs, r.before = foreignListing(t, r.top.Gateway), wholeRuleset(t, r.top.Gateway)
+	var err error
+	if r.ines, err = attest.GenerateKey("person.ines"); err != nil {
 		t.Fatal(err)
 	}
-	gateway, err := attest.GenerateKey("slack.main")
-	if err != nil {
+	if r.gateway, err = attest.GenerateKey("slack.main"); err != nil {
 		t.Fatal(err)
 	}
-	dir := writeDir(t, map[string]string{"site.hcl": netnsSiteHCL(top, gateway.Public(), ines.Public()), "playbooks.hcl": netnsPlaybookHCL})
-	o, _, diags := org.Load(dir, org.Options{})
+	r.dir = writeDir(t, map[string]string{"site.hcl": netnsSiteHCL(r.top, r.gateway.Public(), r.ines.Public(), plc, safeRegister), "playbooks.hcl": netnsPlaybookHCL})
+	o, _, diags := org.Load(r.dir, org.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
 	srv := startServer(t, devserver.Options{Ephemeral: true})
-	c := newClient(t, srv)
-	j := sim.NewJournal()
-	ws, err := runner.Start(c, runner.Options{Journal: j, Org: org.NewHolder(o, org.Options{}), RequireAttestation: true})
+	r.c = newClient(t, srv)
+	r.j = sim.NewJournal()
+	ws, err := runner.Start(r.c, runner.Options{Journal: r.j, Org: org.NewHolder(o, org.Options{}), RequireAttestation: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ws.Stop)
 	// The test reads the gateway's rules through an adapter of its own.
-	look, err := nftables.New(nftables.Config{Netns: top.Gateway, ID: "nftables.gw"})
-	if err != nil {
+	if r.look, err = nftables.New(nftables.Config{Netns: r.top.Gateway, ID: "nftables.gw"}); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
 
-	checkPath(t, "before", top.IT, top.OT, true)
-	checkPath(t, "before", top.OT, top.IT, true)
-	checkPath(t, "before", top.Safety, top.OT, true)
-
-	const id = "NETNS-1"
-	prep, err := incident.Prepare(incident.StartRequest{Dir: dir, Playbook: "isolate_ot", Commander: "ines", IncidentID: id, Signer: ines})
+// start starts isolate_ot as incident id, signed by ines.
+func (r *netnsRig) start(t *testing.T, id string) {
+	t.Helper()
+	prep, err := incident.Prepare(incident.StartRequest{Dir: r.dir, Playbook: "isolate_ot", Commander: "ines", IncidentID: id, Signer: r.ines})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(prep.Warnings) > 0 {
 		t.Fatalf("warnings: %v", prep.Warnings)
 	}
-	ctx := testContext(t, startTimeout)
-	if _, err := incident.StartPrepared(ctx, c, prep); err != nil {
+	if _, err := incident.StartPrepared(testContext(t, startTimeout), r.c, prep); err != nil {
 		t.Fatal(err)
 	}
-	answer := func(update, step, person string) {
-		t.Helper()
-		s := waitStep(t, c, id, step, workflows.StepWaiting, 0)
-		a, err := incident.SignAnswer(gateway, update, id, workflows.Answer{Step: step, Person: person, Round: s.Round, Channel: "slack:U01" + strings.ToUpper(person)}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := incident.Answer(ctx, c, update, id, a); err != nil {
-			t.Fatalf("%s %s as %s: %v", update, step, person, err)
-		}
+}
+
+// answer sends person's answer to step of incident id, signed by the
+// front door, once the step waits for answers.
+func (r *netnsRig) answer(t *testing.T, id, update, step, person string) {
+	t.Helper()
+	s := waitStep(t, r.c, id, step, workflows.StepWaiting, 0)
+	a, err := incident.SignAnswer(r.gateway, update, id, workflows.Answer{Step: step, Person: person, Round: s.Round, Channel: "slack:U01" + strings.ToUpper(person)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := incident.Answer(testContext(t, answerTimeout), r.c, update, id, a); err != nil {
+		t.Fatalf("%s %s as %s: %v", update, step, person, err)
+	}
+}
+
+// TestIsolationNetns runs a playbook on the embedded Temporal server whose
+// isolation cuts real conduits with nftables in network namespaces, once
+// the plant's safe state has been read from a real third-party Modbus
+// server (modbus-serial; its register 40001 reads 1). The incident is
+// started with the commander's own key and the sign-off is given by
+// answers the Slack front door signed, on a worker that accepts nothing
+// unsigned. Traffic crosses IT to OT first; once isolated it does not
+// (either way) while the safety host behind the keep-open conduit still
+// reaches the OT host; the rules in the gateway are exactly the expected
+// ones, rule by rule, and the operators' own table is untouched; after
+// the restore traffic flows again and the gateway's whole ruleset is as it
+// was before.
+func TestIsolationNetns(t *testing.T) {
+	r := newNetnsRig(t, "fbiso", modbustest.Start(t), 40001)
+	top, c, j, look, theirs, before := r.top, r.c, r.j, r.look, r.theirs, r.before
+	ctx := testContext(t, startTimeout)
+
+	checkPath(t, "before", top.IT, top.OT, true)
+	checkPath(t, "before", top.OT, top.IT, true)
+	checkPath(t, "before", top.Safety, top.OT, true)
+
+	const id = "NETNS-1"
+	r.start(t, id)
+	answer := func(update, step, person string) { t.Helper(); r.answer(t, id, update, step, person) }
 	// An unsigned approval is refused: the worker takes signed answers only.
 	waitStep(t, c, id, "approval.isolate_ok", workflows.StepWaiting, 0)
 	if _, err := incident.Answer(ctx, c, workflows.UpdateApprove, id, workflows.Answer{Step: "approval.isolate_ok", Person: "alice", Round: 1, Channel: workflows.ChannelCLI}); err == nil {
@@ -337,4 +389,29 @@ func showRules(rs []nftables.Rule) string {
 		return "(none)"
 	}
 	return b.String()
+}
+
+// TestIsolationNetnsUnsafePlant: with the zone's safe_state register
+// reading 0 on the real Modbus server (modbus-serial's register 40002),
+// the signed-off isolation is refused as not safe, nothing is cut (the
+// gateway's ruleset is as it was, traffic still crosses), and the
+// incident says why.
+func TestIsolationNetnsUnsafePlant(t *testing.T) {
+	r := newNetnsRig(t, "fbuns", modbustest.Start(t), 40002)
+	const id = "NETNS-UNSAFE"
+	r.start(t, id)
+	r.answer(t, id, workflows.UpdateApprove, "approval.isolate_ok", "alice")
+	r.answer(t, id, workflows.UpdateApprove, "approval.isolate_ok", "dmitri")
+	st := waitState(t, r.c, id, workflows.StateFailed)
+	s := stepOf(st, "step.isolate")
+	if s.State != workflows.StepFailed || !strings.Contains(s.Reason, "not in its safe state") || !strings.Contains(s.Reason, "register 40002 on modbus.plc reads 0, expected 1") {
+		t.Errorf("step.isolate: %+v; want it failed saying the plant is not in its safe state", s)
+	}
+	if rs := netnsRules(t, r.look); len(rs) != 0 {
+		t.Errorf("rules cut with the plant not in its safe state: %s", showRules(rs))
+	}
+	if got := wholeRuleset(t, r.top.Gateway); got != r.before {
+		t.Errorf("the gateway's ruleset changed:\n got %s\nwant %s", got, r.before)
+	}
+	checkPath(t, "not isolated", r.top.IT, r.top.OT, true)
 }
