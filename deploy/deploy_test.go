@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,4 +215,64 @@ func serviceBlock(config, name string) string {
 		return strings.Join(lines[i:end], "\n") + "\n"
 	}
 	return ""
+}
+
+// TestSchemaScriptResumesAHalfDoneSetup: a first start that created the
+// database but stopped before setting up its schema (PostgreSQL restarted,
+// the container was killed) must not leave a database every later start
+// refuses. The script runs against a stand-in temporal-sql-tool that keeps
+// the databases' state in files and behaves as the real one does: update-
+// schema fails without the version tables setup-schema makes, and
+// setup-schema -v 0.0 leaves a newer schema as it is.
+func TestSchemaScriptResumesAHalfDoneSetup(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	bin, state := t.TempDir(), t.TempDir()
+	tool := `#!/bin/sh
+set -eu
+db=; cmd=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--db) db=$2; shift 2 ;;
+	create-database|setup-schema|update-schema) cmd=$1; shift ;;
+	*) shift ;;
+	esac
+done
+f=$STATE/$db
+case $cmd in
+create-database)
+	if [ -e "$f" ]; then echo "pq: database \"$db\" already exists" >&2; exit 1; fi
+	echo created >"$f" ;;
+setup-schema)
+	grep -q . "$f" || exit 1
+	grep -q versioned "$f" || echo versioned >>"$f" ;;
+update-schema)
+	if ! grep -q versioned "$f"; then echo "pq: relation \"schema_version\" does not exist" >&2; exit 1; fi
+	echo updated >>"$f" ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "temporal-sql-tool"), []byte(tool), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func() error {
+		cmd := exec.Command(sh, filepath.Join(root, "deploy", "temporal", "schema.sh"))
+		cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "STATE=" + state, "SQL_HOST=postgresql", "SQL_USER=temporal"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+		return nil
+	}
+	// The half-done first start: the main database exists, with no schema.
+	if err := os.WriteFile(filepath.Join(state, "temporal"), []byte("created\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("schema.sh after a first start that stopped halfway: %v", err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("schema.sh on databases already set up: %v", err)
+	}
 }
