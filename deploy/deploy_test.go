@@ -172,6 +172,13 @@ func TestComposeConfig(t *testing.T) {
 		if !slices.Equal(services, want) {
 			t.Errorf("with %s, docker-compose has the services %v, want %v", filepath.Base(envFile), services, want)
 		}
+		// A password nobody chose is one everybody knows: left empty, the
+		// postgres image refuses to initialise its volume, saying why.
+		for _, m := range passwordLine.FindAllStringSubmatch(config, -1) {
+			if v := strings.Trim(m[2], `'"`); v != "" {
+				t.Errorf("with %s, %s defaults to %q: a deployment that forgets to set it runs on a password anyone can read here", filepath.Base(envFile), m[1], v)
+			}
+		}
 		if serve := serviceBlock(config, "serve"); !profileSlack.MatchString(serve) {
 			t.Errorf("serve is not in the profile slack, so a plain 'docker-compose up' starts it before its key exists:\n%s", serve)
 		}
@@ -196,6 +203,10 @@ func serviceNames(config string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// passwordLine matches a password variable in docker-compose config's
+// output, with its value.
+var passwordLine = regexp.MustCompile(`(?m)^\s+([A-Z_]*(?:PASSWORD|PWD)):\s*(.*)$`)
 
 // profileSlack matches a service's profiles list holding only "slack".
 var profileSlack = regexp.MustCompile(`(?m)^\s+profiles:\n\s+- "?slack"?\n`)
