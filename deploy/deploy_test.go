@@ -287,3 +287,54 @@ esac
 		t.Fatalf("schema.sh on databases already set up: %v", err)
 	}
 }
+
+// dockerignored reports whether .dockerignore's patterns keep path (slash
+// separated, relative to the build context) out of the build, with
+// Docker's rules as far as this file uses them: a pattern matches the
+// path or one of its parent directories, and a leading **/ matches at any
+// depth.
+func dockerignored(patterns []string, path string) bool {
+	parts := strings.Split(path, "/")
+	for _, p := range patterns {
+		p = strings.TrimSuffix(p, "/")
+		anyDepth := strings.HasPrefix(p, "**/")
+		p = strings.TrimPrefix(p, "**/")
+		for start := 0; start < len(parts); start++ {
+			if start > 0 && !anyDepth {
+				break
+			}
+			for end := start + 1; end <= len(parts); end++ {
+				if ok, _ := filepath.Match(p, strings.Join(parts[start:end], "/")); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestDockerignoreKeepsSecretsOut: private keys (firebreak keygen writes
+// ./ID.key wherever it is run) and .env files stay out of the build
+// context wherever they are in the tree: the build stage copies the whole
+// context, and its layers stay in the builder's cache.
+func TestDockerignoreKeepsSecretsOut(t *testing.T) {
+	var patterns []string
+	for _, l := range strings.Split(read(t, ".dockerignore"), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			patterns = append(patterns, l)
+		}
+	}
+	for _, secret := range []string{
+		".env", "slack.main.key", "secrets/client.pem", "org/slack.main.key",
+		"playbooks/mine/person.alice.key", "org/person.alice.key.new", "deploy/.env",
+	} {
+		if !dockerignored(patterns, secret) {
+			t.Errorf("%s would reach the Docker build context", secret)
+		}
+	}
+	for _, needed := range []string{"go.mod", "cmd/firebreak/main.go", "playbooks/library/README.md"} {
+		if dockerignored(patterns, needed) {
+			t.Errorf("%s, which the build needs, is left out of the build context", needed)
+		}
+	}
+}
