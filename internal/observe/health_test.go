@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/firebreak-ir/firebreak/workflows"
 )
 
 // TestHealthAddWhileServing: /readyz is served from the start, while the
@@ -76,5 +78,45 @@ func TestReadinessCachesTimeouts(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("the check ran %d times within the cache time, want 1", calls)
+	}
+}
+
+// TestScanOutOfTimeKeepsCounts: a scan whose time runs out while it asks
+// open incidents for their status (many incidents, a slow worker) still
+// publishes the counts it read from visibility, and the approvals it
+// counted so far marked as truncated, instead of failing whole: otherwise
+// a namespace with many slow incidents would freeze every gauge for ever.
+func TestScanOutOfTimeKeepsCounts(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	queries := 0
+	fake := &fakeTemporal{
+		counts: map[string]int64{"running/false": 3},
+		open:   []string{"INC-1", "INC-2", "INC-3"},
+		status: map[string]workflows.Status{"INC-1": waitingApprovals(1), "INC-2": waitingApprovals(1), "INC-3": waitingApprovals(1)},
+		// The scan's time runs out during the second query.
+		onQuery: func() {
+			if queries++; queries == 2 {
+				cancel()
+			}
+		},
+	}
+	s := &Scanner{Temporal: fake, Metrics: m}
+	if err := s.Scan(ctx); err != nil {
+		t.Fatalf("a scan that ran out of time asking for status failed: %v", err)
+	}
+	families, _ := scrape(t, m)
+	if got, _ := value(families, MetricIncidents, "exercise=false,state=running"); got != 3 {
+		t.Errorf("running incidents %v, want 3 from visibility", got)
+	}
+	if got, _ := value(families, MetricApprovalsWaiting, "exercise=false"); got != 1 {
+		t.Errorf("approvals waiting %v, want the 1 counted before the time ran out", got)
+	}
+	if got, _ := value(families, MetricScanTruncated, ""); got != 1 {
+		t.Errorf("truncated = %v, want 1: the approvals gauge counts only some incidents", got)
 	}
 }
