@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,6 +172,13 @@ func TestComposeConfig(t *testing.T) {
 		if !slices.Equal(services, want) {
 			t.Errorf("with %s, docker-compose has the services %v, want %v", filepath.Base(envFile), services, want)
 		}
+		// A password nobody chose is one everybody knows: left empty, the
+		// postgres image refuses to initialise its volume, saying why.
+		for _, m := range passwordLine.FindAllStringSubmatch(config, -1) {
+			if v := strings.Trim(m[2], `'"`); v != "" {
+				t.Errorf("with %s, %s defaults to %q: a deployment that forgets to set it runs on a password anyone can read here", filepath.Base(envFile), m[1], v)
+			}
+		}
 		if serve := serviceBlock(config, "serve"); !profileSlack.MatchString(serve) {
 			t.Errorf("serve is not in the profile slack, so a plain 'docker-compose up' starts it before its key exists:\n%s", serve)
 		}
@@ -196,6 +204,10 @@ func serviceNames(config string) []string {
 	return out
 }
 
+// passwordLine matches a password variable in docker-compose config's
+// output, with its value.
+var passwordLine = regexp.MustCompile(`(?m)^\s+([A-Z_]*(?:PASSWORD|PWD)):\s*(.*)$`)
+
 // profileSlack matches a service's profiles list holding only "slack".
 var profileSlack = regexp.MustCompile(`(?m)^\s+profiles:\n\s+- "?slack"?\n`)
 
@@ -214,4 +226,115 @@ func serviceBlock(config, name string) string {
 		return strings.Join(lines[i:end], "\n") + "\n"
 	}
 	return ""
+}
+
+// TestSchemaScriptResumesAHalfDoneSetup: a first start that created the
+// database but stopped before setting up its schema (PostgreSQL restarted,
+// the container was killed) must not leave a database every later start
+// refuses. The script runs against a stand-in temporal-sql-tool that keeps
+// the databases' state in files and behaves as the real one does: update-
+// schema fails without the version tables setup-schema makes, and
+// setup-schema -v 0.0 leaves a newer schema as it is.
+func TestSchemaScriptResumesAHalfDoneSetup(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	bin, state := t.TempDir(), t.TempDir()
+	tool := `#!/bin/sh
+set -eu
+db=; cmd=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--db) db=$2; shift 2 ;;
+	create-database|setup-schema|update-schema) cmd=$1; shift ;;
+	*) shift ;;
+	esac
+done
+f=$STATE/$db
+case $cmd in
+create-database)
+	if [ -e "$f" ]; then echo "pq: database \"$db\" already exists" >&2; exit 1; fi
+	echo created >"$f" ;;
+setup-schema)
+	grep -q . "$f" || exit 1
+	grep -q versioned "$f" || echo versioned >>"$f" ;;
+update-schema)
+	if ! grep -q versioned "$f"; then echo "pq: relation \"schema_version\" does not exist" >&2; exit 1; fi
+	echo updated >>"$f" ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "temporal-sql-tool"), []byte(tool), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func() error {
+		cmd := exec.Command(sh, filepath.Join(root, "deploy", "temporal", "schema.sh"))
+		cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "STATE=" + state, "SQL_HOST=postgresql", "SQL_USER=temporal"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+		return nil
+	}
+	// The half-done first start: the main database exists, with no schema.
+	if err := os.WriteFile(filepath.Join(state, "temporal"), []byte("created\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("schema.sh after a first start that stopped halfway: %v", err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("schema.sh on databases already set up: %v", err)
+	}
+}
+
+// dockerignored reports whether .dockerignore's patterns keep path (slash
+// separated, relative to the build context) out of the build, with
+// Docker's rules as far as this file uses them: a pattern matches the
+// path or one of its parent directories, and a leading **/ matches at any
+// depth.
+func dockerignored(patterns []string, path string) bool {
+	parts := strings.Split(path, "/")
+	for _, p := range patterns {
+		p = strings.TrimSuffix(p, "/")
+		anyDepth := strings.HasPrefix(p, "**/")
+		p = strings.TrimPrefix(p, "**/")
+		for start := 0; start < len(parts); start++ {
+			if start > 0 && !anyDepth {
+				break
+			}
+			for end := start + 1; end <= len(parts); end++ {
+				if ok, _ := filepath.Match(p, strings.Join(parts[start:end], "/")); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestDockerignoreKeepsSecretsOut: private keys (firebreak keygen writes
+// ./ID.key wherever it is run) and .env files stay out of the build
+// context wherever they are in the tree: the build stage copies the whole
+// context, and its layers stay in the builder's cache.
+func TestDockerignoreKeepsSecretsOut(t *testing.T) {
+	var patterns []string
+	for _, l := range strings.Split(read(t, ".dockerignore"), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			patterns = append(patterns, l)
+		}
+	}
+	for _, secret := range []string{
+		".env", "slack.main.key", "secrets/client.pem", "org/slack.main.key",
+		"playbooks/mine/person.alice.key", "org/person.alice.key.new", "deploy/.env",
+	} {
+		if !dockerignored(patterns, secret) {
+			t.Errorf("%s would reach the Docker build context", secret)
+		}
+	}
+	for _, needed := range []string{"go.mod", "cmd/firebreak/main.go", "playbooks/library/README.md"} {
+		if dockerignored(patterns, needed) {
+			t.Errorf("%s, which the build needs, is left out of the build context", needed)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,9 @@ average at the start and the end. docs/performance.md records a run.`,
 				return err
 			}
 			errW := cmd.ErrOrStderr()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			// SIGTERM too (a service manager, timeout(1)): the servers
+			// stop and the temporary directories go, as on Ctrl-C.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			rep, err := bench.RunSuite(ctx, bench.SuiteOptions{Quick: quick, Progress: func(f string, args ...any) {
 				fmt.Fprintf(errW, "bench: "+f+"\n", args...)

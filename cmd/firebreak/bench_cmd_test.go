@@ -3,7 +3,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -24,5 +29,42 @@ func TestBenchUsage(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("--help does not mention %q", want)
 		}
+	}
+}
+
+// TestBenchStopsOnSIGTERM: a bench stopped as a service manager or
+// timeout(1) stops it (SIGTERM) stops its servers and removes its
+// temporary directories, as Ctrl-C does. The signal is sent once the run
+// is about to make its SQLite directory.
+func TestBenchStopsOnSIGTERM(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var out bytes.Buffer
+	go func() {
+		code := run([]string{"bench", "--quick"}, &out, pw)
+		pw.Close()
+		done <- code
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "SQLite file: starting") {
+			break
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if code := <-done; code != exitInterrupted {
+		t.Errorf("bench exited %d after SIGTERM, want %d", code, exitInterrupted)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("bench left %s in the temporary directory", e.Name())
 	}
 }

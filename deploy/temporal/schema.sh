@@ -2,7 +2,9 @@
 # Creates Temporal's two PostgreSQL databases on first start and brings both
 # schemas up to the version of this admin-tools image, with Temporal's own
 # temporal-sql-tool and the schema files shipped in the image. Safe to run
-# on every start: an existing database is only upgraded, never set up again.
+# on every start: setup-schema -v 0.0 only adds the version tables when they
+# are missing (a first start stopped halfway) and leaves a newer schema as
+# it is, and update-schema applies only the versions not yet applied.
 # docker-compose.yml runs it as the one-shot service temporal-schema.
 #
 # Reads SQL_HOST, SQL_PORT, SQL_USER, SQL_PASSWORD (temporal-sql-tool's own
@@ -19,7 +21,6 @@ setup() {
 	dir=$schema/$2/versioned
 	if out=$(temporal-sql-tool --db "$db" create-database 2>&1); then
 		echo "created database $db; setting up its schema"
-		temporal-sql-tool --db "$db" setup-schema -v 0.0
 	else
 		case $out in
 		*"already exists"*) echo "database $db exists; upgrading its schema if needed" ;;
@@ -30,6 +31,7 @@ setup() {
 			;;
 		esac
 	fi
+	temporal-sql-tool --db "$db" setup-schema -v 0.0
 	temporal-sql-tool --db "$db" update-schema -d "$dir"
 }
 

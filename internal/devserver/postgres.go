@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,13 @@ func (p *Postgres) withDefaults() (*Postgres, error) {
 		return nil, fmt.Errorf("devserver: PostgreSQL port %d out of range", q.Port)
 	case strings.TrimSpace(q.User) == "":
 		return nil, errors.New("devserver: a PostgreSQL user is required")
+	case !validDSNPart(q.User, "_.@$-"):
+		// Temporal's SQL plugin writes the user into its connection URL
+		// unescaped: a ":" moves the rest into the password, and a space
+		// or "%" makes the URL fail to parse with the password quoted.
+		return nil, fmt.Errorf("devserver: PostgreSQL user %q: use letters, digits and _ . @ $ -", q.User)
+	case net.ParseIP(q.Host) == nil && !validDSNPart(q.Host, "_.-"):
+		return nil, fmt.Errorf("devserver: PostgreSQL host %q: give a host name or an IP address", q.Host)
 	case q.Database == q.VisibilityDatabase:
 		return nil, fmt.Errorf("devserver: the PostgreSQL database and the visibility database are both %q; they must differ", q.Database)
 	}
@@ -123,6 +131,20 @@ func validDBName(name string) bool {
 		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
 		case r >= '0' && r <= '9' && i > 0:
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validDSNPart reports whether s, at most 63 bytes, is made of letters,
+// digits and the characters in extra only.
+func validDSNPart(s, extra string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(extra, r)) {
 			return false
 		}
 	}
@@ -164,7 +186,7 @@ func preparePostgres(p *Postgres, namespace string, logger serverlog.Logger) (st
 		{st.visibility, postgresVisibilitySchema, pgschema.VisibilityVersion},
 	} {
 		where := Postgres{Host: p.Host, Port: p.Port, User: p.User, Database: db.cfg.DatabaseName}
-		rec := &causeLogger{Logger: logger}
+		rec := &causeLogger{Logger: logger, password: p.Password}
 		var err error
 		if p.SetupSchema {
 			err = setupPostgresSchema(db.cfg, db.schemaName, rec)
@@ -240,20 +262,47 @@ func checkPostgresSchema(cfg *config.SQL, want string, logger serverlog.Logger) 
 	return nil
 }
 
-// causeLogger passes records on to Logger and keeps the error of the last
-// one logged at error level.
+// causeLogger passes records on to Logger with password taken out of
+// their tags (the SQL layer logs the errors of its driver, which may quote
+// the connection URL) and keeps the error of the last one logged at error
+// level.
 type causeLogger struct {
 	serverlog.Logger
-	cause any
+	password string
+	cause    any
 }
 
+func (l *causeLogger) Debug(msg string, tags ...tag.Tag) { l.Logger.Debug(msg, l.clean(tags)...) }
+func (l *causeLogger) Info(msg string, tags ...tag.Tag)  { l.Logger.Info(msg, l.clean(tags)...) }
+func (l *causeLogger) Warn(msg string, tags ...tag.Tag)  { l.Logger.Warn(msg, l.clean(tags)...) }
+
 func (l *causeLogger) Error(msg string, tags ...tag.Tag) {
+	tags = l.clean(tags)
 	for _, t := range tags {
 		if t.Key() == "error" && t.Value() != nil {
 			l.cause = t.Value()
 		}
 	}
 	l.Logger.Error(msg, tags...)
+}
+
+// clean replaces each tag whose value shows the password with the value's
+// text, redacted.
+func (l *causeLogger) clean(tags []tag.Tag) []tag.Tag {
+	if l.password == "" {
+		return tags
+	}
+	out := tags
+	for i, t := range tags {
+		text := fmt.Sprint(t.Value())
+		if clean := redact(errors.New(text), l.password).Error(); clean != text {
+			if &out[0] == &tags[0] {
+				out = slices.Clone(tags)
+			}
+			out[i] = tag.NewStringTag(t.Key(), clean)
+		}
+	}
+	return out
 }
 
 // redact replaces password in err's text, in case a driver quotes its

@@ -1,7 +1,9 @@
 package devserver
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -23,9 +25,20 @@ func TestPostgresOptions(t *testing.T) {
 		{User: "t", Database: "same", VisibilityDatabase: "same"},
 		{User: "t", Database: "temporal; drop table x"},
 		{User: "t", VisibilityDatabase: "9lives"},
+		{User: "ops team"},
+		{User: "ops%zz"},
+		{User: "ops:admin"},
+		{User: "ops/x"},
+		{User: "t", Host: "db host"},
+		{User: "t", Host: "evil/db?sslmode=disable"},
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
+		}
+	}
+	for _, good := range []Postgres{{User: "temporal@server"}, {User: "t", Host: "::1"}, {User: "t", Host: "db-1.plant.example"}} {
+		if _, err := good.withDefaults(); err != nil {
+			t.Errorf("%+v refused: %v", good, err)
 		}
 	}
 	if _, err := (Options{Postgres: &Postgres{User: "t"}, Ephemeral: true}).withDefaults(); err == nil {
@@ -41,5 +54,30 @@ func TestRedact(t *testing.T) {
 	plain := errors.New("no password here")
 	if redact(plain, "secret") != plain {
 		t.Error("an error without the password was rewrapped")
+	}
+}
+
+// TestPostgresLogsNoPassword: a connection URL that does not parse makes
+// the driver's error quote it, password and all, and the SQL layer logs
+// that error before returning; neither the log nor the error may show the
+// password. (withDefaults refuses such a user; this goes around it.)
+func TestPostgresLogsNoPassword(t *testing.T) {
+	const password = "hunter2-s3cret"
+	var logs bytes.Buffer
+	logger := serverLogger{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	p := &Postgres{Host: "127.0.0.1", Port: 1, User: "ops team", Password: password,
+		Database: DefaultPostgresDatabase, VisibilityDatabase: DefaultPostgresVisibilityDatabase}
+	_, err := preparePostgres(p, "default", logger)
+	if err == nil {
+		t.Fatal("a user the URL cannot carry was accepted")
+	}
+	if strings.Contains(err.Error(), password) {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("the log shows the password:\n%s", logs.String())
+	}
+	if logs.Len() == 0 {
+		t.Error("nothing logged: the test no longer sees the SQL layer's log")
 	}
 }

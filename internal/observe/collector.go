@@ -113,13 +113,23 @@ func (s *Scanner) scan(ctx context.Context) error {
 		return err
 	}
 	waiting := map[string]int{"false": 0, "true": 0}
+	// Out of time before every open incident answered (many incidents, a
+	// slow worker): the counts stand, and the approvals counted so far
+	// are published as truncated rather than the whole scan failing,
+	// which would freeze every gauge for as long as the worker stays slow.
+	outOfTime := false
 	for _, sum := range open {
+		if ctx.Err() != nil {
+			outOfTime = true
+			break
+		}
 		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		st, err := incident.Status(qctx, s.Temporal, sum.IncidentID)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("asking open incidents for their status: %w", ctx.Err())
+				outOfTime = true
+				break
 			}
 			// Finished since it was listed, or a worker is not up
 			// to answer: the others still count.
@@ -138,7 +148,7 @@ func (s *Scanner) scan(ctx context.Context) error {
 		s.Metrics.approvals.WithLabelValues(ex).Set(float64(n))
 	}
 	truncated := 0.0
-	if running := counts[key{workflows.StateRunning, "false"}] + counts[key{workflows.StateRunning, "true"}]; running > int64(len(open)) && len(open) == limit {
+	if running := counts[key{workflows.StateRunning, "false"}] + counts[key{workflows.StateRunning, "true"}]; outOfTime || running > int64(len(open)) && len(open) == limit {
 		truncated = 1
 	}
 	s.Metrics.scanTrunc.Set(truncated)

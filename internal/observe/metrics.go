@@ -120,7 +120,7 @@ func New() (*Metrics, error) {
 	})
 	m.scanTrunc = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: MetricScanTruncated,
-		Help: "1 when more incidents were open than the scan reads for approvals waiting, so that gauge counts only the most recent ones.",
+		Help: "1 when more incidents were open than the scan reads for approvals waiting, or the scan ran out of time asking them, so that gauge counts only some.",
 	})
 	for _, c := range []prometheus.Collector{
 		m.refused, m.rateLimited, m.timeToAck, m.timeToSign, m.incidents, m.approvals,

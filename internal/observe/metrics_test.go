@@ -104,6 +104,8 @@ type fakeTemporal struct {
 	status  map[string]workflows.Status
 	failAll bool
 	healthy bool
+	// onQuery, when set, runs before each status query is answered.
+	onQuery func()
 }
 
 func (f *fakeTemporal) CountWorkflow(_ context.Context, req *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error) {
@@ -140,7 +142,13 @@ func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.List
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
 }
 
-func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string, _ ...any) (converter.EncodedValue, error) {
+func (f *fakeTemporal) QueryWorkflow(ctx context.Context, workflowID, _, _ string, _ ...any) (converter.EncodedValue, error) {
+	if f.onQuery != nil {
+		f.onQuery()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 	st, ok := f.status[workflows.IncidentIDFromWorkflowID(workflowID)]
 	if !ok {
 		return nil, errors.New("no worker answered")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -33,8 +34,10 @@ type Health struct {
 	// Now is the clock of the checks' cache; nil is time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	checks []namedCheck
+	mu sync.Mutex
+	// checks are pointers: each holds its own lock and cache, which an
+	// append must not copy while a probe is using them.
+	checks []*namedCheck
 	loaded bool
 }
 
@@ -52,7 +55,7 @@ type namedCheck struct {
 func (h *Health) Add(name string, c Check) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.checks = append(h.checks, namedCheck{name: name, check: c})
+	h.checks = append(h.checks, &namedCheck{name: name, check: c})
 }
 
 // Loaded says every check has been added: until then the process is
@@ -81,10 +84,7 @@ type Result struct {
 func (h *Health) Ready(ctx context.Context) Result {
 	h.mu.Lock()
 	loaded := h.loaded
-	checks := make([]*namedCheck, len(h.checks))
-	for i := range h.checks {
-		checks[i] = &h.checks[i]
-	}
+	checks := slices.Clone(h.checks)
 	h.mu.Unlock()
 	res := Result{Ready: loaded, Checks: map[string]string{}}
 	if !loaded {
@@ -113,6 +113,11 @@ func (c *namedCheck) run(ctx context.Context, now time.Time) error {
 	err := c.check(cctx)
 	if err == nil && cctx.Err() != nil {
 		err = cctx.Err()
+	}
+	if ctx.Err() != nil {
+		// The probe hung up: its answer says nothing of the check, so
+		// the next probe runs it again.
+		return err
 	}
 	c.at, c.result, c.cached = now, err, true
 	return err
