@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ func NewJournal() *Journal {
 	return &Journal{effects: map[effectKey]int{}}
 }
 
+// openLockWait bounds how long OpenJournal waits for another process to
+// release the journal's lock.
+const openLockWait = 30 * time.Second
+
 // OpenJournal opens (creating if needed) the journal file at path and loads
 // the attempts already in it. A torn last line, left by a crash in the middle
 // of a write, is dropped and cut from the file; damage anywhere else is an
@@ -78,8 +83,11 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening simulation journal: %w", err)
 	}
-	// Another process may be writing: read and cut only under the lock.
-	unlock, err := lockFile(f)
+	// Another process may be writing: read and cut only under the lock,
+	// waiting for it a bounded time.
+	ctx, cancel := context.WithTimeout(context.Background(), openLockWait)
+	defer cancel()
+	unlock, err := lockFile(ctx, f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking simulation journal %s: %w", path, err)
@@ -223,14 +231,14 @@ type call struct {
 // first effect's response when (op, key) already has one, a new one
 // otherwise. The journal is locked throughout, so two concurrent calls with
 // the same key apply one effect.
-func (j *Journal) do(c call, out any) error {
+func (j *Journal) do(ctx context.Context, c call, out any) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
 		return errors.New("the simulation journal is closed")
 	}
 	if j.f != nil {
-		unlock, err := lockFile(j.f)
+		unlock, err := lockFile(ctx, j.f)
 		if err != nil {
 			return fmt.Errorf("locking simulation journal %s: %w", j.path, err)
 		}

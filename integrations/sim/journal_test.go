@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,16 +12,21 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/firebreak-ir/firebreak/activities"
 	"github.com/firebreak-ir/firebreak/integrations/sim"
 )
 
+func conduitReq(key string) activities.ConduitRequest {
+	return activities.ConduitRequest{
+		Key: key, Conduit: activities.Conduit{ID: "dmz_to_control", From: "plant3_dmz", To: "plant3_control"}, Enforcement: "nftables.plant3_gw",
+	}
+}
+
 func cut(t *testing.T, tw *sim.Twin, key string) {
 	t.Helper()
-	_, err := tw.Cut(context.Background(), activities.ConduitRequest{
-		Key: key, Conduit: activities.Conduit{ID: "dmz_to_control", From: "plant3_dmz", To: "plant3_control"}, Enforcement: "nftables.plant3_gw",
-	})
+	_, err := tw.Cut(context.Background(), conduitReq(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,5 +334,39 @@ func TestJournalSharedFileConcurrent(t *testing.T) {
 		if c != 1 {
 			t.Errorf("%s applied %d times", k, c)
 		}
+	}
+}
+
+// TestJournalLockWaitEndsWithTheCall: while another process holds the
+// shared journal's lock (one frozen mid-call, say), a call waits for it
+// only as long as its context allows and then fails, journaling nothing;
+// once the lock is released, calls go through again.
+func TestJournalLockWaitEndsWithTheCall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	tw := sim.New(openJournal(t, path))
+	other, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = tw.Cut(ctx, conduitReq("inc-1/step.isolate/cut/a"))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another process holds the journal's lock") {
+		t.Fatalf("a call while the lock is held elsewhere: %v; want it to end with its context, saying why", err)
+	}
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	cut(t, tw, "inc-1/step.isolate/cut/a")
+	entries, err := sim.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("%d attempts journaled, want 1 (the call that timed out journals nothing)", len(entries))
 	}
 }

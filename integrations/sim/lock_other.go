@@ -2,8 +2,11 @@
 
 package sim
 
-import "os"
+import (
+	"context"
+	"os"
+)
 
 // lockFile does nothing where flock is missing: there, one process at a
 // time may use a journal file.
-func lockFile(*os.File) (func(), error) { return func() {}, nil }
+func lockFile(context.Context, *os.File) (func(), error) { return func() {}, nil }

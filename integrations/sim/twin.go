@@ -241,7 +241,7 @@ func (t *Twin) do(ctx context.Context, c call, out any) error {
 		return err
 	}
 	c.fail = t.failure(c.op, c.key)
-	return t.j.do(c, out)
+	return t.j.do(ctx, c, out)
 }
 
 // OpenChannel simulates opening a channel: its ID is "CSIM" and a short
