@@ -20,15 +20,14 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/internal/retry"
 )
 
 // DefaultURL is the Events API v2 endpoint.
@@ -123,7 +122,7 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.Default()
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = retry.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -278,17 +277,17 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	}
 	var last error
 	for attempt := 0; ; attempt++ {
-		r, retry, wait, err := c.post(ctx, in, body)
+		r, again, wait, err := c.post(ctx, in, body)
 		if err == nil {
 			c.log.Info("pagerduty event accepted", "integration", id, "action", ev.EventAction, "dedup_key", ev.DedupKey, "attempts", attempt+1)
 			return r, nil
 		}
 		err = scrub(err, in.RoutingKey)
-		if !retry {
+		if !again {
 			return response{}, fmt.Errorf("%s through %s: %w", ev.EventAction, id, err)
 		}
 		last = err
-		d := backoff(attempt)
+		d := retry.Backoff(attempt+1, baseDelay, maxDelay)
 		if wait > 0 {
 			d = wait
 		}
@@ -302,9 +301,9 @@ func (c *Client) send(ctx context.Context, id string, ev event) (response, error
 	}
 }
 
-// post makes one attempt; retry says whether another may succeed, and
+// post makes one attempt; again says whether another may succeed, and
 // wait is the (capped) Retry-After of a 429 to honour before it.
-func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response, retry bool, wait time.Duration, err error) {
+func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response, again bool, wait time.Duration, err error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, in.URL, bytes.NewReader(body))
 	if err != nil {
 		return response{}, false, 0, fmt.Errorf("the Events API URL is not usable: %w", activities.ErrPermanent)
@@ -329,7 +328,7 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
 		return r, false, 0, nil
 	case resp.StatusCode == http.StatusTooManyRequests:
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+		if d, ok := retry.After(resp.Header.Get("Retry-After"), c.now()); ok {
 			return r, true, min(max(d, time.Millisecond), c.maxAfter), fmt.Errorf("PagerDuty is rate limiting (429, retry after %s)", d)
 		}
 		return r, true, 0, fmt.Errorf("PagerDuty is rate limiting (429)")
@@ -343,26 +342,6 @@ func (c *Client) post(ctx context.Context, in Instance, body []byte) (r response
 	default:
 		return r, false, 0, fmt.Errorf("PagerDuty answered %d %s: %w", resp.StatusCode, msg, activities.ErrPermanent)
 	}
-}
-
-// retryAfter reads a Retry-After header: whole seconds or an HTTP date
-// (against now). It says false for a missing or unreadable one.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		return time.Duration(min(n, 86400)) * time.Second, true
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(at.Sub(now), 0), true
 }
 
 // scrub keeps the routing key out of an error's text (a URL error or a
@@ -384,23 +363,3 @@ func (s scrubbed) Error() string { return s.msg }
 // Is keeps ErrPermanent visible through the scrubbed error without
 // exposing the original text through Unwrap.
 func (s scrubbed) Is(target error) bool { return errors.Is(s.err, target) }
-
-// backoff is the capped, fully jittered delay before retry attempt+1.
-func backoff(attempt int) time.Duration {
-	d := maxDelay
-	if attempt < 16 {
-		d = min(baseDelay<<attempt, maxDelay)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/internal/retry"
 )
 
 const key = "R0UT1NGKEYsecret0123456789abcdef"
@@ -293,7 +294,7 @@ func TestDeadlineEndsRetries(t *testing.T) {
 	f.statuses = []int{500, 500, 500, 500, 500, 500, 500, 500}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	r.c.sleep = sleep // real waits, short deadline
+	r.c.sleep = retry.Sleep // real waits, short deadline
 	_, err := r.c.Trigger(ctx, trigger("x"))
 	if err == nil || !strings.Contains(err.Error(), "gave up") || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("want an error saying the deadline ended the retries, got %v", err)

@@ -24,7 +24,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -36,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreak-ir/firebreak/activities"
+	"github.com/firebreak-ir/firebreak/integrations/internal/retry"
 )
 
 // Header names of a signed request.
@@ -186,7 +186,7 @@ func New(cfg Config) (*Client, error) {
 		t.now = time.Now
 	}
 	if t.sleep == nil {
-		t.sleep = sleep
+		t.sleep = retry.Sleep
 	}
 	return &Client{targets: map[string]*target{cfg.ID: t}}, nil
 }
@@ -442,7 +442,7 @@ func (t *target) post(ctx context.Context, what, key string, exercise bool, body
 		if errors.Is(err, activities.ErrPermanent) {
 			return 0, "", fmt.Errorf("%s through %s (%s): %w", what, t.id, t.where, err)
 		}
-		d := backoff(attempt)
+		d := retry.Backoff(attempt, baseDelay, maxDelay)
 		if wait > 0 {
 			d = wait
 		}
@@ -515,14 +515,14 @@ func (t *target) attempt(ctx context.Context, idem string, exercise bool, body [
 	case code >= 300 && code < 400:
 		return 0, "", 0, fmt.Errorf("answered %d, a redirect; firebreak does not follow redirects (they would carry the signed request elsewhere): set url to the address that answers: %w", code, activities.ErrPermanent)
 	case code == http.StatusTooManyRequests:
-		d, ok := retryAfter(r.Header.Get("Retry-After"), t.now())
+		d, ok := retry.After(r.Header.Get("Retry-After"), t.now())
 		if !ok {
 			return 0, "", 0, fmt.Errorf("answered 429 (rate limited)%s", snippet(raw))
 		}
 		return 0, "", min(d, t.maxAfter), fmt.Errorf("answered 429 (rate limited), asking to wait %s%s", d, snippet(raw))
 	case code >= 500 || code == http.StatusRequestTimeout:
 		// A 503 often says when to come back; honour it as for a 429.
-		d, _ := retryAfter(r.Header.Get("Retry-After"), t.now())
+		d, _ := retry.After(r.Header.Get("Retry-After"), t.now())
 		return 0, "", min(d, t.maxAfter), fmt.Errorf("answered %d%s", code, snippet(raw))
 	default:
 		return 0, "", 0, fmt.Errorf("answered %d, refusing the request%s; a retry will not help: check the integration's url and secret and what the step sends: %w", code, snippet(raw), activities.ErrPermanent)
@@ -580,28 +580,6 @@ func (s scrubbedError) Error() string { return s.msg }
 // Is keeps ErrPermanent visible without exposing the original text.
 func (s scrubbedError) Is(target error) bool { return s.permanent && target == activities.ErrPermanent }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > 86400 {
-			n = 86400
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(at.Sub(now), 0), true
-}
-
 // cut returns at most n bytes of raw as valid UTF-8, cut at a rune boundary.
 func cut(raw []byte, n int) string {
 	if len(raw) > n {
@@ -639,24 +617,4 @@ func printable(s string, n int) string {
 		}
 	}
 	return string(rs)
-}
-
-// backoff is the capped, jittered delay after attempt (1-based).
-func backoff(attempt int) time.Duration {
-	d := maxDelay
-	if attempt < 16 {
-		d = min(baseDelay<<(attempt-1), maxDelay)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
