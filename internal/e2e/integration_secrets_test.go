@@ -15,12 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/firebreak-ir/firebreak/integrations/webhook"
 	"github.com/firebreak-ir/firebreak/internal/devserver"
@@ -210,23 +204,7 @@ func TestIntegrationSecrets(t *testing.T) {
 	}
 	run("list")
 
-	var hist historypb.History
-	iter := c.GetWorkflowHistory(testContext(t, time.Minute), workflows.IncidentWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	js, err := protojson.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := proto.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, pb := historyBytes(t, c, id)
 	if !bytes.Contains(js, []byte("ActivityTaskFailed")) && !bytes.Contains(js, []byte("ACTIVITY_TASK_FAILED")) {
 		t.Fatal("the history holds no failed activity, so the refusal's error was not searched")
 	}

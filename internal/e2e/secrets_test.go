@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -141,23 +142,7 @@ func TestWorkerSecrets(t *testing.T) {
 	run("list")
 
 	// The workflow history, as JSON and as the raw protobuf the server stores.
-	var hist historypb.History
-	iter := c.GetWorkflowHistory(testContext(t, time.Minute), workflows.IncidentWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	js, err := protojson.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := proto.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, pb := historyBytes(t, c, id)
 	if !bytes.Contains(pb, []byte("ot_ransomware_containment")) {
 		t.Fatal("the history does not hold the plan; the search below would prove nothing")
 	}
@@ -250,4 +235,28 @@ func TestMegabyteReasonRefused(t *testing.T) {
 	if s := stepOf(st, isolateOK); s.State != workflows.StepWaiting || len(s.Approvals) != 1 {
 		t.Errorf("%s after a refused denial and one approval: %+v", isolateOK, s)
 	}
+}
+
+// historyBytes is incident id's whole workflow history, as JSON and as the
+// raw protobuf the server stores, for searching.
+func historyBytes(t *testing.T, c client.Client, id string) (js, pb []byte) {
+	t.Helper()
+	var hist historypb.History
+	iter := c.GetWorkflowHistory(testContext(t, time.Minute), workflows.IncidentWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	js, err := protojson.Marshal(&hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err = proto.Marshal(&hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, pb
 }
