@@ -258,40 +258,25 @@ func (a *Activities) PagerDutyTrigger(ctx context.Context, in ActionInput) (Acti
 
 // PagerDutyResolve carries out pagerduty.resolve.
 func (a *Activities) PagerDutyResolve(ctx context.Context, in ActionInput) (ActionResult, error) {
-	const action = "pagerduty.resolve"
-	if _, err := a.admit(in.Call, action); err != nil {
-		return ActionResult{}, err
-	}
-	r := readArgs(in, action, "dedup_key", "integration")
-	dedup := r.str("dedup_key", true)
-	integration := r.integration("integration", "pagerduty", "default")
-	if err := r.err(); err != nil {
-		return ActionResult{}, err
-	}
-	if a.Pager == nil {
-		return ActionResult{}, missing(in.Call, action, "pagerduty")
-	}
-	req := ResolveRequest{
-		Key:         in.Call.IdempotencyKey(),
-		Exercise:    in.Call.Exercise,
-		Integration: integration,
-		DedupKey:    dedup,
-	}
-	logger(ctx).Info("resolving alert", "step", in.Call.Step, "key", req.Key, "dedup_key", dedup, "exercise", req.Exercise)
-	resp, err := a.Pager.Resolve(ctx, req)
-	if err != nil {
-		return ActionResult{}, integrationError(fmt.Sprintf("%s: resolving alert %s through %s", stepName(in.Call), dedup, integration), err)
-	}
-	return ActionResult{
-		Output:    map[string]any{},
-		Simulated: resp.Simulated,
-		Summary:   fmt.Sprintf("resolved alert %s", dedup),
-	}, nil
+	return a.alertFollowUp(ctx, in, "pagerduty.resolve", "resolving", "resolved", func(key, integration, dedup string) (bool, error) {
+		resp, err := a.Pager.Resolve(ctx, ResolveRequest{Key: key, Exercise: in.Call.Exercise, Integration: integration, DedupKey: dedup})
+		return resp.Simulated, err
+	})
 }
 
 // PagerDutyAcknowledge carries out pagerduty.acknowledge.
 func (a *Activities) PagerDutyAcknowledge(ctx context.Context, in ActionInput) (ActionResult, error) {
-	const action = "pagerduty.acknowledge"
+	return a.alertFollowUp(ctx, in, "pagerduty.acknowledge", "acknowledging", "acknowledged", func(key, integration, dedup string) (bool, error) {
+		resp, err := a.Pager.Acknowledge(ctx, AcknowledgeRequest{Key: key, Exercise: in.Call.Exercise, Integration: integration, DedupKey: dedup})
+		return resp.Simulated, err
+	})
+}
+
+// alertFollowUp carries out an action on an alert that pagerduty.trigger
+// opened (resolve, acknowledge): it reads the same arguments and makes the
+// same checks for each, and send reaches the pager under the call's key,
+// saying whether a twin answered.
+func (a *Activities) alertFollowUp(ctx context.Context, in ActionInput, action, doing, done string, send func(key, integration, dedup string) (bool, error)) (ActionResult, error) {
 	if _, err := a.admit(in.Call, action); err != nil {
 		return ActionResult{}, err
 	}
@@ -304,21 +289,16 @@ func (a *Activities) PagerDutyAcknowledge(ctx context.Context, in ActionInput) (
 	if a.Pager == nil {
 		return ActionResult{}, missing(in.Call, action, "pagerduty")
 	}
-	req := AcknowledgeRequest{
-		Key:         in.Call.IdempotencyKey(),
-		Exercise:    in.Call.Exercise,
-		Integration: integration,
-		DedupKey:    dedup,
-	}
-	logger(ctx).Info("acknowledging alert", "step", in.Call.Step, "key", req.Key, "dedup_key", dedup, "exercise", req.Exercise)
-	resp, err := a.Pager.Acknowledge(ctx, req)
+	key := in.Call.IdempotencyKey()
+	logger(ctx).Info(doing+" alert", "step", in.Call.Step, "key", key, "dedup_key", dedup, "exercise", in.Call.Exercise)
+	simulated, err := send(key, integration, dedup)
 	if err != nil {
-		return ActionResult{}, integrationError(fmt.Sprintf("%s: acknowledging alert %s through %s", stepName(in.Call), dedup, integration), err)
+		return ActionResult{}, integrationError(fmt.Sprintf("%s: %s alert %s through %s", stepName(in.Call), doing, dedup, integration), err)
 	}
 	return ActionResult{
 		Output:    map[string]any{},
-		Simulated: resp.Simulated,
-		Summary:   fmt.Sprintf("acknowledged alert %s", dedup),
+		Simulated: simulated,
+		Summary:   fmt.Sprintf("%s alert %s", done, dedup),
 	}, nil
 }
 
