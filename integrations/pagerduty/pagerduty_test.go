@@ -475,21 +475,32 @@ func TestRedirectNotFollowed(t *testing.T) {
 
 // TestOKWithoutSuccessIsNoPage: a 200 that is not the Events API's answer
 // (a captive portal's sign-in page, a proxy) raised no alert, so the
-// trigger does not count it as a page: it fails, retryably, and says why.
+// trigger does not count it as a page: it is retried, and fails saying why.
 func TestOKWithoutSuccessIsNoPage(t *testing.T) {
+	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, "<html>sign in to the guest network</html>")
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL}}, Logger: slog.New(slog.DiscardHandler)})
+	// The third wait between attempts ends the retries, as a deadline would.
+	sleeps := 0
+	c, err := New(Config{Instances: map[string]Instance{"pagerduty.default": {RoutingKey: key, URL: srv.URL}}, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(context.Context, time.Duration) error {
+			if sleeps++; sleeps == 3 {
+				return errors.New("no more time")
+			}
+			return nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Trigger(ctx, trigger("s"))
+	_, err = c.Trigger(context.Background(), trigger("s"))
 	if err == nil || errors.Is(err, activities.ErrPermanent) || !strings.Contains(err.Error(), "without \"status\": \"success\"") {
 		t.Errorf("Trigger answered by a portal: %v; want a retryable error saying no alert was raised", err)
+	}
+	if n := hits.Load(); n != 3 {
+		t.Errorf("the portal was asked %d times; want 3 (each answer retried until the retries end)", n)
 	}
 }
