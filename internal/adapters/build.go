@@ -43,35 +43,22 @@ func Build(in *org.Instance) (Backing, error) {
 	return b, nil
 }
 
-// Apply puts what b backs into acts, in place of the simulated twins
-// there, and returns the names of the interfaces it set. A PagerDuty
-// client joins the one acts already has: one client serves every real
-// pagerduty instance, routing by the request's integration ID, so a
-// second instance extends Pager rather than setting it again (and is not
-// named).
+// Apply puts b's Pager into acts, in place of the simulated twin there,
+// and returns the names of the interfaces it set ("Pager", or none). A
+// PagerDuty client joins the one acts already has: one client serves
+// every real pagerduty instance, routing by the request's integration ID,
+// so a second instance extends Pager rather than setting it again (and is
+// not named). The other interfaces a real instance backs are served
+// through the Router (Add), and Chat by the Slack adapter.
 func (b Backing) Apply(acts *activities.Activities) []string {
-	var set []string
-	if b.Chat != nil {
-		acts.Chat, set = b.Chat, append(set, "Chat")
-	}
 	prev, joins := acts.Pager.(*pagerduty.Client)
 	next, ok := b.Pager.(*pagerduty.Client)
-	if joins && ok {
+	switch {
+	case joins && ok:
 		acts.Pager = prev.Join(next)
-	} else if b.Pager != nil {
-		acts.Pager, set = b.Pager, append(set, "Pager")
+	case b.Pager != nil:
+		acts.Pager = b.Pager
+		return []string{"Pager"}
 	}
-	if b.PlantState != nil {
-		acts.PlantState, set = b.PlantState, append(set, "PlantState")
-	}
-	if b.Isolator != nil {
-		acts.Isolator, set = b.Isolator, append(set, "Isolator")
-	}
-	if b.Webhook != nil {
-		acts.Webhook, set = b.Webhook, append(set, "Webhook")
-	}
-	if b.EDR != nil {
-		acts.EDR, set = b.EDR, append(set, "EDR")
-	}
-	return set
+	return nil
 }

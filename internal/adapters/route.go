@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/firebreak-ir/firebreak/activities"
@@ -65,16 +64,6 @@ func (r *Router) Add(id string, b Backing) { r.real[id] = b }
 // PlantState.
 func (r *Router) Apply(acts *activities.Activities) {
 	acts.Isolator, acts.Webhook, acts.EDR, acts.PlantState = r, r, r, r
-}
-
-// Real lists the real instances the router sends requests to, sorted.
-func (r *Router) Real() []string {
-	out := make([]string, 0, len(r.real))
-	for id := range r.real {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // pick returns the real backing of id, or twin true for a simulated
