@@ -3,14 +3,12 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -211,31 +209,11 @@ func TestIntegrationSecrets(t *testing.T) {
 	w.kill()
 	_ = srv.Stop()
 
-	haystacks := map[string][]byte{"history (JSON)": js, "history (protobuf)": pb}
-	for i, o := range outputs {
-		haystacks[fmt.Sprintf("CLI output %d", i+1)] = []byte(o)
-	}
-	logs, _ := filepath.Glob(filepath.Join(w.logDir, "*.log"))
-	files, _ := filepath.Glob(filepath.Join(dataDir, "*"))
-	for _, f := range append(logs, files...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		haystacks[f] = b
-	}
+	haystacks, logs, _ := secretHaystacks(t, js, pb, outputs, w.logDir, dataDir)
 	if len(logs) == 0 {
 		t.Fatal("no worker log to search")
 	}
-	for _, secret := range []string{fwSecret, edrSecret, pdKey, urlToken} {
-		for _, n := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))} {
-			for name, hay := range haystacks {
-				if bytes.Contains(hay, []byte(n)) {
-					t.Errorf("a secret's value (%s...) is in %s", secret[:6], name)
-				}
-			}
-		}
-	}
+	findSecrets(t, haystacks, fwSecret, edrSecret, pdKey, urlToken)
 	// The receivers did get what they need: every signature verifies.
 	if len(recv.badSig) > 0 {
 		t.Errorf("signatures that do not verify with the shared secret: %v", recv.badSig)

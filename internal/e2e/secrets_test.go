@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,30 +150,11 @@ func TestWorkerSecrets(t *testing.T) {
 	w.kill()
 	_ = srv.Stop()
 
-	haystacks := map[string][]byte{"history (JSON)": js, "history (protobuf)": pb}
-	for i, o := range outputs {
-		haystacks["CLI output "+string(rune('a'+i))] = []byte(o)
-	}
-	logs, _ := filepath.Glob(filepath.Join(w.logDir, "*.log"))
-	files, _ := filepath.Glob(filepath.Join(dataDir, "*"))
-	for _, f := range append(logs, files...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		haystacks[f] = b
-	}
+	haystacks, logs, files := secretHaystacks(t, js, pb, outputs, w.logDir, dataDir)
 	if len(logs) == 0 || len(files) < 2 {
 		t.Fatalf("nothing to search: logs %v, data files %v", logs, files)
 	}
-	needles := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))}
-	for name, hay := range haystacks {
-		for _, n := range needles {
-			if bytes.Contains(hay, []byte(n)) {
-				t.Errorf("the secret's value is in %s", name)
-			}
-		}
-	}
+	findSecrets(t, haystacks, secret)
 	if !bytes.Contains(haystacks[logs[0]], []byte("slack.main")) {
 		t.Errorf("the worker log does not mention the Slack instance, so it was not exercised:\n%s", haystacks[logs[0]])
 	}
@@ -259,4 +241,41 @@ func historyBytes(t *testing.T, c client.Client, id string) (js, pb []byte) {
 		t.Fatal(err)
 	}
 	return js, pb
+}
+
+// secretHaystacks gathers what a secrets test searches: an incident's
+// history (as JSON and as protobuf), every CLI output, the worker's logs
+// in logDir and the server's files in dataDir, by name. It also returns
+// the log and data files it read.
+func secretHaystacks(t *testing.T, js, pb []byte, outputs []string, logDir, dataDir string) (haystacks map[string][]byte, logs, files []string) {
+	t.Helper()
+	haystacks = map[string][]byte{"history (JSON)": js, "history (protobuf)": pb}
+	for i, o := range outputs {
+		haystacks[fmt.Sprintf("CLI output %d", i+1)] = []byte(o)
+	}
+	logs, _ = filepath.Glob(filepath.Join(logDir, "*.log"))
+	files, _ = filepath.Glob(filepath.Join(dataDir, "*"))
+	for _, f := range append(slices.Clone(logs), files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		haystacks[f] = b
+	}
+	return haystacks, logs, files
+}
+
+// findSecrets fails the test for every secret value, as it is or in
+// base64, found in any of the haystacks.
+func findSecrets(t *testing.T, haystacks map[string][]byte, secrets ...string) {
+	t.Helper()
+	for _, secret := range secrets {
+		for _, n := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))} {
+			for name, hay := range haystacks {
+				if bytes.Contains(hay, []byte(n)) {
+					t.Errorf("a secret's value (%s...) is in %s", secret[:min(6, len(secret))], name)
+				}
+			}
+		}
+	}
 }
